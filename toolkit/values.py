@@ -1,0 +1,230 @@
+"""Raw cells → typed columns, with errors that name file, sheet, row and column.
+
+Readers hand over a DataFrame of raw values (CSV text, or Excel numbers, dates and strings)
+whose index is the row number the user sees and whose ``attrs`` carry ``file`` and ``sheet``.
+Conversion works on the distinct values of a column, not row by row: a 100,000-line export has
+a few hundred distinct dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+import pandas as pd
+
+from .errors import InputError
+from .tables import TableSpec, header_key
+
+_DATE_FORMATS = (
+    "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%Y/%m/%d", "%Y%m%d", "%d-%b-%Y", "%d %b %Y",
+    "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d-%b-%y", "%d.%m.%Y",
+)
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:[a-z]+\.?)?\s*$", re.I)
+
+
+def is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NaT:
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _where(series: pd.Series, bad_value) -> dict:
+    """File, sheet and first row holding ``bad_value`` in ``series``."""
+    rows = series.index[series.map(lambda v: v is bad_value or v == bad_value if not is_blank(v) else False)]
+    return {
+        "file": series.attrs.get("file"),
+        "sheet": series.attrs.get("sheet"),
+        "row": int(rows[0]) if len(rows) else None,
+        "column": series.name,
+    }
+
+
+def parse_date(value) -> dt.date | None:
+    """One cell → a date; ``ValueError`` when it cannot be a date."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        # An Excel serial day number (1900 date system).  Serials below 61 fall in
+        # Excel's fictitious 29 Feb 1900; no claim date is that old.
+        if not 61 <= value < 2958466:
+            raise ValueError(value)
+        return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+    text = str(value).strip()
+    if re.fullmatch(r"\d{5}(\.0+)?", text):  # a serial number exported as text
+        return parse_date(float(text))
+    text = re.sub(r"[T ]00:00(:00(\.0+)?)?$", "", text)
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        raise ValueError(value) from None
+
+
+def to_text(value) -> str:
+    if is_blank(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stored an ID as a number
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def to_code(value) -> str:
+    """A procedure code: text, upper case; a number Excel stripped of its leading zero regains it."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not is_blank(value) \
+            and float(value).is_integer() and 0 < value < 100000:
+        return f"{int(value):05d}"
+    return to_text(value).upper()
+
+
+def parse_number(value) -> float:
+    if is_blank(value):
+        return math.nan
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    m = _NUMBER_WITH_UNIT.match(str(value))
+    if not m:
+        raise ValueError(value)
+    return float(m.group(1))
+
+
+def parse_money(value) -> float:
+    if isinstance(value, str):
+        text = value.strip().replace("$", "").replace(",", "")
+        if re.fullmatch(r"\(\s*[\d.]+\s*\)", text):
+            text = "-" + text.strip("() ")
+        value = text
+    return parse_number(value)
+
+
+_YES = {"y", "yes", "true", "1", "x"}
+_NO = {"n", "no", "false", "0"}
+
+
+def parse_yn(value) -> bool | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = to_text(value).casefold()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ValueError(value)
+
+
+_KIND_HELP = {
+    "date": "is not a date (use e.g. 2026-03-15 or 03/15/2026)",
+    "number": "is not a number",
+    "int": "is not a whole number",
+    "yn": "must be Y or N",
+    "money": "is not an amount of money",
+}
+
+
+def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
+    uniques = pd.unique(series.to_numpy(dtype=object))
+    mapping = {}
+    for u in uniques:
+        try:
+            mapping[u] = fn(u)
+        except (ValueError, TypeError, OverflowError):
+            raise InputError(f"{_describe(u)} {_KIND_HELP[kind]}", **_where(series, u)) from None
+    return series.map(mapping)
+
+
+def _describe(value) -> str:
+    text = str(value)
+    return f"'{text[:30]}…'" if len(text) > 30 else f"'{text}'"
+
+
+def _parse_int(value) -> float:
+    n = parse_number(value)
+    if not math.isnan(n) and not float(n).is_integer():
+        raise ValueError(value)
+    return n
+
+
+def convert_column(series: pd.Series, kind: str) -> pd.Series:
+    """Convert one raw column to its kind; raises ``InputError`` naming the first bad cell."""
+    if kind == "text":
+        return series.map(to_text).astype(object)
+    if kind == "code":
+        return series.map(to_code).astype(object)
+    if kind == "date":
+        out = _convert_unique(series, parse_date, "date")
+        return pd.to_datetime(out, errors="coerce").astype("datetime64[ns]")
+    if kind == "number":
+        return _convert_unique(series, parse_number, "number").astype(float)
+    if kind == "int":
+        return _convert_unique(series, _parse_int, "int").astype(float)
+    if kind == "money":
+        return _convert_unique(series, parse_money, "money").astype(float)
+    if kind == "yn":
+        return _convert_unique(series, parse_yn, "yn").astype("boolean")
+    raise ValueError(f"unknown column kind {kind}")
+
+
+def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename headers to the contract's spelling; check required ones; keep extra columns."""
+    known = {header_key(h): h for h in spec.headers}
+    seen: dict[str, object] = {}
+    rename = {}
+    for col in frame.columns:
+        key = header_key(col)
+        if key in seen and key:
+            raise InputError(f"header '{known.get(key, col)}' appears twice", file=frame.attrs.get("file"),
+                             sheet=frame.attrs.get("sheet"))
+        seen[key] = col
+        if key in known:
+            rename[col] = known[key]
+    missing = [h for h in spec.required if header_key(h) not in seen]
+    if missing:
+        raise InputError(
+            f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}"
+            f" in the {spec.name} table",
+            file=frame.attrs.get("file"), sheet=frame.attrs.get("sheet"))
+    out = frame.rename(columns=rename)
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """Headers canonicalised, every contract column present and converted; extras untouched."""
+    frame = canonical_headers(spec, frame)
+    attrs = dict(frame.attrs)
+    out = {}
+    for col in frame.columns:
+        out[col] = frame[col]
+    for column in spec.columns:
+        raw = frame[column.header] if column.header in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        raw = raw.copy()
+        raw.name = column.header
+        raw.attrs = attrs
+        out[column.header] = convert_column(raw, column.kind)
+    result = pd.DataFrame(out, index=frame.index)
+    result.attrs = attrs
+    return result

@@ -1,0 +1,363 @@
+"""Workbook and CSV files on disk: read the contract's tables, write result columns back.
+
+This is the file half of the workbook-access seam (the live-Excel half is
+``toolkit.excel.live``).  Reading for a report uses python-calamine (≈10× faster than
+openpyxl); editing in place uses openpyxl with ``keep_vba`` so macros, buttons, tables,
+validations and formats survive, and the save is atomic (temp file in the same folder, then
+replace).  A workbook that Excel holds open is never written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError, WorkbookLocked
+from ..tables import TableSpec, header_key
+from ..values import is_blank
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
+
+
+def lock_file(path: Path) -> Path | None:
+    """Excel's owner file (``~$name``) while the workbook is open, else None."""
+    path = Path(path)
+    for name in (f"~${path.name}", f"~${path.name[2:]}", f"~${path.name[1:]}"):
+        candidate = path.with_name(name)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def ensure_not_locked(path: Path) -> None:
+    if lock_file(path):
+        raise WorkbookLocked(
+            f"{Path(path).name}: the workbook is open in Excel (lock file {lock_file(path).name}). "
+            "Save and close it, then try again; nothing was changed.")
+
+
+def _frame_from_rows(header: list, rows: list[list], first_row: int, *, file, sheet) -> pd.DataFrame:
+    """Rows under a header → DataFrame indexed by the row number the user sees; blank rows dropped."""
+    width = len(header)
+    names = [str(h).strip() if not is_blank(h) else "" for h in header]
+    keep_cols = [i for i, n in enumerate(names) if n]
+    data, index = [], []
+    for offset, row in enumerate(rows):
+        row = list(row[:width]) + [None] * (width - len(row))
+        if all(is_blank(v) for v in row):
+            continue
+        data.append([row[i] for i in keep_cols])
+        index.append(first_row + offset)
+    frame = pd.DataFrame(data, columns=[names[i] for i in keep_cols], index=pd.Index(index, name="row"), dtype=object)
+    frame.attrs = {"file": str(file), "sheet": sheet}
+    return frame
+
+
+# ---------------------------------------------------------------- CSV
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV export: byte-order mark and ``;`` separators (European Excel) handled."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=path) from None
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if not text.strip():
+        raise InputError("the file is empty", file=path)
+    first = text.lstrip().splitlines()[0]
+    delimiter = max((",", ";", "\t", "|"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV file ({exc})", file=path) from None
+    while rows and not any(c.strip() for c in rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise InputError("the file is empty", file=path)
+    return _frame_from_rows(rows[0], rows[1:], 2, file=path, sheet=None)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    path = Path(path)
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
+                                                        date_format="%Y-%m-%d"))
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Write through a temp file in the target folder, then replace: never a half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        if path.exists():
+            try:
+                os.chmod(tmp, path.stat().st_mode & 0o7777)
+            except OSError:
+                pass
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# ---------------------------------------------------------------- Excel, fast read-only
+
+def _check_excel_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", file=path)
+    if not zipfile.is_zipfile(path):
+        raise InputError("not a valid Excel workbook (the file is damaged, or not .xlsx/.xlsm)", file=path)
+
+
+def read_table_fast(path: Path, spec: TableSpec) -> pd.DataFrame:
+    """Read one contract table with python-calamine (no formatting, no writing)."""
+    import python_calamine as pc
+
+    path = Path(path)
+    _check_excel_file(path)
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path), load_tables=True)
+    except Exception:  # calamine raises several types for damaged zips / XML
+        raise InputError("not a valid Excel workbook (the file is damaged)", file=path) from None
+    try:
+        try:
+            names = {n.casefold(): n for n in wb.table_names()}
+        except Exception:
+            names = {}
+        if spec.table.casefold() in names:
+            table = wb.get_table_by_name(names[spec.table.casefold()])
+            rows = table.to_python()
+            start = table.start[0] + 1  # header row, 1-based
+            header = list(table.columns)
+            body = rows[1:] if rows and [str(v) for v in rows[0]] == [str(h) for h in header] else rows
+            return _frame_from_rows(header, body, start + 1, file=path, sheet=table.sheet)
+        sheet_name = _find_sheet(wb.sheet_names, spec, path)
+        sheet = wb.get_sheet_by_name(sheet_name)
+        rows = sheet.to_python(skip_empty_area=False)
+        return _frame_from_sheet_rows(rows, spec, path, sheet_name)
+    finally:
+        wb.close()
+
+
+def _find_sheet(sheet_names, spec: TableSpec, path) -> str:
+    for name in sheet_names:
+        if name.strip().casefold() == spec.name.casefold():
+            return name
+    raise InputError(f"no {spec.name} sheet or {spec.table} table in the workbook", file=path)
+
+
+def _frame_from_sheet_rows(rows: list[list], spec: TableSpec, path, sheet_name: str) -> pd.DataFrame:
+    """A plain sheet: the header is the first row (within 20) naming a required column."""
+    wanted = {header_key(h) for h in spec.required}
+    for i, row in enumerate(rows[:20]):
+        keys = {header_key(v) for v in row if not is_blank(v)}
+        if keys & wanted:
+            return _frame_from_rows(list(row), rows[i + 1:], i + 2, file=path, sheet=sheet_name)
+    if not any(any(not is_blank(v) for v in r) for r in rows):
+        raise InputError(f"the {spec.name} sheet is empty", file=path, sheet=sheet_name)
+    raise InputError(f"no header row with {', '.join(repr(h) for h in spec.required)} found",
+                     file=path, sheet=sheet_name)
+
+
+def read_table(path: Path | str, spec: TableSpec) -> pd.DataFrame:
+    """A contract table from a CSV file or a workbook (raw values, user's row numbers)."""
+    path = Path(path)
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return read_table_fast(path, spec)
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    return read_csv(path)
+
+
+# ---------------------------------------------------------------- Excel, in place
+
+class WorkbookFile:
+    """An .xlsx/.xlsm opened with openpyxl for editing in place.
+
+    ``read_table`` gives the raw table (index = Excel row numbers); ``write_columns`` writes
+    whole columns of a table (adding a missing header at the table's right edge);
+    ``append_rows`` adds rows at the bottom of a table; ``save`` replaces the file atomically.
+    """
+
+    def __init__(self, path: Path | str, *, writable: bool = True):
+        import openpyxl
+
+        self.path = Path(path)
+        _check_excel_file(self.path)
+        if writable:
+            ensure_not_locked(self.path)
+        self.writable = writable
+        try:
+            self.wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm",
+                                             rich_text=True)
+        except Exception:
+            raise InputError("not a valid Excel workbook (the file is damaged)", file=self.path) from None
+
+    # -- locating
+    def _table(self, spec: TableSpec):
+        for ws in self.wb.worksheets:
+            for name, table in ws.tables.items():
+                if name.casefold() == spec.table.casefold():
+                    return ws, table
+        return None, None
+
+    def has_table(self, spec: TableSpec) -> bool:
+        ws, table = self._table(spec)
+        if table is not None:
+            return True
+        return any(ws.title.strip().casefold() == spec.name.casefold() for ws in self.wb.worksheets)
+
+    def _bounds(self, spec: TableSpec):
+        """(worksheet, header row, first column, last column, last data row, table or None)."""
+        from openpyxl.utils import range_boundaries
+
+        ws, table = self._table(spec)
+        if table is not None:
+            min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+            return ws, min_row, min_col, max_col, max_row, table
+        name = _find_sheet([w.title for w in self.wb.worksheets], spec, self.path)
+        ws = self.wb[name]
+        wanted = {header_key(h) for h in spec.required}
+        for r in range(1, min(ws.max_row, 20) + 1):
+            values = [c.value for c in ws[r]]
+            if {header_key(v) for v in values if not is_blank(v)} & wanted:
+                last_col = max((i + 1 for i, v in enumerate(values) if not is_blank(v)), default=1)
+                return ws, r, 1, last_col, ws.max_row, None
+        raise InputError(f"no header row with {', '.join(repr(h) for h in spec.required)} found",
+                         file=self.path, sheet=name)
+
+    def read_table(self, spec: TableSpec) -> pd.DataFrame:
+        ws, hdr, c0, c1, last, _ = self._bounds(spec)
+        rows = [list(r) for r in ws.iter_rows(min_row=hdr, max_row=max(last, hdr), min_col=c0, max_col=c1,
+                                              values_only=True)]
+        header = rows[0] if rows else []
+        return _frame_from_rows(header, rows[1:], hdr + 1, file=self.path, sheet=ws.title)
+
+    def _header_columns(self, ws, hdr, c0, c1) -> dict[str, int]:
+        return {header_key(ws.cell(hdr, c).value): c for c in range(c0, c1 + 1) if not is_blank(ws.cell(hdr, c).value)}
+
+    def _add_column(self, spec, header: str) -> int:
+        """Append ``header`` at the right edge of the table (extending the Table's range)."""
+        from openpyxl.utils import get_column_letter, range_boundaries
+        from openpyxl.worksheet.table import TableColumn
+
+        ws, hdr, c0, c1, last, table = self._bounds(spec)
+        col = c1 + 1
+        ws.cell(hdr, col).value = header
+        src = ws.cell(hdr, c1)
+        if src.has_style:
+            ws.cell(hdr, col)._style = src._style
+        if table is not None:
+            min_col, min_row, _, max_row = range_boundaries(table.ref)
+            table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(col)}{max_row}"
+            if table.autoFilter is not None:
+                table.autoFilter.ref = table.ref
+            ids = [tc.id for tc in table.tableColumns]
+            table.tableColumns.append(TableColumn(id=max(ids, default=0) + 1, name=header))
+        return col
+
+    def write_columns(self, spec: TableSpec, frame: pd.DataFrame) -> None:
+        """Write each column of ``frame`` into the table's column of that header, by row number.
+
+        Only the cells of those columns in the rows of ``frame.index`` are touched.
+        """
+        ws, hdr, c0, c1, last, _ = self._bounds(spec)
+        cols = self._header_columns(ws, hdr, c0, c1)
+        for header in frame.columns:
+            col = cols.get(header_key(header))
+            if col is None:
+                col = self._add_column(spec, header)
+                cols[header_key(header)] = col
+            for row, value in zip(frame.index, frame[header].tolist()):
+                ws.cell(int(row), col).value = _cell_value(value)
+
+    def append_rows(self, spec: TableSpec, frame: pd.DataFrame) -> list[int]:
+        """Add rows under the table (extending it); returns their row numbers."""
+        from openpyxl.utils import get_column_letter, range_boundaries
+
+        ws, hdr, c0, c1, last, table = self._bounds(spec)
+        cols = self._header_columns(ws, hdr, c0, c1)
+        for header in frame.columns:
+            if header_key(header) not in cols:
+                cols[header_key(header)] = self._add_column(spec, header)
+        ws, hdr, c0, c1, last, table = self._bounds(spec)
+        # The last non-blank row inside the table: Tables often carry one empty row.
+        while last > hdr and all(is_blank(ws.cell(last, c).value) for c in range(c0, c1 + 1)):
+            last -= 1
+        rows = []
+        for i, record in enumerate(frame.itertuples(index=False)):
+            r = last + 1 + i
+            rows.append(r)
+            for header, value in zip(frame.columns, record):
+                cell = ws.cell(r, cols[header_key(header)])
+                cell.value = _cell_value(value)
+                above = ws.cell(hdr + 1, cols[header_key(header)])
+                if r > hdr + 1 and above.has_style:
+                    cell._style = above._style
+        if table is not None:
+            min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+            new_last = max(max_row, last + len(frame))
+            table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{new_last}"
+            if table.autoFilter is not None:
+                table.autoFilter.ref = table.ref
+        return rows
+
+    def settings(self) -> dict[str, str]:
+        """The Settings sheet as a dict (Key → Value, keys as typed)."""
+        from ..tables import SETTINGS
+        from ..values import to_text
+
+        if not self.has_table(SETTINGS):
+            return {}
+        frame = self.read_table(SETTINGS)
+        frame.columns = [header_key(c) for c in frame.columns]
+        if "key" not in frame.columns:
+            return {}
+        values = frame["value"] if "value" in frame.columns else pd.Series("", index=frame.index)
+        return {to_text(k): to_text(v) for k, v in zip(frame["key"], values) if to_text(k)}
+
+    def save(self, path: Path | None = None) -> Path:
+        target = Path(path) if path else self.path
+        if not self.writable and target == self.path:
+            raise RuntimeError("opened read-only")
+        ensure_not_locked(target)
+        return atomic_write(target, self.wb.save)
+
+
+def _cell_value(value):
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()  # numpy scalar
+        except (AttributeError, ValueError):
+            pass
+    if isinstance(value, (dt.date, dt.datetime, str, int, float, bool)):
+        return value
+    return str(value)
