@@ -1,0 +1,78 @@
+"""The ``mednec`` command: each sub-command parses its options, calls one job, and turns a
+``MednecError`` into a one-line message and a non-zero exit code.
+
+Sub-commands are imported only when used, so ``mednec validate`` does not pay for Word,
+e-mail or X12 imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ..errors import MednecError
+
+# command name -> "module:attribute" of a click command
+COMMANDS = {
+    "validate": "toolkit.cli.validate:validate",
+    "build-workbook": "toolkit.cli.workbook:build_workbook",
+    "excel-setup": "toolkit.cli.workbook:excel_setup",
+    "denials": "toolkit.cli.denials:denials",
+    "dashboard": "toolkit.cli.denials:dashboard",
+    "appeal": "toolkit.cli.documents:appeal",
+    "checklists": "toolkit.cli.documents:checklists",
+    "prior-auth": "toolkit.cli.documents:prior_auth",
+    "soap-templates": "toolkit.cli.documents:soap_templates",
+    "digest": "toolkit.cli.digest:digest",
+    "scheduler": "toolkit.cli.digest:scheduler",
+    "codeset": "toolkit.cli.validate:codeset",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(name for name in COMMANDS if self._load(name) is not None)
+
+    def get_command(self, ctx, name):
+        return self._load(name)
+
+    @staticmethod
+    def _load(name):
+        target = COMMANDS.get(name)
+        if not target:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            return None  # not built yet
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mednec")
+def cli():
+    """mednec: check claim lines for medical necessity before you submit them, and work the
+    denials that still come back.
+
+    Start with `mednec validate YOUR-WORKBOOK.xlsm`. Every command has --help.
+    """
+
+
+def main(argv=None):
+    """Entry point: one-line errors, exit codes 0 (done), 1 (could not do the job), 2 (bad input)."""
+    try:
+        return cli.main(args=argv, prog_name="mednec", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Stopped.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MednecError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+        sys.exit(130)
