@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -30,7 +31,7 @@ def is_blank(value) -> bool:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
-    if value is pd.NaT:
+    if value is pd.NaT or value is pd.NA:
         return True
     return isinstance(value, str) and not value.strip()
 
@@ -142,18 +143,25 @@ _KIND_HELP = {
     "int": "is not a whole number",
     "yn": "must be Y or N",
     "money": "is not an amount of money",
+    "text": "is not text",
 }
 
 
 def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
-    uniques = pd.unique(series.to_numpy(dtype=object))
+    """Apply ``fn`` once per distinct value (blanks once in all), keeping the index."""
+    values = series.to_numpy(dtype=object)
+    na = pd.isna(values)
+    present = values[~na]
     mapping = {}
-    for u in uniques:
+    for u in pd.unique(present):
         try:
             mapping[u] = fn(u)
         except (ValueError, TypeError, OverflowError):
             raise InputError(f"{_describe(u)} {_KIND_HELP[kind]}", **_where(series, u)) from None
-    return series.map(mapping)
+    out = np.empty(len(values), dtype=object)
+    out[na] = fn(None)
+    out[~na] = [mapping[v] for v in present]
+    return pd.Series(out, index=series.index, name=series.name)
 
 
 def _describe(value) -> str:
@@ -171,9 +179,15 @@ def _parse_int(value) -> float:
 def convert_column(series: pd.Series, kind: str) -> pd.Series:
     """Convert one raw column to its kind; raises ``InputError`` naming the first bad cell."""
     if kind == "text":
-        return series.map(to_text).astype(object)
+        if pd.api.types.infer_dtype(series, skipna=False) == "string":
+            out = series.str.strip()  # CSV text: the fast, vectorised path
+            return out.where(out.notna(), "").astype(object)
+        return _convert_unique(series, to_text, "text").astype(object)
     if kind == "code":
-        return series.map(to_code).astype(object)
+        if pd.api.types.infer_dtype(series, skipna=False) == "string":
+            out = series.str.strip().str.upper()
+            return out.where(out.notna(), "").astype(object)
+        return _convert_unique(series, to_code, "text").astype(object)
     if kind == "date":
         out = _convert_unique(series, parse_date, "date")
         return pd.to_datetime(out, errors="coerce").astype("datetime64[ns]")

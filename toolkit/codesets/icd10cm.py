@@ -120,6 +120,16 @@ class CodeSet:
                 self._cache.setdefault(c, None)
         return {c: self._cache[c] for c in codes}
 
+    def billable_under(self, code: str, limit: int = 4) -> list[str]:
+        """The first billable codes under a header code, to suggest in a finding."""
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT code FROM codes WHERE code > ? AND code < ? AND billable = 1 "
+                               "ORDER BY code LIMIT ?", (code, code + "~", limit)).fetchall()
+        finally:
+            con.close()
+        return [r[0] for r in rows]
+
     def get(self, code: str) -> DxInfo | None:
         code = normalize_dx(code)
         return self.lookup([code])[code]

@@ -324,6 +324,27 @@ class WorkbookFile:
                 table.autoFilter.ref = table.ref
         return rows
 
+    def sheet(self, name: str, *, create: bool = False):
+        """The worksheet called ``name`` (case-insensitive); created at the end if asked and missing."""
+        for ws in self.wb.worksheets:
+            if ws.title.strip().casefold() == name.strip().casefold():
+                return ws
+        if not create:
+            raise InputError(f"no {name} sheet in the workbook", file=self.path)
+        return self.wb.create_sheet(name)
+
+    def write_cells(self, sheet_name: str, top_left: str, rows) -> None:
+        """Write a block of values (a list of rows) starting at ``top_left`` (e.g. ``"B5"``) on
+        ``sheet_name``, creating the sheet if missing.  None clears a cell; formats are kept."""
+        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+        ws = self.sheet(sheet_name, create=True)
+        letters, first_row = coordinate_from_string(top_left)
+        first_col = column_index_from_string(letters)
+        for i, values in enumerate(rows):
+            for j, value in enumerate(values):
+                ws.cell(first_row + i, first_col + j).value = _cell_value(value)
+
     def settings(self) -> dict[str, str]:
         """The Settings sheet as a dict (Key → Value, keys as typed)."""
         from ..tables import SETTINGS

@@ -1,0 +1,104 @@
+"""Diagnosis checks: is each code a real, billable ICD-10-CM code that can establish necessity?"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..codesets.icd10cm import format_dx
+from .base import AMBER, RED, check, dx_list, field
+
+
+@check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
+       "No diagnosis on the line. Add the ICD-10-CM code(s) that support the service, primary first.")
+def dx_missing(lines):
+    return lines.dx.map(len) == 0
+
+
+@check("DX_INVALID", RED, "diagnosis", "a diagnosis is not a code in the ICD-10-CM code set in use",
+       "{invalid_dx} not in ICD-10-CM ({codeset}). Look up the correct code in the tabular list.")
+def dx_invalid(lines):
+    return lines.dx_info.map(lambda infos: any(i is None for i in infos)).astype(bool)
+
+
+@field("invalid_dx")
+def _invalid_dx(lines, idx):
+    bad = [[c for c, i in zip(dx, infos) if i is None]
+           for dx, infos in zip(lines.dx[idx], lines.dx_info[idx])]
+    return pd.Series([f"{dx_list(b)} {'is' if len(b) == 1 else 'are'}" for b in bad], index=idx)
+
+
+@field("codeset")
+def _codeset(lines, idx):
+    labels = [s.label for s in lines.codesets.sets]
+    return lines.codeset_of_line[idx].map(lambda i: labels[i])
+
+
+@check("DX_NOT_BILLABLE", RED, "diagnosis",
+       "a diagnosis is a category or subcategory that needs more characters",
+       "{not_billable_dx}. Code to the highest specificity the documentation supports.")
+def dx_not_billable(lines):
+    return lines.dx_info.map(lambda infos: any(i is not None and not i.billable for i in infos)).astype(bool)
+
+
+@field("not_billable_dx")
+def _not_billable(lines, idx):
+    out = []
+    for infos, cs in zip(lines.dx_info[idx], lines.codeset_of_line[idx]):
+        parts = []
+        for info in infos:
+            if info is not None and not info.billable:
+                kids = lines.codesets.sets[cs].billable_under(info.code, limit=4)
+                hint = f" (e.g. {dx_list(kids)})" if kids else ""
+                parts.append(f"{info.dotted} is a header code that needs more characters{hint}")
+        out.append("; ".join(parts))
+    return pd.Series(out, index=idx)
+
+
+@check("DX_UNSPECIFIED", AMBER, "diagnosis", 'the supporting diagnosis is an "unspecified" code',
+       "The supporting diagnosis {support_dx} ({support_desc}) is an unspecified code, which payers "
+       "often reject as support. Document and code the specific condition (type, site, side).")
+def dx_unspecified(lines):
+    return lines.supporting.map(lambda i: i is not None and i.unspecified).astype(bool)
+
+
+@field("support_dx")
+def _support_dx(lines, idx):
+    return lines.supporting_code[idx].map(format_dx)
+
+
+@field("support_desc")
+def _support_desc(lines, idx):
+    return lines.supporting[idx].map(lambda i: i.description if i is not None else "not a known code")
+
+
+@check("DX_RULE_OUT", RED, "diagnosis", 'Rule-Out Dx = Y: a provisional diagnosis cannot establish necessity',
+       "The diagnosis is marked rule-out (provisional), which cannot establish medical necessity. "
+       "Code the confirmed diagnosis, or the signs and symptoms that were documented.")
+def dx_rule_out(lines):
+    return lines.yes("Rule-Out Dx")
+
+
+def _excludes1_pairs(infos) -> list[tuple[str, str]]:
+    pairs = []
+    known = [i for i in infos if i is not None]
+    for a in range(len(known)):
+        for b in range(a + 1, len(known)):
+            x, y = known[a], known[b]
+            if x.code != y.code and (x.excludes(y.code) or y.excludes(x.code)):
+                pairs.append((x.dotted, y.dotted))
+    return pairs
+
+
+@check("DX_EXCLUDES1", AMBER, "diagnosis",
+       "two diagnoses on the line are in an ICD-10-CM Excludes1 relation",
+       "{excludes_pairs} cannot be reported together (ICD-10-CM Excludes1). "
+       "Keep the code the documentation supports and remove the other.")
+def dx_excludes1(lines):
+    infos = lines.dx_info
+    uniq = {t: bool(_excludes1_pairs(t)) for t in pd.unique(infos[infos.map(len) > 1].to_numpy())}
+    return infos.map(lambda t: uniq.get(t, False)).astype(bool)
+
+
+@field("excludes_pairs")
+def _excludes_pairs(lines, idx):
+    return lines.dx_info[idx].map(lambda t: "; ".join(f"{a} and {b}" for a, b in _excludes1_pairs(t)))

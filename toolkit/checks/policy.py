@@ -1,0 +1,149 @@
+"""Payer-policy checks: the criteria of the applicable rule (covered diagnoses, conservative
+therapy, imaging, prior authorization, units) and whether any rule applies at all."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .base import AMBER, RED, check, dx_list, field
+
+
+def _fmt_num(x) -> str:
+    return f"{x:g}" if pd.notna(x) else ""
+
+
+@field("cpt")
+def _cpt(lines, idx):
+    return lines.cpt[idx]
+
+
+@field("payer")
+def _payer(lines, idx):
+    return lines.c["Payer"][idx].map(lambda p: p or "(blank)")
+
+
+@field("dos")
+def _dos(lines, idx):
+    return lines.dos[idx].dt.strftime("%Y-%m-%d").fillna("(no date)")
+
+
+@field("policy")
+def _policy(lines, idx):
+    return lines.rule["Policy"][idx].map(lambda p: f" ({p})" if isinstance(p, str) and p else "")
+
+
+@check("NO_POLICY", AMBER, "policy", "no rule applies to this payer, procedure and date of service",
+       "No {payer} rule for {cpt} on {dos}: medical necessity cannot be confirmed. Add the payer's "
+       "policy to the Rules table, or check the payer, code and date.")
+def no_policy(lines):
+    return ~lines.has_rule
+
+
+@check("DX_NOT_COVERED", RED, "policy", "a rule applies and none of the line's diagnoses is in its Covered Dx",
+       "None of the diagnoses ({line_dx}) supports {cpt} under {payer}'s policy{policy}; covered: "
+       "{covered}. Code a covered diagnosis if the chart documents one; otherwise expect a denial "
+       "(get an ABN for Medicare).")
+def dx_not_covered(lines):
+    return lines.has_rule & ~lines.any_covered
+
+
+@field("line_dx")
+def _line_dx(lines, idx):
+    return lines.dx[idx].map(lambda t: dx_list(t) or "none")
+
+
+@field("covered")
+def _covered(lines, idx):
+    def show(cov):
+        entries = list(cov.entries)
+        return ", ".join(entries[:8]) + (f" and {len(entries) - 8} more" if len(entries) > 8 else "")
+    return lines.rule["_covered"][idx].map(show)
+
+
+@check("THERAPY_UNDOCUMENTED", AMBER, "policy",
+       "the rule requires conservative therapy and Therapy Weeks is blank",
+       "{payer} requires {min_weeks} weeks of failed conservative therapy; none recorded. Enter the "
+       "weeks of therapy from the chart (PT, medication, splinting…) or hold the claim.")
+def therapy_undocumented(lines):
+    return lines.has_rule & (lines.rule_number("Min Therapy Weeks").fillna(0) > 0) & lines.c["Therapy Weeks"].isna()
+
+
+@field("min_weeks")
+def _min_weeks(lines, idx):
+    return lines.rule_number("Min Therapy Weeks")[idx].map(_fmt_num)
+
+
+@field("therapy_weeks")
+def _therapy_weeks(lines, idx):
+    return lines.c["Therapy Weeks"][idx].map(_fmt_num)
+
+
+@check("THERAPY_TOO_SHORT", RED, "policy", "Therapy Weeks is given and below Min Therapy Weeks",
+       "{payer} requires {min_weeks} weeks of conservative therapy; {therapy_weeks} documented. "
+       "Document further therapy or hold the claim.")
+def therapy_too_short(lines):
+    weeks = lines.c["Therapy Weeks"]
+    return lines.has_rule & weeks.notna() & (weeks < lines.rule_number("Min Therapy Weeks").fillna(0))
+
+
+@check("IMAGING_MISSING", AMBER, "policy", "the rule requires imaging and Imaging Date is blank",
+       "{payer} requires imaging{imaging_window} before {cpt}; no imaging date recorded. Enter the "
+       "study's type and date from the chart, or order it.")
+def imaging_missing(lines):
+    return lines.rule_yes("Imaging Required") & lines.c["Imaging Date"].isna()
+
+
+@field("imaging_window")
+def _imaging_window(lines, idx):
+    return lines.rule_number("Imaging Max Age Days")[idx].map(
+        lambda d: f" from the last {d:g} days" if pd.notna(d) else "")
+
+
+def _imaging_age(lines) -> pd.Series:
+    return (lines.dos - lines.c["Imaging Date"]).dt.days
+
+
+@check("IMAGING_STALE", AMBER, "policy",
+       "Imaging Date is more than Imaging Max Age Days before the date of service, or after it",
+       "{imaging_problem} Obtain or document imaging within the policy's window.")
+def imaging_stale(lines):
+    age = _imaging_age(lines)
+    max_age = lines.rule_number("Imaging Max Age Days")
+    return (age < 0) | (lines.has_rule & max_age.notna() & (age > max_age))
+
+
+@field("imaging_problem")
+def _imaging_problem(lines, idx):
+    age = _imaging_age(lines)[idx]
+    max_age = lines.rule_number("Imaging Max Age Days")[idx]
+    when = lines.c["Imaging Date"][idx].dt.strftime("%Y-%m-%d")
+    return pd.Series([
+        f"The imaging date {w} is after the date of service, so it cannot support the service."
+        if a < 0 else f"The imaging of {w} is {a:g} days old at the date of service; the policy accepts at most {m:g}."
+        for a, m, w in zip(age, max_age, when)], index=idx)
+
+
+@check("PRIOR_AUTH_MISSING", RED, "policy",
+       "the rule requires prior authorization and Prior Auth Number is blank",
+       "{payer} requires prior authorization for {cpt}; no authorization number on the line. Obtain "
+       "the authorization and enter its number before submitting.")
+def prior_auth_missing(lines):
+    return lines.rule_yes("Prior Auth Required") & lines.blank("Prior Auth Number")
+
+
+@check("UNITS_EXCEEDED", RED, "policy", "Units above the rule's Max Units",
+       "{units} units billed; {payer}'s policy allows at most {max_units} per line. Bill the allowed "
+       "units (split only if the payer allows it).")
+def units_exceeded(lines):
+    max_units = lines.rule_number("Max Units")
+    return lines.has_rule & max_units.notna() & (lines.units > max_units)
+
+
+@field("units")
+def _units(lines, idx):
+    return lines.units[idx].map(_fmt_num)
+
+
+@field("max_units")
+def _max_units(lines, idx):
+    return lines.rule_number("Max Units")[idx].map(_fmt_num)

@@ -1,0 +1,226 @@
+"""Jobs: the monthly digest e-mail, the daily appeal-deadline reminder, the quarterly huddle pack.
+
+Each takes a workbook-access object (``WorkbookFile`` or the live-Excel book) so the command
+line, the Excel buttons and the scheduler share one code path.  Without ``send`` an e-mail is
+written as a draft ``.eml`` into the outbox (it opens in Outlook); with ``send`` it is queued in
+``OUTBOX/pending`` and delivered over SMTP; if the server cannot be reached it stays queued and
+goes out on the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MednecError
+
+OUTBOX_SETTING = "Outbox Folder"
+OUTPUT_SETTING = "Output Folder"
+
+
+@dataclass
+class MailResult:
+    path: Path  # where the .eml is now (outbox, outbox/pending or outbox/sent)
+    sent: bool = False
+    error: str | None = None  # why sending failed (the message stays queued)
+    summary: str = ""
+    also_sent: list[Path] = field(default_factory=list)  # older queued messages delivered on this run
+
+
+# ---------------------------------------------------------------- reading the book
+
+def _settings(book) -> dict[str, str]:
+    try:
+        return book.settings() or {}
+    except MednecError:
+        return {}
+
+
+def _setting(settings: dict[str, str], key: str) -> str:
+    folded = {" ".join(str(k).split()).casefold(): v for k, v in settings.items()}
+    return (folded.get(key.casefold()) or "").strip()
+
+
+def _table(book, spec, *, required: bool = True):
+    import pandas as pd
+
+    from ..values import coerce_table
+
+    has = getattr(book, "has_table", None)
+    if has is not None and not has(spec):
+        if required:
+            raise MednecError(f"the workbook has no {spec.name} sheet ({spec.table} table)")
+        return coerce_table(spec, pd.DataFrame(columns=spec.headers))
+    return coerce_table(spec, book.read_table(spec))
+
+
+def _tips(book, settings):
+    from ..digest import load_tips
+
+    path = _setting(settings, "Tips File")
+    if path:
+        path = Path(path)
+        if not path.is_absolute() and getattr(book, "path", None):
+            path = Path(book.path).parent / path
+        return load_tips(path)
+    return load_tips()
+
+
+def _book_folder(book) -> Path:
+    return Path(getattr(book, "path", ".")).resolve().parent
+
+
+def default_outbox(book) -> Path:
+    """Settings' ``Outbox Folder``, else ``outbox`` beside the workbook."""
+    folder = _setting(_settings(book), OUTBOX_SETTING)
+    return (_book_folder(book) / folder) if folder else _book_folder(book) / "outbox"
+
+
+def default_output(book) -> Path:
+    folder = _setting(_settings(book), OUTPUT_SETTING)
+    return (_book_folder(book) / folder) if folder else _book_folder(book)
+
+
+# ---------------------------------------------------------------- PHI guard
+
+def patient_identifiers(*frames) -> set[str]:
+    """Patient IDs and names found in the tables, to make sure none reaches an e-mail."""
+    found = set()
+    for frame in frames:
+        for column in ("Patient ID", "Patient Name"):
+            if column in frame.columns:
+                for v in frame[column].dropna().astype(str):
+                    v = v.strip()
+                    # Short all-digit IDs would match counts and procedure codes by accident.
+                    if len(v) >= 3 and not (v.isdigit() and len(v) < 6):
+                        found.add(v)
+    return found
+
+
+def assert_no_phi(msg, identifiers: set[str]) -> None:
+    """Refuse to write an e-mail in which a patient name or ID from the workbook appears."""
+    text = "\n".join(part.get_content() for part in msg.walk() if part.get_content_maintype() == "text")
+    text += "\n" + str(msg["Subject"])
+    for ident in identifiers:
+        if re.search(rf"(?<![\w-]){re.escape(ident)}(?![\w-])", text, flags=re.I):
+            raise MednecError("the e-mail would contain a patient name or ID from the workbook; "
+                              "nothing was written or sent")
+
+
+# ---------------------------------------------------------------- delivery
+
+def _deliver(msg, name: str, outbox: Path, send: bool, settings: dict, env=None) -> MailResult:
+    from ..mail.message import pending_folder, sent_folder, write_eml
+    from ..mail.send import MailSettings, flush
+
+    outbox = Path(outbox)
+    if not send:
+        return MailResult(write_eml(msg, outbox, name))
+    path = write_eml(msg, pending_folder(outbox), name)
+    sent, errors = flush(outbox, MailSettings.load(settings, env), env)
+    mine = sent_folder(outbox) / path.name
+    if mine in sent:
+        return MailResult(mine, sent=True, also_sent=[p for p in sent if p != mine])
+    return MailResult(path, sent=False, error=errors[0] if errors else "not sent",
+                      also_sent=[p for p in sent if p != mine])
+
+
+def _recipients(mail, kind: str, send: bool) -> list[str]:
+    people = mail.digest_recipients if kind == "digest" else mail.billing_manager
+    if send:
+        if not mail.configured:
+            raise MednecError("no SMTP server: put 'SMTP Host' (and 'SMTP Port') in the Settings sheet "
+                              "or set MEDNEC_SMTP_HOST; without --send the e-mail is saved to the outbox")
+        if not people:
+            key = "Digest Recipients" if kind == "digest" else "Billing Manager E-mail"
+            raise MednecError(f"no recipients: put '{key}' in the Settings sheet")
+    return people
+
+
+# ---------------------------------------------------------------- jobs
+
+def build_digest(book, month, outbox: Path | str | None = None, send: bool = False, *,
+                 as_of: dt.date | None = None, env=None) -> MailResult:
+    """The month's "Did you know?" e-mail (``month`` like ``2026-03``)."""
+    import pandas as pd
+
+    from ..digest import digest_facts
+    from ..mail.render import digest_message
+    from ..mail.send import MailSettings
+    from ..tables import CLAIMS, DENIALS
+
+    try:
+        month = pd.Period(str(month), freq="M")
+    except (ValueError, TypeError):
+        raise MednecError(f"month '{month}' is not a month: use YYYY-MM, e.g. 2026-03") from None
+    settings = _settings(book)
+    mail = MailSettings.load(settings, env)
+    recipients = _recipients(mail, "digest", send)
+    denials = _table(book, DENIALS)
+    claims = _table(book, CLAIMS, required=False)
+    facts = digest_facts(denials, month, claims=claims, tips=_tips(book, settings), as_of=as_of)
+    practice = _setting(settings, "Practice Name")
+    msg = digest_message(facts, practice=practice, sender=mail.sender, recipients=recipients)
+    assert_no_phi(msg, patient_identifiers(denials, claims))
+    result = _deliver(msg, f"digest-{month}", Path(outbox) if outbox else default_outbox(book), send, settings, env)
+    top = facts.top_reason
+    result.summary = (f"{month}: {facts.denials} denials"
+                      + (f", top reason {top.key} ({top.count})" if top else "")
+                      + f", {facts.appeals_due} appeals due in 14 days")
+    return result
+
+
+def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | None = None, send: bool = False,
+                      *, env=None) -> MailResult:
+    """The billing manager's list of open denials whose appeal deadline is within 14 days."""
+    from ..digest import appeals_due
+    from ..mail.render import reminder_message
+    from ..mail.send import MailSettings
+    from ..tables import CLAIMS, DENIALS
+
+    as_of = as_of or dt.date.today()
+    settings = _settings(book)
+    mail = MailSettings.load(settings, env)
+    recipients = _recipients(mail, "reminder", send)
+    denials = _table(book, DENIALS)
+    due = appeals_due(denials, as_of)
+    msg = reminder_message(due, as_of, practice=_setting(settings, "Practice Name"), sender=mail.sender,
+                           recipients=recipients)
+    assert_no_phi(msg, patient_identifiers(denials, _table(book, CLAIMS, required=False)))
+    result = _deliver(msg, f"appeal-reminder-{as_of.isoformat()}",
+                      Path(outbox) if outbox else default_outbox(book), send, settings, env)
+    result.summary = f"{len(due)} appeals due by {as_of + dt.timedelta(days=14)}"
+    return result
+
+
+def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.date | None = None) -> Path:
+    """The quarterly policy-huddle pack (.docx); ``quarter`` like ``2026Q1``."""
+    import pandas as pd
+
+    from ..huddle import huddle_facts
+    from ..tables import DENIALS, RULES
+    from ..word.huddle_pack import render_huddle_pack
+
+    try:
+        quarter = pd.Period(str(quarter).replace("-", ""), freq="Q")
+    except (ValueError, TypeError):
+        raise MednecError(f"quarter '{quarter}' is not a quarter: use e.g. 2026Q1") from None
+    settings = _settings(book)
+    facts = huddle_facts(_table(book, RULES, required=False), _table(book, DENIALS), quarter,
+                         tips=_tips(book, settings), as_of=as_of)
+    folder = Path(out_dir) if out_dir else default_output(book)
+    return render_huddle_pack(facts, folder / f"policy-huddle-{quarter}.docx",
+                              practice=_setting(settings, "Practice Name"))
+
+
+def flush_outbox(book, outbox: Path | str | None = None, *, env=None) -> tuple[list[Path], list[str]]:
+    """Send whatever is waiting in OUTBOX/pending (the scheduler calls this on every tick)."""
+    from ..mail.message import pending_messages
+    from ..mail.send import MailSettings, flush
+
+    outbox = Path(outbox) if outbox else default_outbox(book)
+    if not pending_messages(outbox):
+        return [], []
+    return flush(outbox, MailSettings.load(_settings(book), env), env)

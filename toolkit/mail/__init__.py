@@ -1,0 +1,1 @@
+"""E-mail adapters: build messages as .eml files in an outbox, deliver them over SMTP."""

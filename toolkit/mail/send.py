@@ -1,0 +1,152 @@
+"""Deliver queued ``.eml`` files over SMTP.
+
+Where the settings come from: the environment (``MEDNEC_SMTP_HOST``, ``MEDNEC_SMTP_PORT``,
+``MEDNEC_SMTP_USER``, ``MEDNEC_SMTP_FROM``, ``MEDNEC_DIGEST_RECIPIENTS``,
+``MEDNEC_BILLING_MANAGER_EMAIL``) wins over the workbook's Settings sheet (keys ``SMTP Host``,
+``SMTP Port``, ``SMTP User``, ``SMTP From``, ``Digest Recipients``, ``Billing Manager E-mail``).
+The password comes ONLY from ``MEDNEC_SMTP_PASSWORD`` or the system keyring (service
+``mednec``, user = SMTP User): a workbook is copied, shared and e-mailed, so it never holds one.
+
+A message is sent with STARTTLS whenever the server offers it (port 465: TLS from the start).
+A message that could not be delivered stays in ``OUTBOX/pending`` and goes out on the next run;
+a delivered one moves to ``OUTBOX/sent``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import MednecError
+from .message import pending_folder, pending_messages, read_eml, sent_folder
+
+KEYRING_SERVICE = "mednec"
+
+_KEYS = {  # attribute -> (Settings key, environment variable)
+    "host": ("SMTP Host", "MEDNEC_SMTP_HOST"),
+    "port": ("SMTP Port", "MEDNEC_SMTP_PORT"),
+    "user": ("SMTP User", "MEDNEC_SMTP_USER"),
+    "sender": ("SMTP From", "MEDNEC_SMTP_FROM"),
+    "digest_recipients": ("Digest Recipients", "MEDNEC_DIGEST_RECIPIENTS"),
+    "billing_manager": ("Billing Manager E-mail", "MEDNEC_BILLING_MANAGER_EMAIL"),
+}
+
+
+class SendFailed(MednecError):
+    """The SMTP server could not be reached or refused the message; it stays queued."""
+
+
+def split_addresses(text: str) -> list[str]:
+    return [a for a in re.split(r"[;,\s]+", text or "") if "@" in a]
+
+
+@dataclass
+class MailSettings:
+    host: str = ""
+    port: int = 587
+    user: str = ""
+    sender: str = ""
+    digest_recipients: list[str] = field(default_factory=list)
+    billing_manager: list[str] = field(default_factory=list)
+    timeout: float = 30.0
+
+    @classmethod
+    def load(cls, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> "MailSettings":
+        """From the Settings sheet (a dict, keys matched ignoring case) and the environment."""
+        env = os.environ if env is None else env
+        folded = {" ".join(str(k).split()).casefold(): str(v or "").strip() for k, v in (settings or {}).items()}
+        values = {}
+        for attr, (key, var) in _KEYS.items():
+            values[attr] = (env.get(var) or folded.get(key.casefold(), "")).strip()
+        try:
+            port = int(float(values["port"])) if values["port"] else 587
+        except ValueError:
+            raise MednecError(f"Settings: SMTP Port '{values['port']}' is not a number") from None
+        return cls(host=values["host"], port=port, user=values["user"],
+                   sender=values["sender"] or values["user"],
+                   digest_recipients=split_addresses(values["digest_recipients"]),
+                   billing_manager=split_addresses(values["billing_manager"]))
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+
+def smtp_password(user: str, env: dict[str, str] | None = None) -> str | None:
+    """``MEDNEC_SMTP_PASSWORD``, else the system keyring (if the ``keyring`` package is
+    installed), else None (servers on the practice network often relay without login)."""
+    env = os.environ if env is None else env
+    if env.get("MEDNEC_SMTP_PASSWORD"):
+        return env["MEDNEC_SMTP_PASSWORD"]
+    if not user:
+        return None
+    try:
+        import keyring
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, user)
+    except Exception:  # no keyring backend on this machine
+        return None
+
+
+def send_file(path: Path, mail: MailSettings, password: str | None = None) -> None:
+    """Send one .eml; ``SendFailed`` (one line, no message content) when it did not go out."""
+    msg = read_eml(path)
+    del msg["X-Unsent"]
+    if not mail.configured:
+        raise SendFailed("no SMTP Host in Settings or MEDNEC_SMTP_HOST")
+    try:
+        context = ssl.create_default_context()
+        if mail.port == 465:
+            server = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout, context=context)
+        else:
+            server = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
+        with server:
+            server.ehlo()
+            if mail.port != 465 and server.has_extn("starttls"):
+                server.starttls(context=context)
+                server.ehlo()
+            if mail.user and password:
+                server.login(mail.user, password)
+            server.send_message(msg)
+    except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        if isinstance(exc, smtplib.SMTPResponseException):
+            reason = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:80]}"
+        raise SendFailed(f"could not send {path.name} via {mail.host}:{mail.port} ({reason})") from None
+
+
+def queue(path: Path, outbox: Path | str) -> Path:
+    """Move an .eml into OUTBOX/pending (where ``flush`` picks it up)."""
+    target = pending_folder(outbox) / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def flush(outbox: Path | str, mail: MailSettings, env: dict[str, str] | None = None) -> tuple[list[Path], list[str]]:
+    """Send every message waiting in OUTBOX/pending, oldest name first.
+
+    Returns (sent files, one-line errors).  A file moves to OUTBOX/sent right after the server
+    accepted it; one that failed stays pending for the next run.  After the first connection
+    failure the rest are left for next time too (the server is down: no point trying each).
+    """
+    sent, errors = [], []
+    password = smtp_password(mail.user, env)
+    for path in pending_messages(outbox):
+        try:
+            send_file(path, mail, password)
+        except SendFailed as exc:
+            errors.append(str(exc))
+            break
+        target = sent_folder(outbox) / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        sent.append(target)
+    return sent, errors

@@ -1,0 +1,325 @@
+"""Build the four Word templates a practice can open, restyle and keep generating from.
+
+Run ``python -m toolkit.word.make_templates`` after changing a template here: it writes
+``word_templates/*.docx`` (the copies a practice looks at) and the identical copies packaged in
+``toolkit/word/templates/`` (what ``pip install`` ships).
+
+Why generated rather than hand-drawn in Word: reproducible, reviewable in a diff, and every
+placeholder is written as one run (python-docx ``add_run``) so Word's habit of splitting text into
+runs cannot break a ``{{ … }}`` tag.  Only Word's built-in styles are used (Normal, Title,
+Heading 2, List Bullet, Table Grid), so restyling the styles in Word restyles every letter.
+
+Placeholders are docxtpl/Jinja: ``{{ practice.name }}``; ``{%p for … %}`` repeats a paragraph,
+``{%tr for … %}`` a table row.  The names available in each template are listed in
+``toolkit/word/README`` (the docstrings of ``toolkit.appeals`` and ``toolkit.checklists``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Cm, Pt, RGBColor
+
+PACKAGE_DIR = Path(__file__).with_name("templates")
+REPO_DIR = Path(__file__).resolve().parents[2] / "word_templates"
+KINDS = ("appeal_letter", "necessity_checklist", "prior_auth_request", "soap_note")
+
+
+# ---------------------------------------------------------------- small builders
+
+def _base(landscape: bool = False) -> Document:
+    doc = Document()
+    normal = doc.styles["Normal"]
+    normal.font.name = "Calibri"
+    normal.font.size = Pt(11)
+    normal.paragraph_format.space_after = Pt(4)
+    for name, size in (("Title", 16), ("Heading 2", 12)):
+        style = doc.styles[name]
+        style.font.name = "Calibri"
+        style.font.size = Pt(size)
+        style.font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
+    doc.styles["Heading 2"].paragraph_format.space_before = Pt(10)
+    doc.styles["Heading 2"].paragraph_format.space_after = Pt(3)
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.59), Cm(27.94)  # US Letter
+    section.left_margin = section.right_margin = Cm(2.3)
+    section.top_margin, section.bottom_margin = Cm(1.6), Cm(1.8)
+    section.header_distance = Cm(0.8)
+    core = doc.core_properties
+    core.author, core.title = "mednec", ""
+    return doc
+
+
+def para(doc_or_cell, *runs, style=None, bold=False, size=None, align=None, space_after=None):
+    """One paragraph; each item of ``runs`` becomes one run (a placeholder never spans two)."""
+    p = doc_or_cell.add_paragraph(style=style)
+    for text in runs:
+        r_bold = bold
+        if isinstance(text, tuple):  # ("text", True) = bold run
+            text, r_bold = text
+        run = p.add_run(text)
+        run.bold = r_bold or None
+        if size:
+            run.font.size = Pt(size)
+    if align:
+        p.alignment = align
+    if space_after is not None:
+        p.paragraph_format.space_after = Pt(space_after)
+    return p
+
+
+def loop(doc, start: str, *body, end: str = "{%p endfor %}", style=None):
+    """A repeated paragraph: ``{%p for … %}``, the body paragraph(s), ``{%p endfor %}``."""
+    para(doc, start)
+    for runs in body:
+        para(doc, *runs, style=style)
+    para(doc, end)
+
+
+def _cell_text(cell, *runs, bold=False, size=None):
+    cell.paragraphs[0].text = ""
+    p = cell.paragraphs[0]
+    for text in runs:
+        run = p.add_run(text)
+        run.bold = bold or None
+        if size:
+            run.font.size = Pt(size)
+    return p
+
+
+def table(doc, header: list[str], row: list[str], loop_over: str | None, widths: list[float], size=None):
+    """A grid table: bold header row, then one row repeated for each item of ``loop_over``."""
+    rows = 1 + (3 if loop_over else 1)
+    t = doc.add_table(rows=rows, cols=len(header))
+    t.style = doc.styles["Table Grid"]
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for i, h in enumerate(header):
+        _cell_text(t.rows[0].cells[i], h, bold=True, size=size)
+    body_row = 1
+    if loop_over:
+        _cell_text(t.rows[1].cells[0], f"{{%tr for {loop_over} %}}")
+        _cell_text(t.rows[3].cells[0], "{%tr endfor %}")
+        body_row = 2
+    for i, text in enumerate(row):
+        _cell_text(t.rows[body_row].cells[i], text, size=size)
+    for r in t.rows:
+        for i, w in enumerate(widths):
+            r.cells[i].width = Cm(w)
+    _repeat_header(t.rows[0])
+    return t
+
+
+def _repeat_header(row):
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tr_pr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    tr_pr.append(el)
+
+
+def label_table(doc, rows: list[tuple[str, str]], widths=(4.2, 12.6)):
+    """Two columns, label and placeholder: the RE block of a letter."""
+    t = doc.add_table(rows=len(rows), cols=2)
+    for r, (label, value) in zip(t.rows, rows):
+        _cell_text(r.cells[0], label, bold=True)
+        _cell_text(r.cells[1], value)
+        r.cells[0].width, r.cells[1].width = Cm(widths[0]), Cm(widths[1])
+    return t
+
+
+def letterhead(doc):
+    """Practice name and contact lines in the page header (restyle it once in Word)."""
+    header = doc.sections[0].header
+    p = header.paragraphs[0]
+    run = p.add_run("{{ practice.name }}")
+    run.bold, run.font.size = True, Pt(15)
+    run.font.color.rgb = RGBColor(0x1F, 0x3A, 0x5F)
+    para(header, "{{ practice.address_line }}", size=9, space_after=0)
+    para(header, "{{ practice.contact_line }}", size=9, space_after=6)
+
+
+def footer(doc, text: str):
+    p = doc.sections[0].footer.paragraphs[0]
+    run = p.add_run(text)
+    run.font.size = Pt(8)
+    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+# ---------------------------------------------------------------- the four templates
+
+def appeal_letter() -> Document:
+    doc = _base()
+    letterhead(doc)
+    footer(doc, "Appeal of claim {{ claim.id }}, line {{ claim.line }} · denial {{ denial.id }}")
+    para(doc, "{{ letter_date }}", space_after=10)
+    para(doc, "{{ payer.name }}", space_after=0)
+    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"])
+    para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
+    para(doc, "{{ appeal.title }}", bold=True, size=12, space_after=6)
+    label_table(doc, [
+        ("Patient", "{{ patient.name }}"),
+        ("Date of birth", "{{ patient.dob }}"),
+        ("Member ID", "{{ patient.member_id }}"),
+        ("Patient account", "{{ patient.account }}"),
+        ("Claim number", "{{ claim.id }} (line {{ claim.line }})"),
+        ("Date of service", "{{ claim.dos }}"),
+        ("Procedure", "{{ claim.procedure }}"),
+        ("Units · billed", "{{ claim.units }} · {{ claim.billed }}"),
+        ("Diagnoses", "{{ claim.diagnoses }}"),
+        ("Denial", "{{ denial.id }}, remittance dated {{ denial.date }}"),
+    ])
+    para(doc, "")
+    para(doc, "{{ appeal.salutation }}")
+    para(doc, "{{ appeal.opening }}")
+    para(doc, "The denial", style="Heading 2")
+    para(doc, "{{ denial.quote }}")
+    para(doc, "Why the service was medically necessary", style="Heading 2")
+    loop(doc, "{%p for text in argument %}", ["{{ text }}"])
+    para(doc, "The payer's policy, criterion by criterion", style="Heading 2")
+    para(doc, "{{ policy.sentence }}")
+    table(doc, ["Policy criterion", "The policy requires", "This claim", "Met"],
+          ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
+          "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
+    para(doc, "Requested action", style="Heading 2")
+    para(doc, "{{ appeal.requested_action }}")
+    para(doc, "Appeal level and deadline", style="Heading 2")
+    para(doc, "{{ appeal.level_text }}")
+    para(doc, "{{ appeal.deadline_text }}")
+    para(doc, "Enclosures", style="Heading 2")
+    loop(doc, "{%p for item in enclosures %}", ["{{ item }}"], style="List Bullet")
+    para(doc, "{{ appeal.contact_text }}", space_after=12)
+    para(doc, "Sincerely,", space_after=30)
+    para(doc, "{{ signer.name }}", space_after=0)
+    para(doc, "{{ signer.title }}", space_after=0)
+    para(doc, "{{ practice.name }}", space_after=0)
+    return doc
+
+
+def necessity_checklist() -> Document:
+    doc = _base()
+    letterhead(doc)
+    footer(doc, "Checklist {{ rule.payer }} · {{ rule.cpt }} · {{ code_set }} · printed {{ today }}")
+    para(doc, "Medical-necessity checklist: {{ rule.payer }} · {{ rule.cpt }}", style="Title")
+    para(doc, ("Procedure: ", True), "{{ rule.cpt }} {{ rule.description }}", space_after=0)
+    para(doc, ("Policy: ", True), "{{ rule.policy }}", space_after=0)
+    para(doc, ("In force: ", True), "{{ rule.effective }}", space_after=6)
+    para(doc, "Patient: ____________________   Claim: ______________   Date of service: ___________",
+         space_after=6)
+    para(doc, "Before you submit, tick each box", style="Heading 2")
+    table(doc, ["✓", "Criterion", "What the payer needs"],
+          ["☐", "{{ item.name }}", "{{ item.detail }}"], "item in items", [1.0, 5.0, 11.0])
+    para(doc, "Diagnoses that support the procedure", style="Heading 2")
+    para(doc, "{{ covered_intro }}", size=9.5)
+    table(doc, ["Code", "ICD-10-CM description"], ["{{ dx.code }}", "{{ dx.description }}"],
+          "dx in covered", [3.2, 13.8], size=9)
+    para(doc, "{%p if rule.notes %}")
+    para(doc, ("Notes: ", True), "{{ rule.notes }}")
+    para(doc, "{%p endif %}")
+    para(doc, "Checked by: ____________________   Date: ___________", space_after=0)
+    return doc
+
+
+def prior_auth_request() -> Document:
+    doc = _base()
+    letterhead(doc)
+    footer(doc, "Prior-authorization request · claim {{ claim.id }}, line {{ claim.line }}")
+    para(doc, "{{ letter_date }}", space_after=10)
+    para(doc, "{{ payer.name }}", space_after=0)
+    para(doc, "Utilization Management / Prior Authorization", space_after=0)
+    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"])
+    para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
+    para(doc, "Request for prior authorization", bold=True, size=12, space_after=6)
+    label_table(doc, [
+        ("Patient", "{{ patient.name }}"),
+        ("Date of birth", "{{ patient.dob }}"),
+        ("Member ID", "{{ patient.member_id }}"),
+        ("Patient account", "{{ patient.account }}"),
+        ("Requested service", "{{ claim.procedure }}"),
+        ("Units", "{{ claim.units }}"),
+        ("Planned date", "{{ claim.dos }}"),
+        ("Diagnoses", "{{ claim.diagnoses }}"),
+        ("Rendering provider", "{{ claim.provider }}"),
+        ("Ordering practice", "{{ practice.name }} · NPI {{ practice.npi }} · Tax ID {{ practice.tax_id }}"),
+        ("Our reference", "Claim {{ claim.id }}, line {{ claim.line }}"),
+    ])
+    para(doc, "")
+    para(doc, "{{ request.opening }}")
+    para(doc, "Clinical summary", style="Heading 2")
+    loop(doc, "{%p for text in argument %}", ["{{ text }}"])
+    para(doc, "Policy criteria", style="Heading 2")
+    para(doc, "{{ policy.sentence }}")
+    table(doc, ["Policy criterion", "The policy requires", "This patient", "Met"],
+          ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
+          "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
+    para(doc, "Enclosures", style="Heading 2")
+    loop(doc, "{%p for item in enclosures %}", ["{{ item }}"], style="List Bullet")
+    para(doc, "{{ request.contact_text }}", space_after=12)
+    para(doc, "Sincerely,", space_after=30)
+    para(doc, "{{ signer.name }}", space_after=0)
+    para(doc, "{{ signer.title }}", space_after=0)
+    para(doc, "{{ practice.name }}", space_after=0)
+    return doc
+
+
+def soap_note() -> Document:
+    doc = _base()
+    letterhead(doc)
+    footer(doc, "SOAP note template · {{ procedure.cpt }} · {{ code_set }} · printed {{ today }}")
+    para(doc, "SOAP note: {{ procedure.cpt }} {{ procedure.description }}", style="Title")
+    para(doc, "Patient: ____________________   DOB: ___________   Date of service: ___________",
+         space_after=0)
+    para(doc, "Provider: ____________________   Payer: ____________________", space_after=6)
+    para(doc, "{{ intro }}", size=9.5)
+    for letter, name, key in (("S", "Subjective", "subjective"), ("O", "Objective", "objective"),
+                              ("A", "Assessment", "assessment"), ("P", "Plan", "plan")):
+        para(doc, f"{letter} — {name}", style="Heading 2")
+        loop(doc, f"{{%p for prompt in prompts.{key} %}}", ["☐ ", "{{ prompt }}"])
+        para(doc, "_" * 86, space_after=0)
+        para(doc, "_" * 86)
+    para(doc, "What each payer needs for {{ procedure.cpt }}", style="Heading 2")
+    table(doc, ["Payer", "Therapy", "Imaging", "Prior auth", "Side", "Policy"],
+          ["{{ p.payer }}", "{{ p.therapy }}", "{{ p.imaging }}", "{{ p.prior_auth }}", "{{ p.laterality }}",
+           "{{ p.policy }}"], "p in payers", [3.0, 2.6, 3.4, 2.0, 1.6, 4.4], size=9)
+    para(doc, "")
+    para(doc, "Diagnoses that support {{ procedure.cpt }}", style="Heading 2")
+    table(doc, ["Code", "ICD-10-CM description", "Payers"],
+          ["{{ dx.code }}", "{{ dx.description }}", "{{ dx.payers }}"], "dx in covered", [3.0, 9.6, 4.4],
+          size=9)
+    return doc
+
+
+BUILDERS = {
+    "appeal_letter": appeal_letter,
+    "necessity_checklist": necessity_checklist,
+    "prior_auth_request": prior_auth_request,
+    "soap_note": soap_note,
+}
+
+
+def build(targets: list[Path] | None = None) -> list[Path]:
+    """Write every template to the package folder and copy it to each other target folder."""
+    targets = targets if targets is not None else [REPO_DIR]
+    PACKAGE_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, builder in BUILDERS.items():
+        path = PACKAGE_DIR / f"{kind}.docx"
+        builder().save(path)
+        written.append(path)
+        for folder in targets:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, folder / path.name)
+            written.append(folder / path.name)
+    return written
+
+
+if __name__ == "__main__":
+    for p in build():
+        print(p)
+    sys.exit(0)

@@ -1,0 +1,126 @@
+"""Find a template (the practice's own copy first) and render it with docxtpl.
+
+A practice restyles its letters by copying ``word_templates/*.docx`` into a folder and naming
+that folder in Settings under ``Template Folder``; any template missing there falls back to the
+one shipped with mednec.  Rendering uses Jinja's ``StrictUndefined`` so a placeholder the data
+cannot fill (a typo such as ``{{ payer.nmae }}``) stops the job with a message naming it,
+instead of quietly printing a blank into a letter that goes to a payer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from ..errors import MednecError
+from ..workbook.files import atomic_write
+
+SHIPPED = Path(__file__).with_name("templates")
+KINDS = ("appeal_letter", "necessity_checklist", "prior_auth_request", "soap_note")
+_LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
+
+
+class TemplateProblem(MednecError):
+    """A template that cannot be used: missing, damaged, or with a placeholder the data lacks."""
+
+
+def template_path(kind: str, settings: dict | None = None, base: Path | None = None) -> Path:
+    """The template for ``kind``: ``<Template Folder>/<kind>.docx`` if the practice has one,
+    else the shipped one.  A relative Template Folder is taken from the workbook's folder."""
+    folder = _setting(settings or {}, "Template Folder")
+    if folder:
+        root = Path(folder).expanduser()
+        if not root.is_absolute() and base is not None:
+            root = Path(base) / root
+        own = root / f"{kind}.docx"
+        if own.exists():
+            return own
+    shipped = SHIPPED / f"{kind}.docx"
+    if not shipped.exists():
+        raise TemplateProblem(f"the {kind}.docx template is missing from the mednec installation")
+    return shipped
+
+
+def _setting(settings: dict, key: str) -> str:
+    want = " ".join(key.split()).casefold()
+    for k, v in settings.items():
+        if " ".join(str(k).split()).casefold() == want:
+            return str(v or "").strip()
+    return ""
+
+
+class Renderer:
+    """Renders one template many times (the template file is read once)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self._bytes = self.path.read_bytes()
+        except OSError as exc:
+            raise TemplateProblem(f"{self.path.name}: cannot read the template ({exc.strerror})") from None
+        import jinja2
+
+        self._env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+
+    def render(self, context: dict) -> bytes:
+        """The filled document as .docx bytes; ``TemplateProblem`` names what went wrong."""
+        import jinja2
+        from docxtpl import DocxTemplate
+
+        name = self.path.name
+        try:
+            tpl = DocxTemplate(io.BytesIO(self._bytes))
+            tpl.render(context, jinja_env=self._env)
+        except jinja2.UndefinedError as exc:
+            raise TemplateProblem(f"{name}: the placeholder {_placeholder(exc)} cannot be filled from "
+                                  "the workbook data; correct or remove it in the template") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateProblem(f"{name}: a placeholder is broken ({exc.message}); each one must read like "
+                                  "{{ practice.name }}, and {% … %} tags must be complete") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateProblem(f"{name}: the template cannot be filled ({exc})") from None
+        except Exception as exc:  # a damaged .docx: zip/XML errors of several kinds
+            raise TemplateProblem(f"{name}: not a usable Word template ({type(exc).__name__}); "
+                                  "save it again as .docx from Word") from None
+        out = io.BytesIO()
+        tpl.save(out)
+        data = out.getvalue()
+        left = leftover_tags(data)
+        if left:
+            raise TemplateProblem(f"{name}: the text {left!r} was left unfilled (a placeholder Word split "
+                                  "or mistyped); retype it as one piece, e.g. {{ practice.name }}")
+        return data
+
+
+def leftover_tags(docx_bytes: bytes) -> str:
+    """The first ``{{``/``{%`` fragment still visible in the document text, or ''."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as z:
+        for part in z.namelist():
+            if part.startswith("word/") and part.endswith(".xml") and (
+                    "document" in part or "header" in part or "footer" in part):
+                text = re.sub(r"<[^>]+>", "", z.read(part).decode("utf-8", "replace"))
+                m = _LEFTOVER.search(text)
+                if m:
+                    return text[max(0, m.start() - 10): m.end() + 25].strip()
+    return ""
+
+
+def _placeholder(exc) -> str:
+    """Jinja says ``'dict object' has no attribute 'nmae'`` or ``'payer' is undefined``."""
+    msg = str(exc)
+    m = re.search(r"has no attribute '([^']+)'", msg) or re.search(r"'([^']+)' is undefined", msg)
+    return f"'{m.group(1)}'" if m else f"({msg})"
+
+
+def write_docx(path: Path, data: bytes) -> Path:
+    """Atomic: a temp file in the target folder, then replace."""
+    return atomic_write(Path(path), lambda tmp: Path(tmp).write_bytes(data))
+
+
+def safe_name(text: str, limit: int = 80) -> str:
+    """A file-name fragment any file system accepts (IDs and payer names only, never patient data)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip(".-_")
+    return cleaned[:limit] or "unnamed"
