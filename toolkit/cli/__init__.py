@@ -63,7 +63,10 @@ def cli():
 def main(argv=None):
     """Entry point: one-line errors, exit codes 0 (done), 1 (could not do the job), 2 (bad input)."""
     try:
-        return cli.main(args=argv, prog_name="mednec", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="mednec", standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
+        return rv
     except click.exceptions.Abort:
         click.echo("Stopped.", err=True)
         sys.exit(130)

@@ -120,8 +120,6 @@ def import_835_files(book, paths, as_of=None) -> ImportSummary:
         book.append_rows(DENIALS, pd.DataFrame(new_rows, columns=columns))
         _save(book)
     summary.added = len(new_rows)
-    if summary.files and len(summary.refused) == summary.files and summary.files == 1:
-        raise InputError(summary.refused[0].split(": ", 1)[-1], file=Path(paths[0]))
     return summary
 
 

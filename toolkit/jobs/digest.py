@@ -119,6 +119,8 @@ def _deliver(msg, name: str, outbox: Path, send: bool, settings: dict, env=None)
     if not send:
         return MailResult(write_eml(msg, outbox, name))
     path = write_eml(msg, pending_folder(outbox), name)
+    if send == "queue":  # the scheduler records the job as done first, then flushes the queue
+        return MailResult(path)
     sent, errors = flush(outbox, MailSettings.load(settings, env), env)
     mine = sent_folder(outbox) / path.name
     if mine in sent:
@@ -141,9 +143,13 @@ def _recipients(mail, kind: str, send: bool) -> list[str]:
 
 # ---------------------------------------------------------------- jobs
 
-def build_digest(book, month, outbox: Path | str | None = None, send: bool = False, *,
+def build_digest(book, month, outbox: Path | str | None = None, send: bool | str = False, *,
                  as_of: dt.date | None = None, env=None) -> MailResult:
-    """The month's "Did you know?" e-mail (``month`` like ``2026-03``)."""
+    """The month's "Did you know?" e-mail (``month`` like ``2026-03``).
+
+    ``send``: False = draft .eml in the outbox; True = queue and send now; ``"queue"`` = only
+    queue it in OUTBOX/pending (the scheduler sends after recording the job as done).
+    """
     import pandas as pd
 
     from ..digest import digest_facts
@@ -172,7 +178,7 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool = Fal
     return result
 
 
-def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | None = None, send: bool = False,
+def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | None = None, send: bool | str = False,
                       *, env=None) -> MailResult:
     """The billing manager's list of open denials whose appeal deadline is within 14 days."""
     from ..digest import appeals_due

@@ -93,7 +93,7 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     path = Path(path)
-    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig",
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8",
                                                         date_format="%Y-%m-%d"))
 
 

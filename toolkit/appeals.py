@@ -1,0 +1,557 @@
+"""The content of an appeal letter and of a prior-authorization request.
+
+An appeal that wins identifies the claim, quotes the denial, sets the clinical evidence against
+the payer's policy criterion by criterion, asks for a specific action, lists the enclosures and
+is filed before the deadline (see the domain notes).  ``Casefile`` gathers a denial, its claim
+line, the rule in force on the date of service, the payer and the practice's Settings, checks
+that nothing a payer needs is missing, and returns the plain dict a Word template is filled with.
+
+What stops a letter (an error naming the table and row): an unknown denial, no rule or a rule
+without a Policy reference (the letter would cite nothing), a payer missing from Payers or
+without an Address (nowhere to send it), Settings without practice name, address or signer.
+What the letter shows as "[not on file]" for the biller to complete in Word: patient details
+when the claim line is no longer in Claims, the member ID when Claims has no such column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from .checklists import (NOT_ON_FILE, as_date, blank, describe_dx, joined, long_date, money, number,
+                         plain_number, practice_context, require_policy, requirements, short_date,
+                         split_codes, split_modifiers, text, yes)
+from .errors import InputError
+from .tables import CLAIMS, DENIALS, header_key
+from .values import coerce_table
+
+MEDICARE_REDETERMINATION_DAYS = 120
+MEDICARE_RECONSIDERATION_DAYS = 180
+
+GROUP_MEANING = {
+    "CO": "contractual obligation: the provider is liable",
+    "PR": "patient responsibility",
+    "OA": "other adjustment",
+    "PI": "payer-initiated reduction",
+}
+# Own wording of the X12 code lists (public), for the codes a necessity appeal meets.
+CARC_MEANING = {
+    "4": "the procedure is inconsistent with the modifier, or a required modifier is missing",
+    "11": "the diagnosis is inconsistent with the procedure",
+    "15": "the authorization number is missing or invalid",
+    "16": "the claim lacks information or has billing errors",
+    "50": "the service was not deemed a medical necessity by the payer",
+    "55": "the service was considered experimental or investigational",
+    "56": "the service was not deemed proven effective",
+    "96": "non-covered charge",
+    "146": "the diagnosis was invalid for the date of service",
+    "150": "the information submitted does not support this level of service",
+    "151": "the information submitted does not support this many services",
+    "167": "the diagnosis is not covered",
+    "197": "precertification or authorization was absent",
+    "198": "the authorization was exceeded",
+    "204": "the service is not covered under the patient's current benefit plan",
+    "251": "the attachment was incomplete",
+    "252": "an attachment is required",
+}
+RARC_MEANING = {
+    "N115": "the decision was based on a Local Coverage Determination (LCD)",
+    "N386": "the decision was based on a National Coverage Determination (NCD)",
+    "M127": "the medical record was missing",
+    "N29": "documentation was missing",
+    "M76": "the diagnosis was missing or invalid",
+    "N657": "the service should be billed with the appropriate code",
+    "N362": "the units exceed the maximum allowed",
+    "M62": "the authorization number was missing",
+    "N54": "the claim does not match the authorization",
+    "M27": "the patient was not liable: no ABN on file",
+    "M38": "the patient is liable (ABN on file)",
+    "M39": "the patient is not liable: the ABN was not valid",
+}
+_SIDE = {"RT": "right", "LT": "left", "50": "bilateral"}
+_MEMBER_ID_HEADERS = ("member id", "subscriber id", "insurance id", "medicare number", "mbi", "policy number")
+
+
+def _key(value) -> str:
+    return " ".join(str(value).split()).casefold()
+
+
+class Casefile:
+    """The tables an appeal draws on, indexed once so a thousand letters cost one read."""
+
+    def __init__(self, denials: pd.DataFrame, claims: pd.DataFrame | None, rules: pd.DataFrame | None,
+                 payers: pd.DataFrame | None, settings: dict, *, codesets=None, today: dt.date | None = None,
+                 file=None):
+        from .rules import prepare_payers, prepare_rules
+
+        self.file = file
+        self.settings = settings or {}
+        self.today = today or dt.date.today()
+        if codesets is None:
+            from .codesets.icd10cm import CodeSets
+            codesets = CodeSets.default()
+        self.codesets = codesets
+        self.denials = coerce_table(DENIALS, denials)
+        self.claims = coerce_table(CLAIMS, claims) if claims is not None and len(claims.columns) else None
+        self.rules = prepare_rules(rules)
+        self._payer_rows = {}
+        if payers is not None:
+            self._payer_rows = {_key(p): int(r) for r, p in zip(payers.index, _raw_payer_names(payers))}
+        self.payers = prepare_payers(payers)
+        self._claim_index = {}
+        if self.claims is not None:
+            lines = self.claims["Line"].fillna(1)
+            for row, cid, ln in zip(self.claims.index, self.claims["Claim ID"], lines):
+                self._claim_index.setdefault((cid, int(ln)), row)
+
+    # -- look-ups
+    def denial_row(self, denial_id: str):
+        want = str(denial_id).strip().casefold()
+        hits = self.denials.index[self.denials["Denial ID"].str.strip().str.casefold() == want]
+        if not len(hits):
+            raise InputError(f"no denial with Denial ID '{denial_id}' in the Denials table", file=self.file,
+                             sheet="Denials")
+        return hits[0]
+
+    def open_denial_ids(self) -> list[str]:
+        status = self.denials["Status"].str.strip().str.casefold()
+        ids = self.denials["Denial ID"]
+        return [i for i, s in zip(ids, status) if i and s in ("", "open")]
+
+    def claim_for(self, denial: pd.Series) -> pd.Series | None:
+        line = denial.get("Line")
+        key = (text(denial.get("Claim ID")), int(number(line) or 1))
+        row = self._claim_index.get(key)
+        return None if row is None else self.claims.loc[row]
+
+    def payer_for(self, name: str, *, row, sheet) -> tuple[pd.Series, int | None]:
+        from .rules import payer_key
+
+        key = payer_key(name)
+        if key not in self.payers.index:
+            raise InputError(f"payer {name!r} is not in the Payers table: add it (with its address), then run again",
+                             file=self.file, sheet=sheet, row=row, column="Payer")
+        payer = self.payers.loc[key]
+        return payer, self._payer_rows.get(_key(name))
+
+    def rule_for(self, payer: str, cpt: str, dos, *, row, sheet) -> pd.Series:
+        from .rules import match_rules
+
+        pos = match_rules(pd.Series([payer]), pd.Series([cpt]), pd.Series([pd.Timestamp(dos) if dos else pd.NaT]),
+                          self.rules).iloc[0]
+        if pos < 0:
+            raise InputError(f"no rule in Rules applies to payer {payer!r}, CPT/HCPCS {cpt} on this date of service;"
+                             " a letter must cite the payer's policy: add the rule, then run again",
+                             file=self.file, sheet=sheet, row=row)
+        rule = self.rules.iloc[pos]
+        require_policy(rule, int(rule["_source_row"]), self.file)
+        return rule
+
+    def _payer_address(self, payer: pd.Series, payer_row) -> list[str]:
+        lines = address_lines(text(payer.get("Address")))
+        if not lines:
+            raise InputError(f"payer {text(payer.get('Payer'))!r} has no Address: the letter cannot be mailed; "
+                             "add it to the Payers table, then run again", file=self.file, sheet="Payers",
+                             row=payer_row, column="Address")
+        return lines
+
+    # -- the appeal
+    def appeal(self, denial_id: str) -> dict:
+        """The context of ``appeal_letter.docx`` for one denial (raises ``InputError`` if it cannot be written)."""
+        row = self.denial_row(denial_id)
+        denial = self.denials.loc[row]
+        claim = self.claim_for(denial)
+        src = claim if claim is not None else denial
+        payer_name = text(src.get("Payer")) or text(denial.get("Payer"))
+        cpt = text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS"))
+        dos = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))
+        payer, payer_row = self.payer_for(payer_name, row=row, sheet="Denials")
+        rule = self.rule_for(payer_name, cpt, dos, row=row, sheet="Denials")
+        ctx = practice_context(self.settings, letter=True)
+        ctx["payer"] = self._payer_context(payer, payer_row, appeal=True)
+        return build_appeal(ctx, denial, claim, rule, payer, self.codesets, self.today)
+
+    def prior_auth_rows(self) -> list:
+        """Claim lines whose rule requires prior authorization and that carry no number."""
+        if self.claims is None or self.rules.empty:
+            return []
+        from .rules import match_rules
+
+        pos = match_rules(self.claims["Payer"], self.claims["CPT/HCPCS"], self.claims["Date of Service"], self.rules)
+        needs = self.rules["Prior Auth Required"].fillna(False).astype(bool).to_numpy()
+        missing = self.claims["Prior Auth Number"].str.strip() == ""
+        return [row for row, p, m in zip(self.claims.index, pos, missing) if p >= 0 and needs[p] and m]
+
+    def prior_auth(self, claim_row) -> dict:
+        """The context of ``prior_auth_request.docx`` for one claim line."""
+        claim = self.claims.loc[claim_row]
+        payer_name = text(claim.get("Payer"))
+        payer, payer_row = self.payer_for(payer_name, row=claim_row, sheet="Claims")
+        rule = self.rule_for(payer_name, text(claim.get("CPT/HCPCS")), as_date(claim.get("Date of Service")),
+                             row=claim_row, sheet="Claims")
+        ctx = practice_context(self.settings, letter=True)
+        ctx["payer"] = self._payer_context(payer, payer_row, appeal=False)
+        return build_prior_auth(ctx, claim, rule, payer, self.codesets, self.today)
+
+    def _payer_context(self, payer: pd.Series, payer_row, *, appeal: bool) -> dict:
+        lines = self._payer_address(payer, payer_row)
+        medicare = text(payer.get("Payer Type")) == "Medicare"
+        if appeal and not any(ln.lower().startswith("attn") for ln in lines):
+            lines = ["Attn: " + ("Redetermination Requests" if medicare else "Provider Appeals")] + lines
+        return {
+            "name": text(payer.get("Payer")),
+            "type": text(payer.get("Payer Type")),
+            "address_lines": lines,
+            "contact_line": joined([f"Phone {text(payer.get('Phone'))}" if text(payer.get("Phone")) else "",
+                                    f"Fax {text(payer.get('Fax'))}" if text(payer.get("Fax")) else "",
+                                    f"Portal {text(payer.get('Portal'))}" if text(payer.get("Portal")) else ""]),
+        }
+
+
+def _raw_payer_names(payers: pd.DataFrame):
+    for col in payers.columns:
+        if header_key(col) == "payer":
+            return payers[col].map(text)
+    return pd.Series([], dtype=object)
+
+
+def address_lines(address: str) -> list[str]:
+    """A payer address as envelope lines: split at line breaks or ';', else at commas with
+    "City, ST 12345" kept on one line."""
+    address = address.strip()
+    if not address:
+        return []
+    if re.search(r"[\r\n;|]", address):
+        return [p.strip() for p in re.split(r"[\r\n;|]+", address) if p.strip()]
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    if len(parts) >= 3 and re.match(r"^[A-Z]{2}\s+\d{5}", parts[-1]):
+        parts = parts[:-2] + [f"{parts[-2]}, {parts[-1]}"]
+    return parts
+
+
+# ---------------------------------------------------------------- building blocks
+
+def _patient(claim, denial) -> dict:
+    src = claim if claim is not None else denial
+    member = ""
+    if claim is not None:
+        for col in claim.index:
+            if header_key(col) in _MEMBER_ID_HEADERS and text(claim[col]):
+                member = text(claim[col])
+                break
+    return {
+        "name": (text(claim.get("Patient Name")) if claim is not None else "") or NOT_ON_FILE,
+        "dob": (short_date(claim.get("Date of Birth")) if claim is not None else "") or NOT_ON_FILE,
+        "member_id": member or NOT_ON_FILE,
+        "account": text(src.get("Patient ID")) or NOT_ON_FILE,
+    }
+
+
+def _procedure(cpt: str, modifiers: list[str], rule) -> str:
+    desc = text(rule.get("Description")) if rule is not None else ""
+    mods = f", modifier{'s' if len(modifiers) > 1 else ''} {', '.join(modifiers)}" if modifiers else ""
+    return f"{cpt}{mods}" + (f" ({desc})" if desc else "")
+
+
+def _supporting_dx(codes: list[str], rule) -> str | None:
+    from .codesets.icd10cm import normalize_dx
+
+    covered = rule["_covered"]
+    for c in codes:
+        if covered.unrestricted or covered.covers(normalize_dx(c)):
+            return c
+    return None
+
+
+def criteria(rule, claim, denial, codesets) -> list[dict]:
+    """Each criterion of the policy next to what the claim line shows, and whether it is met."""
+    src = claim if claim is not None else denial
+    codes = split_codes(src.get("Dx Codes"))
+    mods = split_modifiers(src.get("Modifiers"))
+    dos = as_date(src.get("Date of Service"))
+    out = []
+    for req in requirements(rule):
+        evidence, met = "", "See records"
+        if req.key == "diagnosis":
+            sup = _supporting_dx(codes, rule)
+            if sup:
+                evidence, met = describe_dx(sup, codesets), "Yes"
+            elif codes:
+                evidence, met = "None of " + ", ".join(codes) + " is on the policy's list", "No"
+            else:
+                evidence = "No diagnosis on the claim line"
+                met = "No"
+        elif req.key == "therapy":
+            weeks = number(claim.get("Therapy Weeks")) if claim is not None else None
+            notes = text(claim.get("Therapy Notes")) if claim is not None else ""
+            need = number(rule.get("Min Therapy Weeks"))
+            if weeks is not None:
+                evidence = f"{plain_number(weeks)} weeks" + (f": {notes}" if notes else "")
+                met = "Yes" if weeks >= need else "No"
+            else:
+                evidence = "Documented in the enclosed therapy records" + (f" ({notes})" if notes else "")
+        elif req.key == "imaging":
+            when = as_date(claim.get("Imaging Date")) if claim is not None else None
+            kind = (text(claim.get("Imaging Type")) if claim is not None else "") or "Imaging"
+            max_age = number(rule.get("Imaging Max Age Days"))
+            if when and dos:
+                age = (dos - when).days
+                evidence = f"{kind} on {short_date(when)}, {age} days before the date of service"
+                met = "Yes" if 0 <= age and (max_age is None or age <= max_age) else "No"
+            elif when:
+                evidence = f"{kind} on {short_date(when)}"
+            else:
+                evidence = "See the enclosed imaging report"
+        elif req.key == "prior_auth":
+            number_ = text(claim.get("Prior Auth Number")) if claim is not None else ""
+            evidence, met = (f"Authorization {number_}", "Yes") if number_ else ("No number on the claim line", "No")
+        elif req.key == "laterality":
+            sides = [m for m in mods if m in _SIDE]
+            if sides:
+                evidence, met = "Modifier " + ", ".join(f"{m} ({_SIDE[m]})" for m in sides), "Yes"
+            else:
+                evidence, met = "No RT, LT or 50 modifier on the line", "No"
+        elif req.key == "units":
+            units = number(src.get("Units")) if "Units" in src.index else None
+            units = units if units is not None else 1.0
+            evidence = f"{plain_number(units)} unit{'s' if units != 1 else ''}"
+            met = "Yes" if units <= number(rule.get("Max Units")) else "No"
+        out.append({"name": req.name, "required": req.required, "evidence": evidence, "met": met})
+    return out
+
+
+def _argument(rule, claim, denial, codesets, policy_ref: str, payer_name: str) -> list[str]:
+    """The clinical case in SOAP order: history and diagnosis, therapy, imaging, documentation."""
+    src = claim if claim is not None else denial
+    codes = split_codes(src.get("Dx Codes"))
+    cpt = text(src.get("CPT/HCPCS"))
+    paras = []
+    sup = _supporting_dx(codes, rule)
+    if codes:
+        dx_list = "; ".join(describe_dx(c, codesets) for c in codes)
+        sentence = f"The patient was treated for {dx_list}."
+        if sup:
+            sentence += (f" The supporting diagnosis, {describe_dx(sup, codesets)}, is listed in {payer_name}'s "
+                         f"policy {policy_ref} as supporting {cpt}.")
+        paras.append(sentence)
+    if claim is not None:
+        weeks, notes = number(claim.get("Therapy Weeks")), text(claim.get("Therapy Notes"))
+        need = number(rule.get("Min Therapy Weeks"))
+        if weeks is not None:
+            what = f" ({notes})" if notes else ""
+            req = f"; the policy requires {plain_number(need)} weeks" if need else ""
+            paras.append(f"Before the procedure the patient completed {plain_number(weeks)} weeks of conservative "
+                         f"therapy{what} without adequate relief{req}.")
+        elif need:
+            paras.append("The conservative therapy the patient tried before the procedure, with its dates, is "
+                         "documented in the enclosed records.")
+        when, kind = as_date(claim.get("Imaging Date")), text(claim.get("Imaging Type")) or "Imaging"
+        dos = as_date(claim.get("Date of Service"))
+        if when:
+            age = f" ({(dos - when).days} days before the date of service)" if dos else ""
+            paras.append(f"{kind} performed on {short_date(when)}{age} confirms the diagnosis; the report is "
+                         "enclosed.")
+        elif yes(rule.get("Imaging Required")):
+            paras.append("The imaging that confirms the diagnosis is documented in the enclosed report.")
+    doc = ("The enclosed office note for the date of service records the history, examination findings, "
+           "assessment and plan that establish the medical necessity of the procedure")
+    extras = []
+    if claim is not None and text(claim.get("Prior Auth Number")):
+        extras.append(f"it was authorized in advance under number {text(claim.get('Prior Auth Number'))}")
+    sides = [_SIDE[m] for m in split_modifiers(src.get("Modifiers")) if m in _SIDE]
+    if sides:
+        extras.append(f"the side treated ({', '.join(sides)}) is the side of the diagnosis")
+    paras.append(doc + ("; " + "; ".join(extras) if extras else "") + ".")
+    return paras
+
+
+def _deadline(denial, payer, medicare: bool, level2: bool) -> tuple[dt.date | None, int | None]:
+    window = number(payer.get("Appeal Window Days"))
+    if level2:
+        decided = as_date(denial.get("Resolved Date"))
+        days = MEDICARE_RECONSIDERATION_DAYS if medicare else (int(window) if window else None)
+        return (decided + dt.timedelta(days=days) if decided and days else None), days
+    days = int(window) if window else (MEDICARE_REDETERMINATION_DAYS if medicare else None)
+    given = as_date(denial.get("Appeal Deadline"))
+    if given:
+        return given, days
+    denied = as_date(denial.get("Denial Date"))
+    return (denied + dt.timedelta(days=days) if denied and days else None), days
+
+
+def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd.Series, payer: pd.Series,
+                 codesets, today: dt.date) -> dict:
+    """Fill ``ctx`` (practice, signer, payer already in) with the letter's content."""
+    src = claim if claim is not None else denial
+    payer_name = ctx["payer"]["name"]
+    medicare = text(payer.get("Payer Type")) == "Medicare"
+    level2 = text(denial.get("Status")).casefold() == "upheld"
+    cpt = text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS"))
+    dos = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))
+    claim_id, line = text(denial.get("Claim ID")), int(number(denial.get("Line")) or 1)
+    policy_ref = text(rule.get("Policy"))
+    codes = split_codes(src.get("Dx Codes")) or split_codes(denial.get("Dx Codes"))
+    units = number(src.get("Units")) if claim is not None else None
+
+    # The denial, quoted.
+    group, carc = text(denial.get("Group Code")).upper(), text(denial.get("CARC"))
+    rarcs = split_codes(denial.get("RARC"))
+    reason = text(denial.get("Reason"))
+    carc_meaning = CARC_MEANING.get(carc) or reason or "see the remittance"
+    quote = (f"Your remittance dated {long_date(denial.get('Denial Date')) or NOT_ON_FILE} denied this line"
+             + (f" ({money(denial.get('Denied Amount'))})" if money(denial.get("Denied Amount")) else "")
+             + (f" with group code {group} ({GROUP_MEANING.get(group, 'adjustment group')})" if group else "")
+             + (f", claim adjustment reason code {carc}: {carc_meaning}" if carc else f": {reason or NOT_ON_FILE}"))
+    if rarcs:
+        quote += "; remark code" + ("s " if len(rarcs) > 1 else " ") + "; ".join(
+            f"{r}: {RARC_MEANING.get(r.upper(), 'see the remittance')}" for r in rarcs)
+    quote += ". We disagree: the service met each of the policy's criteria, as shown below."
+
+    deadline, days = _deadline(denial, payer, medicare, level2)
+    denial_date = long_date(denial.get("Denial Date")) or NOT_ON_FILE
+    if medicare and not level2:
+        title = "Request for Redetermination (first-level Medicare appeal)"
+        level_text = (f"This is a request for redetermination, the first level of the Medicare appeals process, "
+                      f"filed within {days} days of the initial determination (remittance dated {denial_date}).")
+        asks = "a redetermination"
+    elif medicare:
+        title = "Request for Reconsideration by the Qualified Independent Contractor (second-level Medicare appeal)"
+        level_text = (f"This is a request for reconsideration, the second level of the Medicare appeals process, "
+                      f"filed within {MEDICARE_RECONSIDERATION_DAYS} days of the redetermination decision dated "
+                      f"{long_date(denial.get('Resolved Date')) or NOT_ON_FILE}, which upheld the denial.")
+        asks = "a reconsideration"
+    elif level2:
+        title = "Second-level appeal"
+        level_text = (f"This is a second-level appeal under {payer_name}'s provider appeal process, following the "
+                      f"decision of {long_date(denial.get('Resolved Date')) or NOT_ON_FILE} upholding the denial.")
+        asks = "a second-level review"
+    else:
+        title = "First-level appeal (request for reconsideration)"
+        window = f"the plan's {days}-day appeal window" if days else "the plan's appeal window"
+        level_text = (f"This is a first-level appeal under {payer_name}'s provider appeal process, filed within "
+                      f"{window} from the denial dated {denial_date}.")
+        asks = "a reconsideration"
+    if deadline and deadline < today:
+        deadline_text = (f"The appeal period ended on {long_date(deadline)}. We ask that you accept this appeal "
+                         "for good cause: [state the reason for the late filing here].")
+    elif deadline:
+        deadline_text = f"The deadline for this appeal is {long_date(deadline)}; it is filed on {long_date(today)}."
+    else:
+        deadline_text = "Please accept this appeal within the plan's appeal window (no deadline is on file)."
+
+    denied = money(denial.get("Denied Amount"))
+    requested = (f"Please reverse the denial and reprocess line {line} of claim {claim_id} ({cpt}, date of service "
+                 f"{short_date(dos) or NOT_ON_FILE}) for payment" + (f" of the denied amount of {denied}" if denied else "")
+                 + " under the payer's policy.")
+    pa_number = text(claim.get("Prior Auth Number")) if claim is not None else ""
+    if pa_number and text(denial.get("Category")).casefold() == "authorization":
+        requested = (f"Please recognise authorization number {pa_number}, obtained before the service, "
+                     f"and reprocess line {line} of claim {claim_id} for payment" + (f" of {denied}" if denied else "") + ".")
+
+    enclosures = [f"Remittance advice dated {short_date(denial.get('Denial Date')) or NOT_ON_FILE} showing the denial",
+                  f"Claim {claim_id} (CMS-1500), line {line}",
+                  f"Office note for the date of service, {short_date(dos) or NOT_ON_FILE}"]
+    weeks = number(claim.get("Therapy Weeks")) if claim is not None else None
+    if weeks is not None or number(rule.get("Min Therapy Weeks")):
+        enclosures.append("Conservative therapy records" + (f" ({plain_number(weeks)} weeks)" if weeks else ""))
+    img = as_date(claim.get("Imaging Date")) if claim is not None else None
+    if img or yes(rule.get("Imaging Required")):
+        kind = (text(claim.get("Imaging Type")) if claim is not None else "") or "Imaging"
+        enclosures.append(f"{kind} report" + (f" dated {short_date(img)}" if img else ""))
+    if pa_number:
+        enclosures.append(f"Prior authorization approval {pa_number}")
+    if medicare and claim is not None and yes(claim.get("ABN on File")):
+        enclosures.append("Signed Advance Beneficiary Notice (CMS-R-131)")
+    enclosures.append(f"{payer_name} policy {policy_ref}: coverage criteria")
+
+    ctx.update({
+        "letter_date": long_date(today),
+        "patient": _patient(claim, denial),
+        "claim": {
+            "id": claim_id, "line": str(line), "dos": short_date(dos) or NOT_ON_FILE,
+            "procedure": _procedure(cpt, split_modifiers(src.get("Modifiers")), rule),
+            "units": plain_number(units) if units is not None else "1",
+            "billed": money(denial.get("Billed Amount")) or NOT_ON_FILE,
+            "diagnoses": "\n".join(describe_dx(c, codesets) for c in codes) or NOT_ON_FILE,
+            "provider": (text(claim.get("Rendering Provider")) if claim is not None else "") or NOT_ON_FILE,
+        },
+        "denial": {
+            "id": text(denial.get("Denial ID")), "date": short_date(denial.get("Denial Date")) or NOT_ON_FILE,
+            "group": group, "carc": carc, "rarc": ", ".join(rarcs), "reason": reason, "quote": quote,
+            "denied_amount": denied,
+        },
+        "appeal": {
+            "title": title,
+            "salutation": "Dear Appeals Reviewer:" if not medicare else "Dear Redetermination Reviewer:",
+            "opening": (f"On behalf of our patient, {ctx['practice']['name']} requests {asks} of the denial of the "
+                        f"service below. The service was medically necessary under {payer_name}'s policy "
+                        f"{policy_ref}, and the enclosed records show that each of its criteria was met."),
+            "requested_action": requested,
+            "level_text": level_text,
+            "deadline_text": deadline_text,
+            "deadline": short_date(deadline),
+            "level": 2 if level2 else 1,
+            "contact_text": (f"Please direct any questions about this appeal to {ctx['signer']['name']} at "
+                             f"{ctx['practice']['phone']}."),
+        },
+        "argument": _argument(rule, claim, denial, codesets, policy_ref, payer_name),
+        "policy": {
+            "reference": policy_ref,
+            "sentence": (f"{payer_name} policy {policy_ref} (in force on the date of service) sets the criteria "
+                         f"below for {cpt}; the claim meets each one as shown."),
+        },
+        "criteria": criteria(rule, claim, denial, codesets),
+        "enclosures": enclosures,
+    })
+    return ctx
+
+
+def build_prior_auth(ctx: dict, claim: pd.Series, rule: pd.Series, payer: pd.Series, codesets,
+                     today: dt.date) -> dict:
+    """Fill ``ctx`` with a prior-authorization request for one claim line."""
+    payer_name = ctx["payer"]["name"]
+    cpt = text(claim.get("CPT/HCPCS"))
+    dos = as_date(claim.get("Date of Service"))
+    codes = split_codes(claim.get("Dx Codes"))
+    units = number(claim.get("Units"))
+    policy_ref = text(rule.get("Policy"))
+    line = int(number(claim.get("Line")) or 1)
+    rows = criteria(rule, claim, None, codesets)
+    for r in rows:
+        if r["name"] == "Prior authorization":
+            r["evidence"], r["met"] = "Requested by this letter", "Pending"
+    enclosures = ["Office note documenting the history, examination, assessment and plan"]
+    if number(claim.get("Therapy Weeks")) is not None or number(rule.get("Min Therapy Weeks")):
+        enclosures.append("Conservative therapy records")
+    if as_date(claim.get("Imaging Date")) or yes(rule.get("Imaging Required")):
+        enclosures.append((text(claim.get("Imaging Type")) or "Imaging") + " report"
+                          + (f" dated {short_date(claim.get('Imaging Date'))}" if as_date(claim.get("Imaging Date")) else ""))
+    argument = _argument(rule, claim, None, codesets, policy_ref, payer_name)
+    argument[-1] = ("The enclosed office note records the history, examination findings, assessment and plan that "
+                    "establish the medical necessity of the procedure.")
+    ctx.update({
+        "letter_date": long_date(today),
+        "patient": _patient(claim, None),
+        "claim": {
+            "id": text(claim.get("Claim ID")), "line": str(line), "dos": short_date(dos) or NOT_ON_FILE,
+            "procedure": _procedure(cpt, split_modifiers(claim.get("Modifiers")), rule),
+            "units": plain_number(units) if units is not None else "1",
+            "diagnoses": "\n".join(describe_dx(c, codesets) for c in codes) or NOT_ON_FILE,
+            "provider": text(claim.get("Rendering Provider")) or NOT_ON_FILE,
+        },
+        "request": {
+            "opening": (f"{ctx['practice']['name']} requests prior authorization for the service below. "
+                        f"{payer_name}'s policy {policy_ref} requires authorization before {cpt} is performed; the "
+                        "clinical information and the policy criteria follow."),
+            "contact_text": (f"Please send the authorization decision to {ctx['signer']['name']} at "
+                             f"{ctx['practice']['phone']}."),
+        },
+        "argument": argument,
+        "policy": {"reference": policy_ref,
+                   "sentence": f"{payer_name} policy {policy_ref} sets these criteria for {cpt}:"},
+        "criteria": rows,
+        "enclosures": enclosures,
+    })
+    return ctx

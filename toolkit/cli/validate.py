@@ -1,0 +1,110 @@
+"""``mednec validate`` and ``mednec codeset``: thin layers over ``toolkit.jobs.validate``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+
+EXAMPLES = """
+\b
+Examples:
+  mednec validate workbooks/medical_necessity.xlsm
+  mednec validate claims.csv --rules rules.csv --payers payers.csv --report results.csv
+  mednec validate claims.xlsx --report results.xlsx --as-of 2026-11-27
+"""
+
+
+def _as_of(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-11-27") from None
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rules table from another workbook or a CSV (instead of the workbook's own).")
+@click.option("--payers", "payers_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Payers table from another workbook or a CSV (instead of the workbook's own).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the results to this .csv or .xlsx file and leave FILE untouched.")
+@click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
+              help="Treat this date as today (timely filing, future dates of service).")
+@click.option("--codeset", "codeset_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="An extra ICD-10-CM index (from 'mednec codeset build') for a newer fiscal year.")
+def validate(file, rules_path, payers_path, report, as_of, codeset_paths):
+    """Check every claim line in FILE and mark it GREEN, AMBER or RED.
+
+    FILE is the workbook (.xlsx/.xlsm) with the Claims, Rules and Payers sheets, or a Claims
+    CSV exported from the practice-management system (then give --rules and --payers).
+
+    Without --report the Status, Finding Codes, Findings, Policy and Validated At columns of
+    the Claims table are filled in place; nothing else in the file changes. Close the
+    workbook in Excel first.
+
+    GREEN = ready to submit. AMBER = fix the documentation first. RED = will be denied as it
+    stands. Each finding says what is wrong and what to do.
+    """
+    from ..jobs import validate as job
+
+    suffix = file.suffix.lower()
+    if not file.exists():
+        raise InputError("file not found", file=file)
+    if report is not None:
+        validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
+                                                     as_of=as_of, codeset_paths=list(codeset_paths))
+        click.echo(job.summary_text(validation, where=f"Report written to {written}"))
+        return
+    if suffix in (".xlsx", ".xlsm"):
+        from ..workbook.files import WorkbookFile
+
+        book = WorkbookFile(file)
+        rules = job.read_override(rules_path, job.RULES)
+        payers = job.read_override(payers_path, job.PAYERS)
+        validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
+                                       codesets=job.load_codesets(list(codeset_paths), book.settings()))
+    elif suffix in (".csv", ".txt"):
+        validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
+                                               codeset_paths=list(codeset_paths))
+    else:
+        raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
+    click.echo(job.summary_text(validation, where=f"Results written into {file.name}"))
+
+
+@click.group()
+def codeset():
+    """ICD-10-CM code sets: show which are in use, or add a newer fiscal year."""
+
+
+@codeset.command("list")
+@click.option("--codeset", "codeset_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path))
+def codeset_list(codeset_paths):
+    """List the ICD-10-CM releases Validate will use, oldest first."""
+    from ..codesets.icd10cm import CodeSets
+
+    for s in CodeSets.default(list(codeset_paths)).sets:
+        eff = s.effective_from.isoformat() if s.effective_from else "always"
+        click.echo(f"{s.label}  (from {eff})  {s.path}")
+
+
+@codeset.command("build")
+@click.argument("order_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--effective-from", required=True, callback=_as_of, metavar="YYYY-MM-DD",
+              help="First date of service the release applies to, e.g. 2026-10-01 for FY2027.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the index (.sqlite). Point Validate to it with --codeset, the "
+                   "Settings key 'ICD-10-CM Index' or $MEDNEC_ICD10CM_INDEX.")
+@click.option("--label", help="Name shown in reports, e.g. 'ICD-10-CM FY2027'.")
+def codeset_build(order_file, effective_from, out, label):
+    """Build an index from a CMS ICD-10-CM order file (icd10cm_order_YYYY.txt)."""
+    from ..codesets.build_icd10cm import build_from_order_file
+
+    path = build_from_order_file(order_file, out, effective_from=effective_from.isoformat(), label=label)
+    click.echo(f"Wrote {path}")

@@ -1,0 +1,196 @@
+"""The Validate job: read Claims, Rules and Payers, run the checks, write the five result columns.
+
+``validate_book`` serves both the Excel button (live workbook) and ``mednec validate`` on a
+file; ``validate_to_report`` leaves the input untouched and writes a separate report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..codesets.icd10cm import CodeSets
+from ..errors import InputError
+from ..tables import CLAIMS, PAYERS, REPORT_COLUMNS, RESULT_COLUMNS, RULES, TableSpec
+from ..validation import Validation, run_checks
+
+SETTING_CODESET = "ICD-10-CM Index"
+
+
+def load_codesets(extra: list[str | Path] | None = None, settings: dict | None = None) -> CodeSets:
+    """The shipped ICD-10-CM release plus any newer index named on the command line or in Settings."""
+    paths = list(extra or [])
+    for key, value in (settings or {}).items():
+        if key.strip().casefold() == SETTING_CODESET.casefold() and value:
+            paths.append(value)
+    return CodeSets.default(paths)
+
+
+def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | None:
+    """``--rules`` / ``--payers``: a CSV file, or a workbook holding that table."""
+    if path is None:
+        return None
+    from ..workbook.files import read_table
+
+    return read_table(Path(path), spec)
+
+
+def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
+                  codesets: CodeSets | None = None, save: bool = True) -> Validation:
+    """Validate the Claims table of ``book`` in place: only the result columns are written."""
+    claims = book.read_table(CLAIMS)
+    if rules is None:
+        rules = book.read_table(RULES)
+    if payers is None:
+        payers = book.read_table(PAYERS)
+    codesets = codesets or load_codesets(settings=book.settings())
+    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets)
+    book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
+    if save:
+        book.save()
+    return validation
+
+
+def report_frame(validation: Validation) -> pd.DataFrame:
+    """The report's rows: the contract's six columns, then Validated At and Code Set."""
+    claims = validation.claims
+    line = claims["Line"].fillna(1).astype(int)
+    frame = pd.DataFrame({
+        "Claim ID": claims["Claim ID"],
+        "Line": line,
+        **{c: validation.results[c] for c in REPORT_COLUMNS[2:]},
+        "Validated At": validation.results["Validated At"],
+        "Code Set": "; ".join(validation.codeset_labels),
+    })
+    return frame.reset_index(drop=True)
+
+
+def write_report(validation: Validation, out: str | Path) -> Path:
+    """A CSV or XLSX report (atomic write); the input file is not touched."""
+    from ..workbook.files import atomic_write, write_csv
+
+    out = Path(out)
+    frame = report_frame(validation)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        return write_csv(frame, out)
+    if suffix == ".xlsx":
+        return atomic_write(out, lambda tmp: _write_xlsx_report(frame, validation, tmp))
+    raise InputError("the report must be a .csv or .xlsx file", file=out)
+
+
+def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+    try:
+        ws = wb.add_worksheet("Report")
+        bold = wb.add_format({"bold": True})
+        fills = {s: wb.add_format({"bg_color": c}) for s, c in
+                 (("GREEN", "#C6EFCE"), ("AMBER", "#FFEB9C"), ("RED", "#FFC7CE"))}
+        ws.write_row(0, 0, list(frame.columns), bold)
+        for r, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+            for c, value in enumerate(row):
+                if c == 2:
+                    ws.write_string(r, c, value, fills.get(value))
+                elif isinstance(value, str):
+                    ws.write_string(r, c, value)
+                else:
+                    ws.write_number(r, c, value)
+        for c, width in enumerate((12, 6, 8, 30, 90, 30, 17, 30)):
+            ws.set_column(c, c, width)
+        ws.freeze_panes(1, 0)
+        about = wb.add_worksheet("About")
+        counts = validation.counts()
+        for r, (k, v) in enumerate([
+            ("Validated at", validation.validated_at), ("As of", validation.as_of.isoformat()),
+            ("ICD-10-CM code set", "; ".join(validation.codeset_labels)),
+            ("GREEN", counts["GREEN"]), ("AMBER", counts["AMBER"]), ("RED", counts["RED"]),
+        ]):
+            about.write(r, 0, k, bold)
+            about.write(r, 1, v)
+        about.set_column(0, 0, 20)
+        about.set_column(1, 1, 60)
+    finally:
+        wb.close()
+
+
+def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=None, payers_path=None,
+                       as_of=None, codeset_paths=None) -> tuple[Validation, Path]:
+    """Read claims (CSV or workbook, read-only), validate, write the report to ``out``."""
+    from ..workbook.files import EXCEL_SUFFIXES, read_table
+
+    claims_path = Path(claims_path)
+    is_workbook = claims_path.suffix.lower() in EXCEL_SUFFIXES
+    _require_tables(claims_path, is_workbook, rules_path, payers_path)
+    claims = read_table(claims_path, CLAIMS)
+    rules = read_override(rules_path, RULES) if rules_path else read_table(claims_path, RULES)
+    payers = read_override(payers_path, PAYERS) if payers_path else read_table(claims_path, PAYERS)
+    settings = _workbook_settings(claims_path) if is_workbook else {}
+    validation = run_checks(claims, rules, payers, as_of=as_of,
+                            codesets=load_codesets(codeset_paths, settings))
+    if Path(out).resolve() == claims_path.resolve():
+        raise InputError("the report would overwrite the input; choose another --report file", file=out)
+    return validation, write_report(validation, out)
+
+
+def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
+                          codeset_paths=None) -> Validation:
+    """A Claims CSV without --report: the result columns are written into the CSV itself."""
+    from ..workbook.files import read_csv, write_csv
+    from ..tables import header_key
+
+    claims_path = Path(claims_path)
+    _require_tables(claims_path, False, rules_path, payers_path)
+    raw = read_csv(claims_path)
+    validation = run_checks(raw, read_override(rules_path, RULES), read_override(payers_path, PAYERS),
+                            as_of=as_of, codesets=load_codesets(codeset_paths))
+    out = raw.copy()
+    existing = {header_key(c): c for c in out.columns}
+    for col in RESULT_COLUMNS:
+        out[existing.get(header_key(col), col)] = validation.results[col]
+    write_csv(out, claims_path)
+    return validation
+
+
+def _require_tables(path: Path, is_workbook: bool, rules_path, payers_path) -> None:
+    if not is_workbook and (rules_path is None or payers_path is None):
+        missing = " and ".join(o for o, p in (("--rules", rules_path), ("--payers", payers_path)) if p is None)
+        raise InputError(f"a Claims CSV has no Rules or Payers table: give {missing}", file=path)
+
+
+def _workbook_settings(path: Path) -> dict[str, str]:
+    from ..tables import SETTINGS
+    from ..values import to_text
+    from ..workbook.files import read_table
+
+    try:
+        frame = read_table(path, SETTINGS)
+    except InputError:
+        return {}
+    cols = {c.strip().casefold(): c for c in frame.columns}
+    if "key" not in cols or "value" not in cols:
+        return {}
+    return {to_text(k): to_text(v) for k, v in zip(frame[cols["key"]], frame[cols["value"]]) if to_text(k)}
+
+
+def summary_text(validation: Validation, *, where: str = "") -> str:
+    """The one-screen summary billers see after a run (no PHI: counts and codes only)."""
+    counts = validation.counts()
+    total = sum(counts.values())
+    lines = [
+        f"Validated {total} claim line{'s' if total != 1 else ''} (as of {validation.as_of.isoformat()}, "
+        f"{'; '.join(validation.codeset_labels)})",
+        f"  GREEN {counts['GREEN']:>6}   ready to submit",
+        f"  AMBER {counts['AMBER']:>6}   fix the documentation first",
+        f"  RED   {counts['RED']:>6}   will be denied as it stands",
+    ]
+    top = validation.top_findings(5)
+    if top:
+        lines.append("Top findings:")
+        lines += [f"  {code:<22} {n:>6}" for code, n in top]
+    if where:
+        lines.append(where)
+    return "\n".join(lines)
+
