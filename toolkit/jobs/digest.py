@@ -157,10 +157,10 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     from ..mail.send import MailSettings
     from ..tables import CLAIMS, DENIALS
 
-    try:
-        month = pd.Period(str(month), freq="M")
-    except (ValueError, TypeError):
-        raise MednecError(f"month '{month}' is not a month: use YYYY-MM, e.g. 2026-03") from None
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", str(month))
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise MednecError(f"month '{month}' is not a month: use YYYY-MM, e.g. 2026-03")
+    month = pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
     settings = _settings(book)
     mail = MailSettings.load(settings, env)
     recipients = _recipients(mail, "digest", send)
@@ -209,10 +209,10 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
     from ..tables import DENIALS, RULES
     from ..word.huddle_pack import render_huddle_pack
 
-    try:
-        quarter = pd.Period(str(quarter).replace("-", ""), freq="Q")
-    except (ValueError, TypeError):
-        raise MednecError(f"quarter '{quarter}' is not a quarter: use e.g. 2026Q1") from None
+    m = re.fullmatch(r"\s*(\d{4})-?Q([1-4])\s*", str(quarter), flags=re.I)
+    if not m:
+        raise MednecError(f"quarter '{quarter}' is not a quarter: use e.g. 2026Q1")
+    quarter = pd.Period(year=int(m.group(1)), quarter=int(m.group(2)), freq="Q")
     settings = _settings(book)
     facts = huddle_facts(_table(book, RULES, required=False), _table(book, DENIALS), quarter,
                          tips=_tips(book, settings), as_of=as_of)
