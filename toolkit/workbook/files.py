@@ -88,12 +88,16 @@ def read_csv(path: Path) -> pd.DataFrame:
         rows.pop(0)
     if not rows:
         raise InputError("the file is empty", file=path)
-    return _frame_from_rows(rows[0], rows[1:], 2, file=path, sheet=None)
+    frame = _frame_from_rows(rows[0], rows[1:], 2, file=path, sheet=None)
+    frame.attrs.update(delimiter=delimiter, bom=raw.startswith(b"\xef\xbb\xbf"))
+    return frame
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+def write_csv(frame: pd.DataFrame, path: Path, *, delimiter: str = ",", bom: bool = False) -> Path:
+    """Write a CSV atomically; keep the separator and byte-order mark of a file rewritten in place."""
     path = Path(path)
-    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8",
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, sep=delimiter,
+                                                        encoding="utf-8-sig" if bom else "utf-8",
                                                         date_format="%Y-%m-%d"))
 
 
