@@ -324,6 +324,8 @@ def criteria(rule, claim, denial, codesets) -> list[dict]:
 
 def _argument(rule, claim, denial, codesets, policy_ref: str, payer_name: str) -> list[str]:
     """The clinical case in SOAP order: history and diagnosis, therapy, imaging, documentation."""
+    from .codesets.icd10cm import format_dx
+
     src = claim if claim is not None else denial
     codes = split_codes(src.get("Dx Codes"))
     cpt = text(src.get("CPT/HCPCS"))
@@ -333,7 +335,7 @@ def _argument(rule, claim, denial, codesets, policy_ref: str, payer_name: str) -
         dx_list = "; ".join(describe_dx(c, codesets) for c in codes)
         sentence = f"The patient was treated for {dx_list}."
         if sup:
-            sentence += (f" The supporting diagnosis, {describe_dx(sup, codesets)}, is listed in {payer_name}'s "
+            sentence += (f" The supporting diagnosis, {format_dx(sup)}, is listed in {payer_name}'s "
                          f"policy {policy_ref} as supporting {cpt}.")
         paras.append(sentence)
     if claim is not None:
@@ -407,7 +409,10 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
     if rarcs:
         quote += "; remark code" + ("s " if len(rarcs) > 1 else " ") + "; ".join(
             f"{r}: {RARC_MEANING.get(r.upper(), 'see the remittance')}" for r in rarcs)
-    quote += ". We disagree: the service met each of the policy's criteria, as shown below."
+    rows = criteria(rule, claim, denial, codesets)
+    all_met = all(r["met"] == "Yes" for r in rows)
+    quote += (". We disagree: the service met each of the policy's criteria, as shown below." if all_met else
+              ". We disagree, for the reasons below.")
 
     deadline, days = _deadline(denial, payer, medicare, level2)
     denial_date = long_date(denial.get("Denial Date")) or NOT_ON_FILE
@@ -487,7 +492,8 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
             "salutation": "Dear Appeals Reviewer:" if not medicare else "Dear Redetermination Reviewer:",
             "opening": (f"On behalf of our patient, {ctx['practice']['name']} requests {asks} of the denial of the "
                         f"service below. The service was medically necessary under {payer_name}'s policy "
-                        f"{policy_ref}, and the enclosed records show that each of its criteria was met."),
+                        f"{policy_ref}, " + ("and the enclosed records show that each of its criteria was met."
+                                             if all_met else "as the enclosed records document.")),
             "requested_action": requested,
             "level_text": level_text,
             "deadline_text": deadline_text,
@@ -500,9 +506,10 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
         "policy": {
             "reference": policy_ref,
             "sentence": (f"{payer_name} policy {policy_ref} (in force on the date of service) sets the criteria "
-                         f"below for {cpt}; the claim meets each one as shown."),
+                         f"below for {cpt}" + ("; the claim meets each one as shown." if all_met else
+                                                ", set against what the claim and the enclosed records show.")),
         },
-        "criteria": criteria(rule, claim, denial, codesets),
+        "criteria": rows,
         "enclosures": enclosures,
     })
     return ctx

@@ -73,11 +73,11 @@ def para(doc_or_cell, *runs, style=None, bold=False, size=None, align=None, spac
     return p
 
 
-def loop(doc, start: str, *body, end: str = "{%p endfor %}", style=None):
+def loop(doc, start: str, *body, end: str = "{%p endfor %}", style=None, space_after=None):
     """A repeated paragraph: ``{%p for … %}``, the body paragraph(s), ``{%p endfor %}``."""
     para(doc, start)
     for runs in body:
-        para(doc, *runs, style=style)
+        para(doc, *runs, style=style, space_after=space_after)
     para(doc, end)
 
 
@@ -107,11 +107,18 @@ def table(doc, header: list[str], row: list[str], loop_over: str | None, widths:
         body_row = 2
     for i, text in enumerate(row):
         _cell_text(t.rows[body_row].cells[i], text, size=size)
-    for r in t.rows:
-        for i, w in enumerate(widths):
-            r.cells[i].width = Cm(w)
+    _widths(t, widths)
     _repeat_header(t.rows[0])
     return t
+
+
+def _widths(t, widths):
+    """Column widths in the grid (what LibreOffice reads) and in each cell (what Word reads)."""
+    t.autofit = False
+    for i, w in enumerate(widths):
+        t.columns[i].width = Cm(w)
+        for cell in t.columns[i].cells:
+            cell.width = Cm(w)
 
 
 def _repeat_header(row):
@@ -128,15 +135,19 @@ def label_table(doc, rows: list[tuple[str, str]], widths=(4.2, 12.6)):
     """Two columns, label and placeholder: the RE block of a letter."""
     t = doc.add_table(rows=len(rows), cols=2)
     for r, (label, value) in zip(t.rows, rows):
-        _cell_text(r.cells[0], label, bold=True)
-        _cell_text(r.cells[1], value)
-        r.cells[0].width, r.cells[1].width = Cm(widths[0]), Cm(widths[1])
+        _cell_text(r.cells[0], label, bold=True).paragraph_format.space_after = Pt(1)
+        _cell_text(r.cells[1], value).paragraph_format.space_after = Pt(1)
+    _widths(t, widths)
     return t
 
 
 def letterhead(doc):
     """Practice name and contact lines in the page header (restyle it once in Word)."""
-    header = doc.sections[0].header
+    section = doc.sections[0]
+    section.different_first_page_header_footer = True
+    running = section.header.paragraphs[0].add_run("{{ practice.name }}")
+    running.font.size = Pt(8)
+    header = section.first_page_header
     p = header.paragraphs[0]
     run = p.add_run("{{ practice.name }}")
     run.bold, run.font.size = True, Pt(15)
@@ -146,10 +157,12 @@ def letterhead(doc):
 
 
 def footer(doc, text: str):
-    p = doc.sections[0].footer.paragraphs[0]
-    run = p.add_run(text)
-    run.font.size = Pt(8)
-    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    section = doc.sections[0]
+    for f in (section.footer, section.first_page_footer):
+        p = f.paragraphs[0]
+        run = p.add_run(text)
+        run.font.size = Pt(8)
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
 
 # ---------------------------------------------------------------- the four templates
@@ -160,7 +173,7 @@ def appeal_letter() -> Document:
     footer(doc, "Appeal of claim {{ claim.id }}, line {{ claim.line }} · denial {{ denial.id }}")
     para(doc, "{{ letter_date }}", space_after=10)
     para(doc, "{{ payer.name }}", space_after=0)
-    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"])
+    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"], space_after=0)
     para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
     para(doc, "{{ appeal.title }}", bold=True, size=12, space_after=6)
     label_table(doc, [
@@ -222,6 +235,7 @@ def necessity_checklist() -> Document:
     para(doc, "{%p if rule.notes %}")
     para(doc, ("Notes: ", True), "{{ rule.notes }}")
     para(doc, "{%p endif %}")
+    para(doc, "")
     para(doc, "Checked by: ____________________   Date: ___________", space_after=0)
     return doc
 
@@ -233,7 +247,7 @@ def prior_auth_request() -> Document:
     para(doc, "{{ letter_date }}", space_after=10)
     para(doc, "{{ payer.name }}", space_after=0)
     para(doc, "Utilization Management / Prior Authorization", space_after=0)
-    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"])
+    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"], space_after=0)
     para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
     para(doc, "Request for prior authorization", bold=True, size=12, space_after=6)
     label_table(doc, [
@@ -286,7 +300,7 @@ def soap_note() -> Document:
     para(doc, "What each payer needs for {{ procedure.cpt }}", style="Heading 2")
     table(doc, ["Payer", "Therapy", "Imaging", "Prior auth", "Side", "Policy"],
           ["{{ p.payer }}", "{{ p.therapy }}", "{{ p.imaging }}", "{{ p.prior_auth }}", "{{ p.laterality }}",
-           "{{ p.policy }}"], "p in payers", [3.0, 2.6, 3.4, 2.0, 1.6, 4.4], size=9)
+           "{{ p.policy }}"], "p in payers", [3.0, 2.4, 3.2, 2.0, 2.2, 4.2], size=9)
     para(doc, "")
     para(doc, "Diagnoses that support {{ procedure.cpt }}", style="Heading 2")
     table(doc, ["Code", "ICD-10-CM description", "Payers"],

@@ -1,0 +1,228 @@
+"""Word documents from the workbook: appeal letters, checklists, prior-auth requests, SOAP templates.
+
+Each job reads the tables once, builds every document's content and renders every document in
+memory first; only when all of them succeeded are the files written (each one atomically), so a
+bad row never leaves half a batch behind.  File names carry the denial, claim or rule, never a
+patient's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ..errors import InputError, MednecError
+from ..tables import CLAIMS, DENIALS, PAYERS, RULES
+
+
+# ---------------------------------------------------------------- reading the book
+
+def _has(book, spec) -> bool:
+    has = getattr(book, "has_table", None)
+    return True if has is None else has(spec)
+
+
+def _table(book, spec, required: bool):
+    if not _has(book, spec):
+        if required:
+            raise InputError(f"no {spec.name} sheet or {spec.table} table in the workbook",
+                             file=getattr(book, "path", None))
+        return None
+    return book.read_table(spec)
+
+
+def _base_folder(book) -> Path:
+    path = getattr(book, "path", None)
+    return Path(path).parent if path else Path.cwd()
+
+
+def output_folder(book, out_dir=None, settings: dict | None = None) -> Path:
+    """``--out`` if given, else Settings ``Output Folder`` (relative = next to the workbook), else
+    a ``Documents`` folder next to the workbook."""
+    from ..checklists import setting
+
+    if out_dir:
+        return Path(out_dir)
+    configured = setting(settings if settings is not None else book.settings(), "Output Folder")
+    if configured:
+        p = Path(configured).expanduser()
+        return p if p.is_absolute() else _base_folder(book) / p
+    return _base_folder(book) / "Documents"
+
+
+def casefile(book, *, today: dt.date | None = None, need_denials: bool = True):
+    from ..appeals import Casefile
+
+    settings = book.settings()
+    denials = _table(book, DENIALS, need_denials)
+    if denials is None:
+        import pandas as pd
+        denials = pd.DataFrame(columns=DENIALS.headers)
+    return Casefile(denials, _table(book, CLAIMS, False), _table(book, RULES, True), _table(book, PAYERS, True),
+                    settings, today=today, file=getattr(book, "path", None))
+
+
+def _renderer(kind: str, book, settings: dict):
+    from ..word.render import Renderer, template_path
+
+    return Renderer(template_path(kind, settings, _base_folder(book)))
+
+
+def _write_all(documents: list[tuple[Path, bytes]]) -> list[Path]:
+    from ..word.render import write_docx
+
+    return [write_docx(path, data) for path, data in documents]
+
+
+def _one_line(problems: list[str], what: str) -> MednecError:
+    if len(problems) == 1:
+        return InputError(problems[0])
+    return InputError(f"{len(problems)} {what} cannot be written, nothing was written. First: {problems[0]}")
+
+
+# ---------------------------------------------------------------- appeals
+
+def appeal_file_name(ctx: dict) -> str:
+    from ..word.render import safe_name
+
+    return (f"appeal_{safe_name(ctx['denial']['id'])}_claim_{safe_name(ctx['claim']['id'])}"
+            f"-{safe_name(ctx['claim']['line'])}.docx")
+
+
+def appeal_letter(book, denial_id: str, out_dir=None, mark_appealed: bool = False, *,
+                  today: dt.date | None = None) -> Path:
+    """Write the appeal letter for one denial; with ``mark_appealed`` set its Status to Appealed."""
+    return _appeals(book, [denial_id], out_dir, mark_appealed, today)[0]
+
+
+def appeal_letters_all_open(book, out_dir=None, mark_appealed: bool = False, *,
+                            today: dt.date | None = None) -> list[Path]:
+    """Write a letter for every denial whose Status is Open (or blank)."""
+    case = casefile(book, today=today)
+    ids = case.open_denial_ids()
+    if not ids:
+        return []
+    return _appeals(book, ids, out_dir, mark_appealed, today, case=case)
+
+
+def _appeals(book, ids, out_dir, mark_appealed, today, case=None) -> list[Path]:
+    case = case or casefile(book, today=today)
+    contexts, problems = [], []
+    for denial_id in ids:
+        try:
+            contexts.append((case.denial_row(denial_id), case.appeal(denial_id)))
+        except InputError as exc:
+            problems.append(f"denial {denial_id}: {exc}" if len(ids) > 1 else str(exc))
+    if problems:
+        raise _one_line(problems, "appeal letters")
+    folder = output_folder(book, out_dir, case.settings)
+    renderer = _renderer("appeal_letter", book, case.settings)
+    docs = [(folder / appeal_file_name(ctx), renderer.render(ctx)) for _, ctx in contexts]
+    paths = _write_all(docs)
+    if mark_appealed:
+        import pandas as pd
+
+        rows = [row for row, _ in contexts]
+        book.write_columns(DENIALS, pd.DataFrame({"Status": ["Appealed"] * len(rows)}, index=rows))
+        book.save()
+    return paths
+
+
+# ---------------------------------------------------------------- checklists, SOAP templates
+
+def _payer_types(case) -> dict:
+    return {k: str(v) for k, v in case.payers["Payer Type"].items()}
+
+
+def build_checklists(book, out_dir=None, payer: str | None = None, cpt: str | None = None, *,
+                     today: dt.date | None = None) -> list[Path]:
+    """One medical-necessity checklist per rule (payer × CPT/HCPCS), optionally only some."""
+    from ..checklists import checklist_context
+    from ..rules import payer_key
+    from ..word.render import safe_name
+
+    case = casefile(book, today=today, need_denials=False)
+    rules = case.rules
+    if payer:
+        rules = rules[rules["_payer"] == payer_key(payer)]
+    if cpt:
+        rules = rules[rules["_cpt"] == str(cpt).strip().upper()]
+    if rules.empty:
+        what = " and ".join(x for x in (f"payer {payer!r}" if payer else "", f"CPT/HCPCS {cpt}" if cpt else "") if x)
+        raise InputError("no rules in the Rules table" + (f" for {what}" if what else ""), sheet="Rules")
+    types = _payer_types(case)
+    contexts, problems, seen = [], [], {}
+    for _, rule in rules.iterrows():
+        try:
+            ctx = checklist_context(rule, types.get(rule["_payer"], ""), case.settings, case.codesets, case.today,
+                                    row=int(rule["_source_row"]), file=case.file)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        name = f"checklist_{safe_name(rule['Payer'])}_{safe_name(rule['CPT/HCPCS'])}"
+        start = as_iso(rule.get("Effective From"))
+        if name in seen:  # several versions of one policy: tell them apart by start date
+            name += f"_from-{start or 'start'}"
+        seen[name] = True
+        contexts.append((name + ".docx", ctx))
+    if problems:
+        raise _one_line(problems, "checklists")
+    folder = output_folder(book, out_dir, case.settings)
+    renderer = _renderer("necessity_checklist", book, case.settings)
+    return _write_all([(folder / name, renderer.render(ctx)) for name, ctx in contexts])
+
+
+def as_iso(value) -> str:
+    from ..checklists import as_date
+
+    d = as_date(value)
+    return d.isoformat() if d else ""
+
+
+def soap_templates(book, out_dir=None, *, today: dt.date | None = None) -> list[Path]:
+    """One SOAP note template per procedure, prompting for what every payer's rule needs.
+    Rules whose Effective To has passed are left out (the providers document for today)."""
+    import pandas as pd
+
+    from ..checklists import soap_context
+    from ..word.render import safe_name
+
+    case = casefile(book, today=today, need_denials=False)
+    rules = case.rules
+    current = rules["Effective To"].isna() | (rules["Effective To"] >= pd.Timestamp(case.today))
+    rules = rules[current]
+    if rules.empty:
+        raise InputError("no rules in force in the Rules table", sheet="Rules")
+    types = _payer_types(case)
+    contexts = []
+    for cpt, group in rules.groupby("_cpt", sort=True):
+        pairs = [(r, types.get(r["_payer"], "")) for _, r in group.iterrows()]
+        contexts.append((f"soap_note_{safe_name(cpt)}.docx", soap_context(cpt, pairs, case.settings, case.codesets,
+                                                                           case.today)))
+    folder = output_folder(book, out_dir, case.settings)
+    renderer = _renderer("soap_note", book, case.settings)
+    return _write_all([(folder / name, renderer.render(ctx)) for name, ctx in contexts])
+
+
+# ---------------------------------------------------------------- prior authorization
+
+def prior_auth_requests(book, out_dir=None, *, today: dt.date | None = None) -> list[Path]:
+    """A request for every claim line whose rule requires prior auth and that has no number."""
+    from ..word.render import safe_name
+
+    case = casefile(book, today=today, need_denials=False)
+    rows = case.prior_auth_rows()
+    contexts, problems = [], []
+    for row in rows:
+        try:
+            contexts.append(case.prior_auth(row))
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise _one_line(problems, "prior-authorization requests")
+    if not contexts:
+        return []
+    folder = output_folder(book, out_dir, case.settings)
+    renderer = _renderer("prior_auth_request", book, case.settings)
+    return _write_all([(folder / f"prior_auth_claim_{safe_name(c['claim']['id'])}-{safe_name(c['claim']['line'])}.docx",
+                        renderer.render(c)) for c in contexts])
