@@ -36,8 +36,10 @@ def validate() -> None:
         from ..jobs.validate import validate_book
 
         _status(book, "mednec: validating the claim lines…")
-        summary = validate_book(book, as_of=None)
-        return _summary_text(summary)
+        validation = validate_book(book, as_of=None)
+        counts = validation.counts()
+        return (f"Validated {sum(counts.values())} claim lines: {counts.get('GREEN', 0)} GREEN, "
+                f"{counts.get('AMBER', 0)} AMBER, {counts.get('RED', 0)} RED.")
 
     _run("Validate Claims", job, module="toolkit.jobs.validate")
 
@@ -74,8 +76,7 @@ def appeal_selected(row: int) -> None:
             raise InputError("click a cell in a denial's row of the Denials table (one with a Denial ID), "
                              "then press the button again", sheet="Denials", row=int(row))
         _status(book, f"mednec: writing the appeal letter for {denial_id}…")
-        result = appeal_letter(book, denial_id, output_folder(book, "Appeals"))
-        return _written(result, f"Appeal letter for {denial_id}")
+        return _written(appeal_letter(book, denial_id), f"Appeal letter for {denial_id}")
 
     _run("Appeal Letter", job, module="toolkit.jobs.documents")
 
@@ -87,7 +88,7 @@ def checklists() -> None:
         from ..jobs.documents import build_checklists
 
         _status(book, "mednec: writing the checklists…")
-        return _written(build_checklists(book, output_folder(book, "Checklists")), "Checklists")
+        return _written(build_checklists(book), "Checklists")
 
     _run("Build Checklists", job, module="toolkit.jobs.documents")
 
@@ -99,7 +100,8 @@ def dashboard() -> None:
         from ..jobs.denials import refresh_dashboard
 
         _status(book, "mednec: refreshing the dashboard…")
-        return _summary_text(refresh_dashboard(book)) or "Dashboard refreshed."
+        refresh_dashboard(book)
+        return f"Dashboard refreshed ({dt.date.today():%Y-%m-%d})."
 
     _run("Refresh Dashboard", job, module="toolkit.jobs.denials")
 
@@ -112,7 +114,8 @@ def digest(month: str | None = None) -> None:
 
         chosen = month or last_month()
         _status(book, f"mednec: writing the digest for {chosen}…")
-        return _written(build_digest(book, chosen, output_folder(book, "Outbox")), f"Digest for {chosen}")
+        result = build_digest(book, chosen)
+        return f"Digest {result.summary}; draft e-mail written to {result.path}"
 
     _run("Monthly Digest", job, module="toolkit.jobs.digest")
 
@@ -133,18 +136,6 @@ def caller_book():
     return LiveBook(xw.Book.caller())
 
 
-def output_folder(book, sub: str) -> Path:
-    """Settings › Output Folder if filled in, else a folder next to the workbook."""
-    try:
-        settings = book.settings() or {}
-    except Exception:
-        settings = {}
-    folded = {" ".join(str(k).split()).casefold(): str(v).strip() for k, v in settings.items()}
-    base = folded.get("output folder")
-    root = Path(os.path.expandvars(os.path.expanduser(base))) if base else Path(book.path).parent / "mednec output"
-    return root / sub
-
-
 def last_month(today: dt.date | None = None) -> str:
     today = today or dt.date.today()
     first = today.replace(day=1) - dt.timedelta(days=1)
@@ -152,22 +143,14 @@ def last_month(today: dt.date | None = None) -> str:
 
 
 def _summary_text(result) -> str:
-    if result is None:
+    """A job's own one-line summary: its ``__str__`` when it defines one."""
+    if result is None or type(result).__str__ is object.__str__:
         return ""
-    for name in ("summary_text", "summary"):
-        attr = getattr(result, name, None)
-        if callable(attr):
-            return str(attr())
-        if isinstance(attr, str) and attr:
-            return attr
-    return str(result) if isinstance(result, str) else ""
+    return str(result)
 
 
 def _written(result, what: str) -> str:
     """'<what>: written to <folder>' for a path, a list of paths or a result with ``.path``."""
-    text = _summary_text(result)
-    if text:
-        return text
     paths = result if isinstance(result, (list, tuple)) else [getattr(result, "path", result)]
     paths = [Path(p) for p in paths if isinstance(p, (str, os.PathLike))]
     if not paths:
@@ -184,7 +167,7 @@ def _status(book, text: str | None) -> None:
 
 
 def _run(action: str, job, *, module: str) -> None:
-    """Open the caller's workbook, run the job, save (file mode), and report; never a traceback."""
+    """Open the caller's workbook, run the job (it saves what it changed), report; never a traceback."""
     from contextlib import nullcontext
 
     book = None
@@ -192,7 +175,6 @@ def _run(action: str, job, *, module: str) -> None:
         book = caller_book()
         with (book.busy() if hasattr(book, "busy") else nullcontext()):
             message = job(book)
-        book.save()
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
             _fail(book, action, exc, f"{action} is not available in this version of mednec yet.")
@@ -242,7 +224,7 @@ def log_error(book, action: str, exc: BaseException) -> Path | None:
     if isinstance(exc, MednecError):
         lines.append(f"  {exc}")
     lines += [f"  at {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
-    lines.append(f"  python {sys.version.split()[0]}, argv {' '.join(a for a in sys.argv[1:] if a.startswith('--from_xl'))}")
+    lines.append(f"  python {sys.version.split()[0]} on {sys.platform}")
     path = log_path(book)
     try:
         with open(path, "a", encoding="utf-8") as fh:

@@ -44,7 +44,7 @@ SETTING_ROWS = (
     ("Practice Name", None), ("Practice Address", None), ("Practice Phone", None), ("Practice NPI", None),
     ("Tax ID", None), ("Signer Name", None), ("Signer Title", None), ("Digest Recipients", None),
     ("SMTP Host", None), ("SMTP Port", None), ("SMTP User", None), ("SMTP From", None),
-    ("Output Folder", None), ("Billing Manager E-mail", None),
+    ("Output Folder", None), ("Outbox Folder", None), ("Billing Manager E-mail", None),
     ("Target Denial Rate", 0.05), ("Target Days To Resubmission", 2),
     ("Baseline Medical Necessity Denials", None), ("ICD-10-CM Index", None),
 )
@@ -360,6 +360,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
         add_dashboard_sheet = None
     if add_dashboard_sheet is not None:
         add_dashboard_sheet(wb, ws)
+        ws.set_row(0, 30)
+        _button(ws, 0, 3, "dashboard", width=150)
+        _button(ws, 0, 5, "digest", width=150)
     else:
         _title(ws, fmt, "Dashboard", "Press Refresh Dashboard (on the Instructions sheet) to compute the "
                                      "denial figures.")
