@@ -18,7 +18,7 @@ def note_sections(text: str) -> set[str]:
     for token in re.split(r"[,;/\s]+", text.upper()):
         if not token:
             continue
-        if token in _SECTIONS or (len(token) > 1 and token.capitalize() in _NAMES.values()):
+        if (len(token) == 1 and token in _SECTIONS) or token.capitalize() in _NAMES.values():
             found.add(token[0])
         elif set(token) <= set(_SECTIONS):
             found.update(token)

@@ -31,7 +31,21 @@ COMMANDS = {
 }
 
 
+class UserError(click.ClickException):
+    """A ``MednecError`` shown as one line (``Error: …``) with its own exit code."""
+
+    def __init__(self, err: MednecError):
+        super().__init__(str(err))
+        self.exit_code = err.exit_code
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MednecError as err:
+            raise UserError(err) from None
+
     def list_commands(self, ctx):
         return sorted(name for name in COMMANDS if self._load(name) is not None)
 

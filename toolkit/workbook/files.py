@@ -109,11 +109,15 @@ def atomic_write(path: Path, write) -> Path:
     os.close(fd)
     try:
         write(tmp)
-        if path.exists():
-            try:
+        try:  # mkstemp makes 0600 files: keep the old file's mode, or the usual one for a new file
+            if path.exists():
                 os.chmod(tmp, path.stat().st_mode & 0o7777)
-            except OSError:
-                pass
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+        except OSError:
+            pass
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -147,16 +151,18 @@ def read_table_fast(path: Path, spec: TableSpec) -> pd.DataFrame:
         raise InputError("not a valid Excel workbook (the file is damaged)", file=path) from None
     try:
         try:
-            names = {n.casefold(): n for n in wb.table_names()}
-        except Exception:
+            listed = wb.table_names  # a list in python-calamine ≥ 0.5, a method before
+            names = {n.casefold(): n for n in (listed() if callable(listed) else listed)}
+        except Exception:  # tables not loaded / not supported for this file
             names = {}
         if spec.table.casefold() in names:
             table = wb.get_table_by_name(names[spec.table.casefold()])
             rows = table.to_python()
-            start = table.start[0] + 1  # header row, 1-based
             header = list(table.columns)
-            body = rows[1:] if rows and [str(v) for v in rows[0]] == [str(h) for h in header] else rows
-            return _frame_from_rows(header, body, start + 1, file=path, sheet=table.sheet)
+            first = table.start[0] + 1  # 1-based row of the first data row (calamine omits the header)
+            if rows and [str(v) for v in rows[0]] == [str(h) for h in header]:
+                rows, first = rows[1:], first + 1
+            return _frame_from_rows(header, rows, first, file=path, sheet=table.sheet)
         sheet_name = _find_sheet(wb.sheet_names, spec, path)
         sheet = wb.get_sheet_by_name(sheet_name)
         rows = sheet.to_python(skip_empty_area=False)
@@ -222,8 +228,8 @@ class WorkbookFile:
     # -- locating
     def _table(self, spec: TableSpec):
         for ws in self.wb.worksheets:
-            for name, table in ws.tables.items():
-                if name.casefold() == spec.table.casefold():
+            for table in ws.tables.values():  # openpyxl's tables.items() gives (name, ref) pairs
+                if table.displayName.casefold() == spec.table.casefold():
                     return ws, table
         return None, None
 
