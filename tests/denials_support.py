@@ -28,7 +28,8 @@ PAYER_ROWS = [
 ]
 
 
-def build_workbook(path: Path, *, claims=CLAIM_ROWS, payers=PAYER_ROWS, denials=(), settings=()) -> Path:
+def build_workbook(path: Path, *, claims=CLAIM_ROWS, payers=PAYER_ROWS, denials=(), settings=(),
+                   dashboard: bool = True) -> Path:
     import xlsxwriter
 
     from toolkit.dashboard import add_dashboard_sheet
@@ -56,6 +57,7 @@ def build_workbook(path: Path, *, claims=CLAIM_ROWS, payers=PAYER_ROWS, denials=
     ws.write_row(0, 0, ["Key", "Value"])
     for i, (k, v) in enumerate(settings, start=1):
         ws.write_row(i, 0, [k, v])
-    add_dashboard_sheet(wb, wb.add_worksheet("Dashboard"))
+    if dashboard:
+        add_dashboard_sheet(wb, wb.add_worksheet("Dashboard"))
     wb.close()
     return path
