@@ -26,7 +26,7 @@ SETTINGS_ROWS = {
 
 PAYER_ROWS = [
     {"Payer": "Medicare Part B", "Payer Type": "Medicare", "Timely Filing Days": 365, "Appeal Window Days": 120,
-     "Address": "JE Part B Redeterminations\nPO Box 6783\nFargo, ND 58108-6783", "Phone": "(855) 609-9960",
+     "Address": "JE Part B Contractor\nPO Box 6783\nFargo, ND 58108-6783", "Phone": "(855) 609-9960",
      "Fax": "(701) 277-7888"},
     {"Payer": "Acme Health Plan", "Payer Type": "Commercial", "Timely Filing Days": 180, "Appeal Window Days": 180,
      "Address": "Provider Appeals, PO Box 1000, Hartford, CT 06101", "Phone": "(800) 555-0199",

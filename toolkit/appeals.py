@@ -198,7 +198,8 @@ class Casefile:
     def _payer_context(self, payer: pd.Series, payer_row, *, appeal: bool) -> dict:
         lines = self._payer_address(payer, payer_row)
         medicare = text(payer.get("Payer Type")) == "Medicare"
-        if appeal and not any(ln.lower().startswith("attn") for ln in lines):
+        named = re.compile(r"attn|attention|appeal|redetermination|reconsideration", re.I)
+        if appeal and not any(named.search(ln) for ln in lines):  # the address already names the unit
             lines = ["Attn: " + ("Redetermination Requests" if medicare else "Provider Appeals")] + lines
         return {
             "name": text(payer.get("Payer")),

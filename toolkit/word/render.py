@@ -73,7 +73,7 @@ class Renderer:
             tpl = DocxTemplate(io.BytesIO(self._bytes))
             tpl.render(context, jinja_env=self._env)
         except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{name}: the placeholder {_placeholder(exc)} cannot be filled from "
+            raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
                                   "the workbook data; correct or remove it in the template") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateProblem(f"{name}: a placeholder is broken ({exc.message}); each one must read like "
@@ -92,27 +92,37 @@ class Renderer:
                                   "or mistyped); retype it as one piece, e.g. {{ practice.name }}")
         return data
 
+    def _placeholder(self, exc) -> str:
+        """The whole tag as the user typed it, e.g. ``{{ payer.nmae }}``.  Jinja only says
+        ``'dict object' has no attribute 'nmae'`` or ``'payer' is undefined``."""
+        msg = str(exc)
+        m = re.search(r"has no attribute '([^']+)'", msg) or re.search(r"'([^']+)' is undefined", msg)
+        if not m:
+            return f"({msg})"
+        word = re.escape(m.group(1))
+        for text in _template_texts(self._bytes):
+            tag = re.search(r"\{[{%](?:(?![}%]\}).)*\b" + word + r"\b(?:(?![}%]\}).)*[}%]\}", text)
+            if tag:
+                return " ".join(tag.group(0).split())
+        return f"'{m.group(1)}'"
+
 
 def leftover_tags(docx_bytes: bytes) -> str:
     """The first ``{{``/``{%`` fragment still visible in the document text, or ''."""
+    for text in _template_texts(docx_bytes):
+        m = _LEFTOVER.search(text)
+        if m:
+            return text[max(0, m.start() - 10): m.end() + 25].strip()
+    return ""
+
+
+def _template_texts(docx_bytes: bytes):
     import zipfile
 
     with zipfile.ZipFile(io.BytesIO(docx_bytes)) as z:
         for part in z.namelist():
-            if part.startswith("word/") and part.endswith(".xml") and (
-                    "document" in part or "header" in part or "footer" in part):
-                text = re.sub(r"<[^>]+>", "", z.read(part).decode("utf-8", "replace"))
-                m = _LEFTOVER.search(text)
-                if m:
-                    return text[max(0, m.start() - 10): m.end() + 25].strip()
-    return ""
-
-
-def _placeholder(exc) -> str:
-    """Jinja says ``'dict object' has no attribute 'nmae'`` or ``'payer' is undefined``."""
-    msg = str(exc)
-    m = re.search(r"has no attribute '([^']+)'", msg) or re.search(r"'([^']+)' is undefined", msg)
-    return f"'{m.group(1)}'" if m else f"({msg})"
+            if part.startswith("word/") and part.endswith(".xml"):
+                yield re.sub(r"<[^>]+>", "", z.read(part).decode("utf-8", "replace"))
 
 
 def write_docx(path: Path, data: bytes) -> Path:

@@ -1,0 +1,278 @@
+"""Appeal letters: written from a real workbook, read back with python-docx, checked word for word."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docs_workbook import DENIAL_ROWS, PAYER_ROWS, RULE_ROWS, make_workbook
+from toolkit.cli import cli
+from toolkit.errors import InputError
+from toolkit.jobs.documents import appeal_letter, appeal_letters_all_open
+from toolkit.workbook.files import WorkbookFile, read_table
+from toolkit.tables import DENIALS
+
+TODAY = dt.date(2026, 4, 1)
+
+
+def docx_text(path: Path) -> str:
+    """All the text a reader sees: body paragraphs, table cells, headers and footers."""
+    from docx import Document
+
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            parts.append(" | ".join(c.text for c in row.cells))
+    for section in doc.sections:
+        for hf in (section.header, section.first_page_header, section.footer, section.first_page_footer):
+            parts += [p.text for p in hf.paragraphs]
+    return "\n".join(parts)
+
+
+def table_rows(path: Path) -> list[list[str]]:
+    from docx import Document
+
+    return [[c.text for c in row.cells] for t in Document(str(path)).tables for row in t.rows]
+
+
+@pytest.fixture
+def workbook(tmp_path) -> Path:
+    return make_workbook(tmp_path / "practice.xlsx")
+
+
+def test_medicare_letter_fills_every_part_with_the_claim_denial_policy_and_practice(workbook, tmp_path):
+    out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000001", tmp_path / "out", today=TODAY)
+    assert out.name == "appeal_D-000001_claim_C1001-1.docx"
+    text = docx_text(out)
+    assert "{{" not in text and "{%" not in text and "}}" not in text
+    # Letterhead and signer from Settings
+    assert "Riverside Orthopedics & Spine" in text
+    assert "1200 River Road, Suite 300 · Springfield, IL 62701" in text
+    assert "Phone (217) 555-0100 · NPI 1234567893 · Tax ID 12-3456789" in text
+    assert "Dana Whitfield\nRevenue Cycle Manager\nRiverside Orthopedics & Spine" in text
+    # Date, payer name and address (Medicare: redetermination unit)
+    assert "April 1, 2026" in text
+    assert "Medicare Part B\nAttn: Redetermination Requests\nJE Part B Contractor\nPO Box 6783\n" \
+           "Fargo, ND 58108-6783" in text
+    assert "Request for Redetermination (first-level Medicare appeal)" in text
+    # RE block
+    rows = {r[0]: r[1] for r in table_rows(out) if len(r) == 2}
+    assert rows["Patient"] == "Jane Q. Sample"
+    assert rows["Date of birth"] == "04/02/1950"
+    assert rows["Member ID"] == "1EG4-TE5-MK72"
+    assert rows["Patient account"] == "MRN-0042"
+    assert rows["Claim number"] == "C1001 (line 1)"
+    assert rows["Date of service"] == "03/10/2026"
+    assert rows["Procedure"] == "63047 (Lumbar decompression, one level)"
+    assert rows["Units · billed"] == "1 · $2,450.00"
+    assert rows["Diagnoses"] == ("M48.062 — Spinal stenosis, lumbar region with neurogenic claudication\n"
+                                 "M54.16 — Radiculopathy, lumbar region")
+    # The denial quoted with the meaning of each code
+    assert ("Your remittance dated March 20, 2026 denied this line ($2,450.00) with group code CO (contractual "
+            "obligation: the provider is liable), claim adjustment reason code 50: the service was not deemed a "
+            "medical necessity by the payer; remark code N115: the decision was based on a Local Coverage "
+            "Determination (LCD).") in text
+    # The argument in SOAP order
+    assert "completed 8 weeks of conservative therapy (PT twice weekly, NSAIDs) without adequate relief; " \
+           "the policy requires 6 weeks." in text
+    assert "MRI performed on 02/01/2026 (37 days before the date of service)" in text
+    # Criterion by criterion
+    crit = {r[0]: r[1:] for r in table_rows(out) if len(r) == 4}
+    assert crit["Covered diagnosis"] == ["One of the listed diagnoses: M48.061, M48.062, M48.07x",
+                                         "M48.062 — Spinal stenosis, lumbar region with neurogenic claudication",
+                                         "Yes"]
+    assert crit["Conservative therapy"][1:] == ["8 weeks: PT twice weekly, NSAIDs", "Yes"]
+    assert crit["Imaging"][1:] == ["MRI on 02/01/2026, 37 days before the date of service", "Yes"]
+    assert crit["Units"][1:] == ["1 unit", "Yes"]
+    assert "Prior authorization" not in crit and "Laterality" not in crit  # this rule does not ask for them
+    # Requested action, level, deadline (120 days from the remittance), enclosures
+    assert "Please reverse the denial and reprocess line 1 of claim C1001 (63047, date of service 03/10/2026) " \
+           "for payment of the denied amount of $2,450.00" in text
+    assert "request for redetermination, the first level of the Medicare appeals process, filed within 120 days " \
+           "of the initial determination (remittance dated March 20, 2026)" in text
+    assert "The deadline for this appeal is July 18, 2026" in text
+    for enclosure in ("Remittance advice dated 03/20/2026 showing the denial", "Claim C1001 (CMS-1500), line 1",
+                      "Conservative therapy records (8 weeks)", "MRI report dated 02/01/2026",
+                      "Medicare Part B policy LCD L30000 / Article A50000: coverage criteria"):
+        assert enclosure in text
+    assert "Appeal of claim C1001, line 1 · denial D-000001" in text  # footer
+
+
+def test_commercial_authorization_denial_asks_to_recognise_the_authorization(workbook, tmp_path):
+    out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000002", tmp_path, today=TODAY)
+    text = docx_text(out)
+    assert "First-level appeal (request for reconsideration)" in text
+    assert "Attn: Provider Appeals" not in text  # the payer's address already names its appeals unit
+    assert "Provider Appeals\nPO Box 1000\nHartford, CT 06101" in text
+    assert "filed within the plan's 180-day appeal window from the denial dated March 18, 2026" in text
+    assert "The deadline for this appeal is September 14, 2026" in text
+    assert "Please recognise authorization number AUTH-55821, obtained before the service" in text
+    crit = {r[0]: r[1:] for r in table_rows(out) if len(r) == 4}
+    assert crit["Laterality"][1:] == ["Modifier RT (right)", "Yes"]
+    assert crit["Prior authorization"][1:] == ["Authorization AUTH-55821", "Yes"]
+    assert crit["Covered diagnosis"][0] == "One of the listed diagnoses: M23.2x, S83.2x"
+
+
+def test_a_criterion_the_claim_does_not_meet_is_shown_as_not_met_and_the_wording_stays_honest(tmp_path):
+    from docs_workbook import CLAIM_ROWS
+
+    claims = [dict(r) for r in CLAIM_ROWS]
+    claims[0]["Therapy Weeks"] = 4
+    wb = make_workbook(tmp_path / "wb.xlsx", claims=claims)
+    out = appeal_letter(WorkbookFile(wb, writable=False), "D-000001", tmp_path, today=TODAY)
+    crit = {r[0]: r[1:] for r in table_rows(out) if len(r) == 4}
+    assert crit["Conservative therapy"][1:] == ["4 weeks: PT twice weekly, NSAIDs", "No"]
+    assert "each of its criteria was met" not in docx_text(out)
+
+
+def test_a_late_appeal_asks_for_good_cause(workbook, tmp_path):
+    out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000001", tmp_path, today=dt.date(2026, 9, 1))
+    assert "The appeal period ended on July 18, 2026. We ask that you accept this appeal for good cause" \
+           in docx_text(out)
+
+
+def test_an_upheld_medicare_denial_gets_the_second_level_reconsideration_wording(tmp_path):
+    denials = [dict(r) for r in DENIAL_ROWS]
+    denials[0].update(Status="Upheld", **{"Resolved Date": dt.date(2026, 5, 1)})
+    wb = make_workbook(tmp_path / "wb.xlsx", denials=denials)
+    text = docx_text(appeal_letter(WorkbookFile(wb, writable=False), "D-000001", tmp_path, today=dt.date(2026, 5, 5)))
+    assert "Request for Reconsideration by the Qualified Independent Contractor" in text
+    assert "within 180 days of the redetermination decision dated May 1, 2026" in text
+    assert "The deadline for this appeal is October 28, 2026" in text
+
+
+def test_a_denial_whose_claim_line_left_the_claims_table_shows_not_on_file_for_the_biller(tmp_path):
+    wb = make_workbook(tmp_path / "wb.xlsx", claims=[])
+    out = appeal_letter(WorkbookFile(wb, writable=False), "D-000001", tmp_path, today=TODAY)
+    rows = {r[0]: r[1] for r in table_rows(out) if len(r) == 2}
+    assert rows["Patient"] == "[not on file]" and rows["Member ID"] == "[not on file]"
+    assert rows["Patient account"] == "MRN-0042"  # from the denial itself
+    assert rows["Diagnoses"].startswith("M48.062 — Spinal stenosis")
+
+
+def test_mark_appealed_sets_the_status_in_the_workbook_and_all_open_skips_it_afterwards(workbook, tmp_path):
+    appeal_letter(WorkbookFile(workbook), "D-000001", tmp_path / "a", mark_appealed=True, today=TODAY)
+    status = dict(zip(*(read_table(workbook, DENIALS)[c] for c in ("Denial ID", "Status"))))  # calamine reads
+    assert status == {"D-000001": "Appealed", "D-000002": "Open", "D-000003": "Appealed"}
+    paths = appeal_letters_all_open(WorkbookFile(workbook), tmp_path / "b", mark_appealed=True, today=TODAY)
+    assert [p.name for p in paths] == ["appeal_D-000002_claim_C1002-1.docx"]
+    assert set(read_table(workbook, DENIALS)["Status"]) == {"Appealed"}
+
+
+def test_file_names_never_carry_a_patient_name(workbook, tmp_path):
+    paths = appeal_letters_all_open(WorkbookFile(workbook, writable=False), tmp_path, today=TODAY)
+    for p in paths:
+        assert "Sample" not in p.name and "Robert" not in p.name and "MRN" not in p.name
+
+
+def test_odd_characters_in_ids_are_made_safe_for_the_file_system(tmp_path):
+    denials = [dict(DENIAL_ROWS[0], **{"Denial ID": "D/01:?*"})]
+    wb = make_workbook(tmp_path / "wb.xlsx", denials=denials)
+    out = appeal_letter(WorkbookFile(wb, writable=False), "D/01:?*", tmp_path / "o", today=TODAY)
+    assert out.name == "appeal_D-01_claim_C1001-1.docx" and out.exists()
+
+
+# ---------------------------------------------------------------- bad data: a clear message, no file
+
+def _fails(wb: Path, tmp_path: Path, denial="D-000001") -> str:
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as err:
+        appeal_letter(WorkbookFile(wb, writable=False), denial, out, today=TODAY)
+    assert not out.exists() or not any(out.iterdir()), "no file may be written"
+    return str(err.value)
+
+
+def test_unknown_denial_id_is_a_one_line_error_and_writes_nothing(workbook, tmp_path):
+    assert _fails(workbook, tmp_path, "D-999") == \
+        "practice.xlsx, sheet Denials: no denial with Denial ID 'D-999' in the Denials table"
+
+
+def test_a_rule_without_policy_names_the_rules_row(tmp_path):
+    rules = [dict(r) for r in RULE_ROWS]
+    rules[0]["Policy"] = None
+    msg = _fails(make_workbook(tmp_path / "wb.xlsx", rules=rules), tmp_path)
+    assert msg.startswith("wb.xlsx, sheet Rules, row 2, column Policy: the rule for payer 'Medicare Part B', "
+                          "CPT/HCPCS 63047 has no Policy reference")
+
+
+def test_a_payer_without_address_names_the_payers_row(tmp_path):
+    payers = [dict(r) for r in PAYER_ROWS]
+    payers[0]["Address"] = "  "
+    msg = _fails(make_workbook(tmp_path / "wb.xlsx", payers=payers), tmp_path)
+    assert msg == ("wb.xlsx, sheet Payers, row 2, column Address: payer 'Medicare Part B' has no Address: the letter "
+                   "cannot be mailed; add it to the Payers table, then run again")
+
+
+def test_no_rule_for_the_procedure_is_an_error_not_a_letter_without_policy(tmp_path):
+    msg = _fails(make_workbook(tmp_path / "wb.xlsx", rules=[dict(RULE_ROWS[1])]), tmp_path)
+    assert "sheet Denials, row 2: no rule in Rules applies to payer 'Medicare Part B', CPT/HCPCS 63047" in msg
+
+
+def test_missing_signer_in_settings_is_an_error(tmp_path):
+    from docs_workbook import SETTINGS_ROWS
+
+    settings = {k: v for k, v in SETTINGS_ROWS.items() if k != "Signer Name"}
+    msg = _fails(make_workbook(tmp_path / "wb.xlsx", settings=settings), tmp_path)
+    assert msg == "sheet Settings: Settings has no 'Signer Name': fill it in on the Settings sheet, then run again"
+
+
+def test_all_open_writes_nothing_when_one_denial_cannot_be_appealed(tmp_path):
+    payers = [dict(r) for r in PAYER_ROWS]
+    payers[1]["Address"] = None
+    wb = make_workbook(tmp_path / "wb.xlsx", payers=payers)
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="denial D-000002: .*payer 'Acme Health Plan' has no Address"):
+        appeal_letters_all_open(WorkbookFile(wb), out, mark_appealed=True, today=TODAY)
+    assert not out.exists()
+    assert set(read_table(wb, DENIALS)["Status"]) == {"Open", "Appealed"}  # nothing marked either
+
+
+def test_no_patient_data_in_error_messages(tmp_path):
+    payers = [dict(r) for r in PAYER_ROWS]
+    payers[0]["Address"] = None
+    msg = _fails(make_workbook(tmp_path / "wb.xlsx", payers=payers), tmp_path)
+    assert "Sample" not in msg and "MRN" not in msg and "1950" not in msg
+
+
+# ---------------------------------------------------------------- command line
+
+def test_cli_appeal_prints_the_path_and_marks_appealed(workbook, tmp_path):
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--denial", "D-000001",
+                                      "--out", str(tmp_path / "letters"), "--mark-appealed"])
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip())
+    assert path == tmp_path / "letters" / "appeal_D-000001_claim_C1001-1.docx" and path.exists()
+    assert read_table(workbook, DENIALS)["Status"].tolist()[0] == "Appealed"
+
+
+def test_cli_appeal_all_open_lists_every_letter(workbook, tmp_path):
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [Path(line).name for line in result.output.split()] == ["appeal_D-000001_claim_C1001-1.docx",
+                                                                   "appeal_D-000002_claim_C1002-1.docx"]
+
+
+def test_cli_appeal_default_folder_is_the_output_folder_from_settings(tmp_path):
+    from docs_workbook import SETTINGS_ROWS
+
+    wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Output Folder": "Letters"}))
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000002"])
+    assert result.exit_code == 0, result.output
+    assert Path(result.output.strip()) == tmp_path / "Letters" / "appeal_D-000002_claim_C1002-1.docx"
+
+
+def test_cli_unknown_denial_exits_non_zero_with_one_line(workbook):
+    from toolkit.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["appeal", "--workbook", str(workbook), "--denial", "D-404"])
+    assert exc.value.code == 2
+
+
+def test_cli_appeal_needs_exactly_one_of_denial_or_all_open(workbook):
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook)])
+    assert result.exit_code != 0 and "give either --denial ID or --all-open" in result.output
