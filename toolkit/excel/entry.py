@@ -213,16 +213,17 @@ def log_path(book) -> Path:
 def log_error(book, action: str, exc: BaseException) -> Path | None:
     """Append what failed and where in the code; no cell values (no PHI).
 
-    The message of our own errors is kept (it names sheet, row and column by design and never
-    quotes patient data); any other exception keeps only its type: its text may quote a cell.
+    The message of our own errors is kept (it names sheet, row and column) with any quoted cell
+    value blanked out; any other exception keeps only its type: its text may quote a cell.
     """
+    import re
     import traceback
 
     from ..errors import MednecError
 
     lines = [f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {action} failed: {type(exc).__name__}"]
     if isinstance(exc, MednecError):
-        lines.append(f"  {exc}")
+        lines.append("  " + re.sub(r"'[^']*'", "'…'", str(exc)))
     lines += [f"  at {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
     lines.append(f"  python {sys.version.split()[0]} on {sys.platform}")
     path = log_path(book)
