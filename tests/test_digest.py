@@ -129,7 +129,8 @@ def test_top_denial_reason_is_the_root_cause_with_most_denials_and_its_change_fr
     assert facts.top_reason.key == "DX_NOT_COVERED"
     assert (facts.top_reason.count, facts.top_reason.previous_count, facts.top_reason.change) == (3, 1, 2)
     assert facts.denied_amount == 400 + 1000 + 250 + 150 + 90
-    assert facts.claim_lines == 10 and facts.denial_rate == 0.5
+    # The Dashboard's definition (toolkit.kpi): of the 10 claims sent in March, 8 have a denial.
+    assert (facts.submitted_claims, facts.denied_claims, facts.denial_rate) == (10, 8, 0.8)
 
 
 def test_corrective_action_comes_from_the_tips_table(workbook):
@@ -188,6 +189,7 @@ def test_digest_eml_parses_back_with_html_text_and_the_chart_by_cid(workbook, tm
     html = msg.get_body(("html",)).get_content()
     for body in (text, html):
         assert "5 new denials in March 2026 (up 3 from last month)" in body
+        assert "denial rate 80.0% (8 of the 10 claims sent in March were denied)" in body
         assert "DX_NOT_COVERED" in body and "3 denials, up 2 from last month" in body
         assert "appeals are due in the next 14 days" in body
         assert "Denial-Free Weeks" in body

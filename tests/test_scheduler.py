@@ -112,7 +112,6 @@ def test_killing_and_restarting_midway_runs_nothing_twice(tmp_path):
                                out_dir=tmp_path / "packs", clock=clock, env={}, log=log.append)
     with pytest.raises(PowerCut):
         killed.run_due()
-    assert not (tmp_path / "state.json.lock").exists() or True  # a dead process's lock is taken over
 
     restarted = make_scheduler(tmp_path, clock, log)
     ran += play(restarted, clock, dt.datetime(2026, 12, 31, 23, 59))
@@ -135,6 +134,19 @@ def test_a_month_skipped_while_off_is_caught_up_once(tmp_path):
     assert back.run_due() == []  # a second tick finds nothing left
     ran += first_tick + play(back, clock, dt.datetime(2026, 6, 30, 23, 0))
     assert kinds(ran)["digest"] == len({k for k in ran if k.startswith("digest:")}) == 6  # Dec..May
+
+
+def test_a_second_scheduler_for_the_same_workbook_waits_while_the_first_is_alive(tmp_path):
+    log = []
+    clock = Clock(dt.datetime(2026, 4, 1, 9, 0))
+    scheduler = make_scheduler(tmp_path, clock, log)
+    lock = tmp_path / "state.json.lock"
+    lock.write_text(str(os.getppid()))  # a live process holds it
+    assert scheduler.run_due() == [] and "another scheduler" in log[-1]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(dead.stdout.strip())  # its owner died (killed, power cut): taken over
+    assert "digest:2026-03" in scheduler.run_due()
+    assert not lock.exists()
 
 
 def test_a_job_that_fails_is_retried_later_and_runs_once(tmp_path):

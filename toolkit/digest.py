@@ -83,13 +83,10 @@ class DigestFacts:
     trend: list[tuple[pd.Period, int]]  # last 12 months, oldest first, ending with ``month``
     appeals_due: int  # open denials whose appeal deadline is within 14 days of ``as_of``
     denial_free_weeks: list[tuple[dt.date, dt.date]] = field(default_factory=list)
-    claim_lines: int | None = None  # claim lines submitted in the month (None: no Claims table)
-
-    @property
-    def denial_rate(self) -> float | None:
-        if not self.claim_lines:
-            return None
-        return self.denials / self.claim_lines
+    # The Dashboard's denial rate (toolkit.kpi): claims submitted in the month that were denied.
+    submitted_claims: int = 0
+    denied_claims: int = 0
+    denial_rate: float | None = None
 
 
 def reason_key(denials: pd.DataFrame) -> pd.Series:
@@ -136,13 +133,24 @@ def appeals_due(denials: pd.DataFrame, as_of: dt.date, days: int = APPEAL_HORIZO
     return denials[mask].assign(**{"Appeal Deadline": deadline[mask]}).sort_values("Appeal Deadline")
 
 
-def claim_lines_in_month(claims: pd.DataFrame | None, month: pd.Period) -> int | None:
-    """Claim lines that went out in the month (Submitted Date), for the denial rate."""
-    if claims is None or "Submitted Date" not in claims.columns:
-        return None
-    sent = month_of(claims["Submitted Date"])
-    n = int((sent == month).sum())
-    return n or None
+def month_denial_rate(denials: pd.DataFrame, claims: pd.DataFrame | None, month: pd.Period,
+                      as_of: dt.date) -> tuple[int, int, float | None]:
+    """(submitted claims, denied claims, denial rate) of the month, by the Dashboard's own
+    definition (``toolkit.kpi``), so the e-mail and the Dashboard never disagree."""
+    if claims is None or not len(claims):
+        return 0, 0, None
+    from .kpi import compute_kpis
+
+    span = (pd.Period(as_of, freq="M") - month).n + 1
+    if span < 1:
+        return 0, 0, None
+    monthly = compute_kpis(denials, claims, as_of=as_of, months=span).monthly
+    row = monthly[monthly["Month"] == str(month)]
+    if not len(row):
+        return 0, 0, None
+    rate = row["Denial Rate"].iloc[0]
+    return int(row["Submitted Claims"].iloc[0]), int(row["Denied Claims"].iloc[0]), \
+        (None if rate is None or pd.isna(rate) else float(rate))
 
 
 def digest_facts(denials: pd.DataFrame, month: pd.Period | str, *, claims: pd.DataFrame | None = None,
@@ -176,11 +184,12 @@ def digest_facts(denials: pd.DataFrame, month: pd.Period | str, *, claims: pd.Da
     counts = months.value_counts()
     trend = [(m, int(counts.get(m, 0))) for m in pd.period_range(month - 11, month, freq="M")]
     denied = float(this["Denied Amount"].fillna(0).sum()) if "Denied Amount" in this.columns else 0.0
+    submitted, denied_claims, rate = month_denial_rate(denials, claims, month, as_of)
     return DigestFacts(
         month=month, as_of=as_of, denials=len(this), previous_denials=len(prev), denied_amount=denied,
         top_reason=top, trend=trend, appeals_due=len(appeals_due(denials, as_of)),
         denial_free_weeks=denial_free_weeks(this["Denial Date"] if len(this) else pd.Series(dtype=object), month),
-        claim_lines=claim_lines_in_month(claims, month),
+        submitted_claims=submitted, denied_claims=denied_claims, denial_rate=rate,
     )
 
 

@@ -56,6 +56,18 @@ def _table(book, spec, *, required: bool = True):
     return coerce_table(spec, book.read_table(spec))
 
 
+def _raw_table(book, spec):
+    """Raw cells with contract headers (no conversion): enough to collect patient IDs and names."""
+    import pandas as pd
+
+    from ..values import canonical_headers
+
+    has = getattr(book, "has_table", None)
+    if has is not None and not has(spec):
+        return pd.DataFrame()
+    return canonical_headers(spec, book.read_table(spec))
+
+
 def _tips(book, settings):
     from ..digest import load_tips
 
@@ -194,7 +206,7 @@ def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | N
     due = appeals_due(denials, as_of)
     msg = reminder_message(due, as_of, practice=_setting(settings, "Practice Name"), sender=mail.sender,
                            recipients=recipients)
-    assert_no_phi(msg, patient_identifiers(denials, _table(book, CLAIMS, required=False)))
+    assert_no_phi(msg, patient_identifiers(denials, _raw_table(book, CLAIMS)))
     result = _deliver(msg, f"appeal-reminder-{as_of.isoformat()}",
                       Path(outbox) if outbox else default_outbox(book), send, settings, env)
     result.summary = f"{len(due)} appeals due by {as_of + dt.timedelta(days=14)}"

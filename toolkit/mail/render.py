@@ -54,7 +54,8 @@ def digest_texts(facts: DigestFacts, practice: str = "") -> tuple[str, str]:
     if facts.denied_amount:
         headline += f", ${facts.denied_amount:,.2f} denied"
     if facts.denial_rate is not None:
-        headline += f"; {facts.denial_rate:.1%} of the {facts.claim_lines} claim lines sent"
+        headline += (f"; denial rate {facts.denial_rate:.1%} ({facts.denied_claims} of the "
+                     f"{facts.submitted_claims} claims sent in {facts.month.strftime('%B')} were denied)")
     lines_t += [f"Did you know? {month}", "", headline + "."]
     blocks.append(f"<h2 style='color:#1f4e79'>Did you know? {_esc(month)}</h2><p>{_esc(headline)}.</p>")
 
