@@ -148,7 +148,9 @@ class DenialBuilder:
             if line_adj:
                 rows.append(self._row(remit, claim, line, position, line_adj, denial_date, source))
             elif claim.is_denied and line.paid <= 0:
-                rows.append(self._row(remit, claim, line, position, claim_adj, denial_date, source,
+                # a denied claim's unpaid line: explained by the claim-level CAS, else by its own
+                explain = claim_adj or [a for a in line.adjustments if a.amount > 0]
+                rows.append(self._row(remit, claim, line, position, explain, denial_date, source,
                                       denied=line.charge - line.paid))
         if claim_adj and not rows:
             rows.append(self._row(remit, claim, None, 0, claim_adj, denial_date, source))
@@ -201,7 +203,9 @@ class DenialBuilder:
             "CARC": carc,
             "RARC": "; ".join(dict.fromkeys(remarks)),
             "Reason": self.tables.reason(carc, list(dict.fromkeys(remarks))),
-            "Category": self.tables.category(carc) if carc else "denied claim",
+            # a CLP02=4 claim explained only by routine codes is still a denied claim
+            "Category": (self.tables.category(carc) if carc and self.tables.is_denial(primary.group, carc)
+                         else "denied claim"),
             "Root Cause": self.tables.root_cause(carc, remarks, findings) if carc else "",
             "Status": "Open",
             "Appeal Deadline": appeal_deadline(denial_date, self.payers.appeal_window(payer)),

@@ -73,7 +73,9 @@ def import_835_files(book, paths, as_of=None) -> ImportSummary:
     """Add the denials of each 835 file to the Denials table; rows already logged are skipped.
 
     A file that cannot be read (not an 835, a 4010 file, damaged) is refused with a one-line
-    reason in ``summary.refused``; the other files are still imported.
+    reason in ``summary.refused``; the other files are still imported.  The Denial Date is the
+    remittance's payment date (BPR16), else its production date (DTM*405), else ``as_of`` or
+    the file's modification date.
     """
     import pandas as pd
 
@@ -101,19 +103,28 @@ def import_835_files(book, paths, as_of=None) -> ImportSummary:
             continue
         file_date = dt.date.fromtimestamp(path.stat().st_mtime)
         counts = ImportCounts()
+        file_keys: set[str] = set()
         rows = builder.rows(remits, source=path.name, file_date=as_of or file_date, counts=counts)
         summary.remittances += counts.remittances
         summary.claims += counts.claims
         summary.paid_claims += counts.paid_claims
         summary.reversals += counts.reversals
+        in_file: dict[str, int] = {}
         for row in rows:
-            if row[KEY_COLUMN] in seen:
+            # Identical keys inside one file are distinct denials (masked or sloppy payer data):
+            # number them in file order, which a re-import of the same file repeats.
+            key = row[KEY_COLUMN]
+            in_file[key] = in_file.get(key, 0) + 1
+            if in_file[key] > 1:
+                row[KEY_COLUMN] = key = f"{key}#{in_file[key]}"
+            if key in seen:
                 summary.already_logged += 1
                 continue
-            seen.add(row[KEY_COLUMN])
+            file_keys.add(key)
             row["Denial ID"] = format_denial_id(number)
             number += 1
             new_rows.append(row)
+        seen |= file_keys
     if new_rows:
         columns = [h for h in DENIALS.headers if h in new_rows[0]] + [KEY_COLUMN]
         columns.insert(0, columns.pop(columns.index("Denial ID")))
