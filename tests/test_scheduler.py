@@ -17,13 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 try:
-    from test_digest import make_workbook
+    from test_digest import DENIAL_LOG, make_workbook
     from test_mail import Inbox, free_port
 except ImportError:  # tests/ imported as a package
-    from tests.test_digest import make_workbook
+    from tests.test_digest import DENIAL_LOG, make_workbook
     from tests.test_mail import Inbox, free_port
 
-from toolkit.scheduler import Scheduler, due_occurrences, first_business_day, load_state
+from toolkit.scheduler import Scheduler, due_occurrences, first_business_day, is_business_day, load_state
 
 
 class Clock:
@@ -78,9 +78,15 @@ def test_a_simulated_year_gives_exactly_12_digests_and_4_huddle_packs(tmp_path):
     assert counts["digest"] == 12 and counts["huddle"] == 4
     assert len(set(ran)) == len(ran)  # nothing ran twice
     # Every business day had its reminder (the step of 6 hours reaches each day after 08:00).
-    business_days = sum(1 for d in range(365) if __import__("toolkit.scheduler", fromlist=["x"]).is_business_day(
-        dt.date(2026, 1, 1) + dt.timedelta(days=d)))
+    business_days = sum(1 for d in range(365) if is_business_day(dt.date(2026, 1, 1) + dt.timedelta(days=d)))
     assert counts["reminder"] == business_days
+    # ...but an e-mail only on the days an open appeal deadline is within 14 days.
+    open_deadlines = [dt.date.fromisoformat(d[5]) for d in DENIAL_LOG if d[4] == "Open"]
+    days_due = [k.split(":")[1] for k in ran if k.startswith("reminder:")
+                and any(0 <= (x - dt.date.fromisoformat(k.split(":")[1])).days <= 14 for x in open_deadlines)]
+    assert sorted(p.name for p in (tmp_path / "outbox").glob("appeal-reminder-*.eml")) == [
+        f"appeal-reminder-{d}.eml" for d in sorted(days_due)]
+    assert 0 < len(days_due) < business_days
     digests = sorted(p.name for p in (tmp_path / "outbox").glob("digest-*.eml"))
     assert digests == [f"digest-{m}.eml" for m in ["2025-12"] + [f"2026-{i:02d}" for i in range(1, 12)]]
     assert sorted(p.name for p in (tmp_path / "packs").glob("*.docx")) == [
@@ -173,12 +179,12 @@ def test_a_failed_send_is_retried_later_and_delivered_exactly_once(tmp_path):
     from aiosmtpd.controller import Controller
 
     port = free_port()  # the mail server is down at first
-    clock = Clock(dt.datetime(2026, 3, 1, 12, 0))
+    clock = Clock(dt.datetime(2026, 3, 31, 12, 0))
     scheduler = make_scheduler(tmp_path, clock, settings={"SMTP Host": "127.0.0.1", "SMTP Port": str(port)})
-    clock.now = dt.datetime(2026, 3, 2, 8, 0)
-    assert scheduler.run_due() == ["digest:2026-02", "reminder:2026-03-02"]
+    clock.now = dt.datetime(2026, 4, 1, 8, 0)
+    assert scheduler.run_due() == ["digest:2026-03", "huddle:2026Q1", "reminder:2026-04-01"]
     pending = sorted(p.name for p in (tmp_path / "outbox" / "pending").glob("*.eml"))
-    assert pending == ["appeal-reminder-2026-03-02.eml", "digest-2026-02.eml"]
+    assert pending == ["appeal-reminder-2026-04-01.eml", "digest-2026-03.eml"]
     assert "flush_failed" in load_state(tmp_path / "state.json")
 
     inbox = Inbox()
@@ -197,8 +203,8 @@ def test_a_failed_send_is_retried_later_and_delivered_exactly_once(tmp_path):
     finally:
         controller.stop()
     subjects = Counter(m["Subject"] for m in inbox.messages())
-    assert subjects == {"Lakeside Spine: Did you know? Denials in February 2026": 1,
-                        "Lakeside Spine: 0 appeals due by Mon Mar 16": 1}
+    assert subjects == {"Lakeside Spine: Did you know? Denials in March 2026": 1,
+                        "Lakeside Spine: 2 appeals due by Wed Apr 15": 1}
     assert not list((tmp_path / "outbox" / "pending").glob("*.eml"))
     assert "flush_failed" not in load_state(tmp_path / "state.json")
 

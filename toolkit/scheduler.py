@@ -5,8 +5,8 @@ and Labor Day, the two holidays that can be the first of a month):
 
 * monthly digest of month M: first business day of M+1 at 08:00;
 * quarterly policy-huddle pack of quarter Q: first business day of Q+1 at 08:00;
-* appeal-deadline reminder: every business day at 08:00 (a missed one is replaced by the
-  latest: yesterday's list of deadlines is stale).
+* appeal-deadline reminder: every business day at 08:00, only when an appeal is due within 14
+  days (a missed one is replaced by the latest: yesterday's list of deadlines is stale).
 
 Each occurrence has a key (``digest:2026-03``, ``huddle:2026Q1``, ``reminder:2026-04-02``).  A
 JSON state file (written atomically) records the keys done, so a restart never repeats one; on
@@ -159,8 +159,8 @@ class Scheduler:
             return f"digest {occ.period} -> {r.path.name}"
         if occ.kind == "reminder":
             r = jobs.deadline_reminder(book, now.date(), self.outbox, send="queue" if self._send(book) else False,
-                                       env=self.env)
-            return f"reminder {occ.period} -> {r.path.name}"
+                                       env=self.env, only_if_due=True)
+            return f"reminder {occ.period} -> {r.path.name if r.path else r.summary}"
         if occ.kind == "huddle":
             path = jobs.huddle_pack(book, occ.period, self.out_dir, as_of=now.date())
             return f"huddle pack {occ.period} -> {path.name}"

@@ -22,7 +22,7 @@ OUTPUT_SETTING = "Output Folder"
 
 @dataclass
 class MailResult:
-    path: Path  # where the .eml is now (outbox, outbox/pending or outbox/sent)
+    path: Path | None  # where the .eml is now (outbox, outbox/pending or outbox/sent)
     sent: bool = False
     error: str | None = None  # why sending failed (the message stays queued)
     summary: str = ""
@@ -191,8 +191,12 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
 
 
 def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | None = None, send: bool | str = False,
-                      *, env=None) -> MailResult:
-    """The billing manager's list of open denials whose appeal deadline is within 14 days."""
+                      *, env=None, only_if_due: bool = False) -> MailResult:
+    """The billing manager's list of open denials whose appeal deadline is within 14 days.
+
+    ``only_if_due`` (the scheduler's daily run): no e-mail on a day with nothing due, so the
+    reminder is never noise; ``path`` is then None.
+    """
     from ..digest import appeals_due
     from ..mail.render import reminder_message
     from ..mail.send import MailSettings
@@ -204,6 +208,8 @@ def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | N
     recipients = _recipients(mail, "reminder", send)
     denials = _table(book, DENIALS)
     due = appeals_due(denials, as_of)
+    if only_if_due and not len(due):
+        return MailResult(None, summary=f"no appeals due by {as_of + dt.timedelta(days=14)}")
     msg = reminder_message(due, as_of, practice=_setting(settings, "Practice Name"), sender=mail.sender,
                            recipients=recipients)
     assert_no_phi(msg, patient_identifiers(denials, _raw_table(book, CLAIMS)))
