@@ -162,7 +162,7 @@ def add_dashboard_sheet(workbook, worksheet) -> None:
     name = worksheet.get_name()
     title = workbook.add_format({"bold": True, "font_size": 16})
     bold = workbook.add_format({"bold": True})
-    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     fmts = {k: workbook.add_format({"num_format": k}) for k in (PCT, INT, MONEY, DAYS, DATE, TEXT)}
     worksheet.write("A1", "Denials dashboard", title)
     worksheet.write("A2", "As of")
@@ -181,9 +181,9 @@ def add_dashboard_sheet(workbook, worksheet) -> None:
     worksheet.set_column("A:A", 38)
     worksheet.set_column("B:H", 13)
     worksheet.set_column("I:I", 22)
-    worksheet.set_column("J:Q", 12)
+    worksheet.set_column("J:Q", 15)
     worksheet.set_column("R:R", 22)
-    worksheet.set_column("S:U", 14)
+    worksheet.set_column("S:U", 16)
     worksheet.set_landscape()
     worksheet.fit_to_pages(1, 0)  # one page wide: the sheet prints (and renders to PDF) readably
 

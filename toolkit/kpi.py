@@ -165,7 +165,7 @@ def compute_kpis(denials: pd.DataFrame | None, claims: pd.DataFrame | None, *, s
         baseline = baseline_setting
     elif len(mn_months) and min(d_month.dropna()) < last_month:
         first = min(d_month.dropna())  # the first month in the log, if it is before last month
-        baseline = float((mn_months == first).sum())
+        baseline = float((mn_months == first).sum()) or None  # no med-nec denials then: no baseline
     else:
         baseline = None
     current = int((mn_months == last_month).sum())
