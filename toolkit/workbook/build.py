@@ -23,8 +23,10 @@ import pandas as pd
 from ..tables import CLAIMS, DENIAL_STATUSES, DENIALS, PAYER_TYPES, PAYERS, RESULT_COLUMNS, RULES, SETTINGS, TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = REPO / "workbooks" / "medical_necessity.xlsm"
-SAMPLE_DIR = REPO / "workbooks" / "sample"
+# In the source tree the workbook lives in workbooks/; installed, it is written to the current folder.
+_WORKBOOKS = REPO / "workbooks" if (REPO / "workbooks").is_dir() else Path.cwd()
+DEFAULT_OUT = _WORKBOOKS / "medical_necessity.xlsm"
+SAMPLE_DIR = _WORKBOOKS / "sample"
 VBA_SOURCE = Path(__file__).resolve().parents[1] / "excel" / "vba" / "Mednec.bas"
 VBA_MODULE = "Mednec"
 BUILD_DATE = dt.datetime(2026, 1, 1, 0, 0, 0)  # fixed: reproducible bytes
