@@ -91,7 +91,9 @@ def prepare_payers(payers: pd.DataFrame | None) -> pd.DataFrame:
 
 def match_rules(payer: pd.Series, cpt: pd.Series, dos: pd.Series, rules: pd.DataFrame) -> pd.Series:
     """For each claim line, the position in ``rules`` of the rule that applies (−1 for none)."""
-    lines = pd.DataFrame({"_payer": payer.map(payer_key).to_numpy(), "_cpt": cpt.to_numpy(),
+    from .values import map_unique
+
+    lines = pd.DataFrame({"_payer": map_unique(payer, payer_key).to_numpy(), "_cpt": cpt.to_numpy(),
                           "_dos": dos.to_numpy(), "_line": range(len(payer))})
     if rules.empty or lines.empty:
         return pd.Series(-1, index=payer.index, dtype="int64")

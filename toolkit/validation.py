@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .checks import CHECKS, ORDER, SEVERITY_RANK, ClaimLines
@@ -60,6 +61,9 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     today = _as_date(as_of)
     codesets = codesets or CodeSets.default()
     typed = coerce_table(CLAIMS, claims)
+    original_index = None
+    if not typed.index.is_unique:  # a caller's frame; lines are told apart by position
+        original_index, typed = typed.index, typed.reset_index(drop=True)
     lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets)
 
     parts = []
@@ -76,31 +80,47 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS[:-1]}))
     policy = lines.rule["Policy"].where(lines.has_rule, "").fillna("").astype(str)
     findings["policy"] = findings["row"].map(policy).fillna("") if len(findings) else pd.Series(dtype=object)
-    rank = {c: i for i, c in enumerate(ORDER)}
-    if len(findings):
-        findings = findings.assign(
-            _sev=findings["severity"].map(SEVERITY_RANK), _ord=findings["code"].map(rank),
-            _pos=findings["row"].map({r: i for i, r in enumerate(typed.index)}),
-        ).sort_values(["_pos", "_sev", "_ord"], kind="stable").drop(columns=["_sev", "_ord", "_pos"])
-        findings = findings.reset_index(drop=True)
-
+    findings = _sorted_findings(findings, typed.index)
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    results = pd.DataFrame(index=typed.index)
-    if len(findings):
-        grouped = findings.groupby("row", sort=False)
-        worst = grouped["severity"].agg(lambda s: RED if (s == RED).any() else AMBER)
-        codes = grouped["code"].agg("; ".join)
-        messages = grouped["message"].agg(" ".join)
-    else:
-        worst = codes = messages = pd.Series(dtype=object)
-    results["Status"] = worst.reindex(typed.index).fillna(GREEN)
-    results["Finding Codes"] = codes.reindex(typed.index).fillna("")
-    results["Findings"] = messages.reindex(typed.index).fillna("")
+    results = _summarise(findings, typed.index)
     results["Policy"] = policy
     results["Validated At"] = stamp
     labels = [codesets.sets[i].label for i in sorted(pd.unique(lines.codeset_of_line))] if len(typed) else \
         [codesets.newest.label]
+    if original_index is not None:
+        findings["row"] = original_index[findings["row"].to_numpy(dtype=int)]
+        results.index = typed.index = original_index
     return Validation(results, findings, labels, today, stamp, typed)
+
+
+def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Findings in line order, then most severe first, then in the contract's order."""
+    if not len(findings):
+        return findings
+    rank = {c: i for i, c in enumerate(ORDER)}
+    position = pd.Series(np.arange(len(index)), index=index)
+    order = np.lexsort((findings["code"].map(rank).to_numpy(), findings["severity"].map(SEVERITY_RANK).to_numpy(),
+                        position.reindex(findings["row"]).to_numpy()))
+    return findings.iloc[order].reset_index(drop=True)
+
+
+def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Status, Finding Codes and Findings per line, from the sorted findings table."""
+    status = np.full(len(index), GREEN, dtype=object)
+    codes_out = np.full(len(index), "", dtype=object)
+    messages_out = np.full(len(index), "", dtype=object)
+    if len(findings):
+        pos = pd.Series(np.arange(len(index)), index=index).reindex(findings["row"]).to_numpy()
+        starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])  # findings are sorted by line
+        ends = np.r_[starts[1:], len(pos)]
+        codes = findings["code"].to_numpy(dtype=object)
+        messages = findings["message"].to_numpy(dtype=object)
+        worst = np.minimum.reduceat(findings["severity"].map(SEVERITY_RANK).to_numpy(), starts)
+        lines = pos[starts]
+        status[lines] = np.where(worst == SEVERITY_RANK[RED], RED, AMBER)
+        codes_out[lines] = ["; ".join(codes[a:b]) for a, b in zip(starts, ends)]
+        messages_out[lines] = [" ".join(messages[a:b]) for a, b in zip(starts, ends)]
+    return pd.DataFrame({"Status": status, "Finding Codes": codes_out, "Findings": messages_out}, index=index)
 
 
 def validate_claims(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, DxInfo, format_dx, normalize_dx
 from ..rules import CoveredDx, match_rules, payer_key
+from ..values import map_unique
 
 RED, AMBER = "RED", "AMBER"
 SEVERITY_RANK = {RED: 0, AMBER: 1}
@@ -109,7 +110,7 @@ class ClaimLines:
     # ---- procedure, payer, rule
     @cached_property
     def cpt(self) -> pd.Series:
-        return self.c["CPT/HCPCS"].astype(str).str.strip().str.upper()
+        return self.c["CPT/HCPCS"]  # text, stripped and upper-cased by coerce_table
 
     @cached_property
     def dos(self) -> pd.Series:
@@ -117,7 +118,7 @@ class ClaimLines:
 
     @cached_property
     def payer_row(self) -> pd.DataFrame:
-        keys = self.c["Payer"].map(payer_key)
+        keys = map_unique(self.c["Payer"], payer_key)
         known = keys.isin(self.payers.index)
         cols = ["Payer Type", "Timely Filing Days", "Appeal Window Days"]
         frame = self.payers.reindex(keys.to_numpy())[cols]
@@ -150,9 +151,7 @@ class ClaimLines:
     @cached_property
     def dx(self) -> pd.Series:
         """Each line's diagnoses, normalised (no dot, upper case), primary first."""
-        text = self.c["Dx Codes"].astype(str)
-        uniq = {t: _split_dx(t) for t in pd.unique(text.to_numpy())}
-        return text.map(uniq)
+        return map_unique(self.c["Dx Codes"], lambda t: _split_dx(t or ""))
 
     @cached_property
     def codeset_of_line(self) -> pd.Series:
@@ -176,38 +175,35 @@ class ClaimLines:
             dx = self.dx[lines]
             codes = {c for t in pd.unique(dx.to_numpy()) for c in t}
             info = s.lookup(sorted(c for c in codes if DX_SHAPE.fullmatch(c)))
-            uniq = {t: tuple(info.get(c) for c in t) for t in pd.unique(dx.to_numpy())}
-            out[lines] = dx.map(uniq)
+            out[lines] = map_unique(dx, lambda t: tuple(info.get(c) for c in t or ()))
         return out
+
+    def _per_dx_and_rule(self, fn) -> pd.Series:
+        """``fn(diagnoses, CoveredDx or None)`` once per distinct (diagnoses, rule) pair."""
+        covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
+        dx_codes, dx_uniques = pd.factorize(self.dx.to_numpy(dtype=object))
+        key = dx_codes.astype("int64") * (len(covered) + 1) + (self.rule_pos.to_numpy() + 1)
+        codes, uniques = pd.factorize(key)
+        values = np.empty(len(uniques), dtype=object)
+        for i, k in enumerate(uniques):
+            d, r = divmod(int(k), len(covered) + 1)
+            values[i] = fn(dx_uniques[d], covered[r - 1] if r else None)
+        return pd.Series(values[codes], index=self.index, dtype=object)
 
     @cached_property
     def supporting_pos(self) -> pd.Series:
         """Position of the supporting diagnosis: the first the rule covers, else the primary."""
-        covered = self.rule["_covered"] if "_covered" in self.rule else pd.Series(np.nan, index=self.index)
-        keys = list(zip(self.dx.to_numpy(), covered.to_numpy()))
-        memo: dict = {}
-        out = []
-        for key in keys:
-            if key not in memo:
-                dx, cov = key
-                hit = 0
-                if isinstance(cov, CoveredDx):
-                    hit = next((i for i, c in enumerate(dx) if cov.covers(c)), 0)
-                memo[key] = hit
-            out.append(memo[key])
-        return pd.Series(out, index=self.index, dtype="int64")
+        def first_covered(dx, cov):
+            if cov is None:
+                return 0
+            return next((i for i, c in enumerate(dx) if cov.covers(c)), 0)
+        return self._per_dx_and_rule(first_covered).astype("int64")
 
     @cached_property
     def any_covered(self) -> pd.Series:
-        covered = self.rule["_covered"] if "_covered" in self.rule else pd.Series(np.nan, index=self.index)
-        memo: dict = {}
-        out = []
-        for dx, cov in zip(self.dx.to_numpy(), covered.to_numpy()):
-            key = (dx, cov)
-            if key not in memo:
-                memo[key] = (not isinstance(cov, CoveredDx)) or cov.unrestricted or any(cov.covers(c) for c in dx)
-            out.append(memo[key])
-        return pd.Series(out, index=self.index, dtype=bool)
+        def covered(dx, cov):
+            return cov is None or cov.unrestricted or any(cov.covers(c) for c in dx)
+        return self._per_dx_and_rule(covered).astype(bool)
 
     @cached_property
     def supporting(self) -> pd.Series:
@@ -225,14 +221,11 @@ class ClaimLines:
     # ---- modifiers
     @cached_property
     def mods(self) -> pd.Series:
-        text = self.c["Modifiers"].astype(str)
-        uniq = {t: _split_mods(t) for t in pd.unique(text.to_numpy())}
-        return text.map(uniq)
+        return map_unique(self.c["Modifiers"], lambda t: _split_mods(t or ""))
 
     def has_mod(self, *codes: str) -> pd.Series:
         wanted = set(codes)
-        uniq = {t: bool(wanted.intersection(t)) for t in pd.unique(self.mods.to_numpy())}
-        return self.mods.map(uniq).astype(bool)
+        return map_unique(self.mods, lambda t: bool(wanted.intersection(t or ()))).astype(bool)
 
     @cached_property
     def units(self) -> pd.Series:
@@ -240,13 +233,16 @@ class ClaimLines:
 
     # ---- messages
     def render(self, chk: Check, flagged: pd.Index) -> list[str]:
-        names = chk.fields()
-        if not names:
-            return [chk.say] * len(flagged)
-        cols = {n: FIELDS[n](self, flagged) for n in dict.fromkeys(names)}
-        frame = pd.DataFrame({n: s.reindex(flagged).to_numpy() for n, s in cols.items()}, index=flagged)
-        return [chk.say.format_map(dict(zip(names_, row))) for names_ in [list(frame.columns)]
-                for row in frame.itertuples(index=False, name=None)]
+        """The check's message for each flagged line, built column-wise (no per-row formatting)."""
+        out = np.full(len(flagged), "", dtype=object)
+        for literal, name, spec, _ in string.Formatter().parse(chk.say):
+            out = out + literal
+            if name:
+                values = FIELDS[name](self, flagged).reindex(flagged).to_numpy(dtype=object)
+                if spec:
+                    values = np.array([format(v, spec) for v in values], dtype=object)
+                out = out + values.astype(str).astype(object)
+        return out.tolist()
 
 
 def dx_list(codes) -> str:

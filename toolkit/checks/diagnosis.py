@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
+from ..values import map_unique
 from .base import AMBER, RED, check, dx_list, field
 
 
@@ -17,7 +20,7 @@ def dx_missing(lines):
 @check("DX_INVALID", RED, "diagnosis", "a diagnosis is not a code in the ICD-10-CM code set in use",
        "{invalid_dx} not in ICD-10-CM ({codeset}). Look up the correct code in the tabular list.")
 def dx_invalid(lines):
-    return lines.dx_info.map(lambda infos: any(i is None for i in infos)).astype(bool)
+    return map_unique(lines.dx_info, lambda infos: any(i is None for i in infos)).astype(bool)
 
 
 @field("invalid_dx")
@@ -37,7 +40,7 @@ def _codeset(lines, idx):
        "a diagnosis is a category or subcategory that needs more characters",
        "{not_billable_dx}. Code to the highest specificity the documentation supports.")
 def dx_not_billable(lines):
-    return lines.dx_info.map(lambda infos: any(i is not None and not i.billable for i in infos)).astype(bool)
+    return map_unique(lines.dx_info, lambda infos: any(i is not None and not i.billable for i in infos)).astype(bool)
 
 
 @field("not_billable_dx")
@@ -58,17 +61,17 @@ def _not_billable(lines, idx):
        "The supporting diagnosis {support_dx} ({support_desc}) is an unspecified code, which payers "
        "often reject as support. Document and code the specific condition (type, site, side).")
 def dx_unspecified(lines):
-    return lines.supporting.map(lambda i: i is not None and i.unspecified).astype(bool)
+    return map_unique(lines.supporting, lambda i: i is not None and i.unspecified).astype(bool)
 
 
 @field("support_dx")
 def _support_dx(lines, idx):
-    return lines.supporting_code[idx].map(format_dx)
+    return map_unique(lines.supporting_code[idx], format_dx)
 
 
 @field("support_desc")
 def _support_desc(lines, idx):
-    return lines.supporting[idx].map(lambda i: i.description if i is not None else "not a known code")
+    return map_unique(lines.supporting[idx], lambda i: i.description if i is not None else "not a known code")
 
 
 @check("DX_RULE_OUT", RED, "diagnosis", 'Rule-Out Dx = Y: a provisional diagnosis cannot establish necessity',
@@ -78,15 +81,15 @@ def dx_rule_out(lines):
     return lines.yes("Rule-Out Dx")
 
 
+@lru_cache(maxsize=65536)
+def _excluded(x, y) -> bool:
+    return x.code != y.code and (x.excludes(y.code) or y.excludes(x.code))
+
+
 def _excludes1_pairs(infos) -> list[tuple[str, str]]:
-    pairs = []
     known = [i for i in infos if i is not None]
-    for a in range(len(known)):
-        for b in range(a + 1, len(known)):
-            x, y = known[a], known[b]
-            if x.code != y.code and (x.excludes(y.code) or y.excludes(x.code)):
-                pairs.append((x.dotted, y.dotted))
-    return pairs
+    return [(known[a].dotted, known[b].dotted) for a in range(len(known)) for b in range(a + 1, len(known))
+            if _excluded(known[a], known[b])]
 
 
 @check("DX_EXCLUDES1", AMBER, "diagnosis",
@@ -94,9 +97,7 @@ def _excludes1_pairs(infos) -> list[tuple[str, str]]:
        "{excludes_pairs} cannot be reported together (ICD-10-CM Excludes1). "
        "Keep the code the documentation supports and remove the other.")
 def dx_excludes1(lines):
-    infos = lines.dx_info
-    uniq = {t: bool(_excludes1_pairs(t)) for t in pd.unique(infos[infos.map(len) > 1].to_numpy())}
-    return infos.map(lambda t: uniq.get(t, False)).astype(bool)
+    return map_unique(lines.dx_info, lambda t: len(t) > 1 and bool(_excludes1_pairs(t))).astype(bool)
 
 
 @field("excludes_pairs")

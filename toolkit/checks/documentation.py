@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from ..values import map_unique
 from .base import AMBER, RED, check, field
 
 _SECTIONS = "SOAP"
@@ -33,9 +34,7 @@ def _missing(text: str) -> str:
        "The note lacks the {missing_sections} section{missing_plural} of the SOAP note. Complete and "
        "sign the note before submitting.")
 def note_incomplete(lines):
-    text = lines.c["Note Sections"].astype(str).str.strip()
-    uniq = {t: bool(t) and bool(_missing(t)) for t in pd.unique(text.to_numpy())}
-    return text.map(uniq).astype(bool)
+    return map_unique(lines.c["Note Sections"], lambda t: bool(t) and bool(_missing(t))).astype(bool)
 
 
 @field("missing_sections")

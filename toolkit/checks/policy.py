@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..values import map_unique
 from .base import AMBER, RED, check, dx_list, field
 
 
@@ -19,7 +20,7 @@ def _cpt(lines, idx):
 
 @field("payer")
 def _payer(lines, idx):
-    return lines.c["Payer"][idx].map(lambda p: p or "(blank)")
+    return map_unique(lines.c["Payer"][idx], lambda p: p or "(blank)")
 
 
 @field("dos")
@@ -29,7 +30,7 @@ def _dos(lines, idx):
 
 @field("policy")
 def _policy(lines, idx):
-    return lines.rule["Policy"][idx].map(lambda p: f" ({p})" if isinstance(p, str) and p else "")
+    return map_unique(lines.rule["Policy"][idx], lambda p: f" ({p})" if isinstance(p, str) and p else "")
 
 
 @check("NO_POLICY", AMBER, "policy", "no rule applies to this payer, procedure and date of service",
@@ -49,7 +50,7 @@ def dx_not_covered(lines):
 
 @field("line_dx")
 def _line_dx(lines, idx):
-    return lines.dx[idx].map(lambda t: dx_list(t) or "none")
+    return map_unique(lines.dx[idx], lambda t: dx_list(t) or "none")
 
 
 @field("covered")
@@ -57,7 +58,7 @@ def _covered(lines, idx):
     def show(cov):
         entries = list(cov.entries)
         return ", ".join(entries[:8]) + (f" and {len(entries) - 8} more" if len(entries) > 8 else "")
-    return lines.rule["_covered"][idx].map(show)
+    return map_unique(lines.rule_pos[idx], lambda p: show(lines.rules["_covered"].iat[p]))
 
 
 @check("THERAPY_UNDOCUMENTED", AMBER, "policy",
@@ -70,7 +71,7 @@ def therapy_undocumented(lines):
 
 @field("min_weeks")
 def _min_weeks(lines, idx):
-    return lines.rule_number("Min Therapy Weeks")[idx].map(_fmt_num)
+    return map_unique(lines.rule_number("Min Therapy Weeks")[idx], _fmt_num)
 
 
 @field("therapy_weeks")

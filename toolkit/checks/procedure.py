@@ -7,6 +7,7 @@ import re
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
+from ..values import map_unique
 from .base import AMBER, RED, check, field
 
 CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]|[A-V]\d{4}")
@@ -23,8 +24,7 @@ LIABILITY_MODIFIERS = {"GA", "GZ", "GY"}
        "Procedure code '{cpt}' is not a valid CPT/HCPCS code (5 characters: five digits, four digits "
        "and F/T/U, or a letter A-V and four digits). Correct the code.")
 def cpt_invalid(lines):
-    uniq = {c: not CPT_SHAPE.fullmatch(c) for c in pd.unique(lines.cpt.to_numpy())}
-    return lines.cpt.map(uniq).astype(bool)
+    return map_unique(lines.cpt, lambda c: not CPT_SHAPE.fullmatch(c or "")).astype(bool)
 
 
 def _bad_modifiers(mods: tuple[str, ...]) -> bool:
@@ -34,8 +34,7 @@ def _bad_modifiers(mods: tuple[str, ...]) -> bool:
 @check("MODIFIER_INVALID", RED, "procedure", "a modifier is not two letters/digits, or there are more than four",
        "{modifier_problem} Each modifier is two letters or digits, at most four per line.")
 def modifier_invalid(lines):
-    uniq = {m: _bad_modifiers(m) for m in pd.unique(lines.mods.to_numpy())}
-    return lines.mods.map(uniq).astype(bool)
+    return map_unique(lines.mods, _bad_modifiers).astype(bool)
 
 
 @field("modifier_problem")
@@ -67,8 +66,7 @@ def _conflicts(mods: tuple[str, ...]) -> list[str]:
        "mutually exclusive modifiers together: 59 with XE/XS/XP/XU; GA, GZ, GY together; RT with LT",
        "Modifiers that exclude each other: {modifier_conflicts}. Keep the one the documentation supports.")
 def modifier_conflict(lines):
-    uniq = {m: bool(_conflicts(m)) for m in pd.unique(lines.mods.to_numpy())}
-    return lines.mods.map(uniq).astype(bool)
+    return map_unique(lines.mods, lambda m: bool(_conflicts(m))).astype(bool)
 
 
 @field("modifier_conflicts")
@@ -87,7 +85,7 @@ _SIDE_NAME = {"R": "right", "L": "left"}
 
 
 def _side_conflict(lines) -> pd.Series:
-    side = lines.supporting.map(lambda i: i.side if i is not None else "")
+    side = map_unique(lines.supporting, lambda i: i.side if i is not None else "")
     return (lines.has_mod("RT") & (side == "L")) | (lines.has_mod("LT") & (side == "R"))
 
 

@@ -47,7 +47,7 @@ def is_unspecified(description: str) -> bool:
     return bool(_UNSPECIFIED_RE.search(description))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per code and release: identity is equality, hashing is cheap
 class DxInfo:
     code: str  # normalised, no dot
     billable: bool
@@ -122,13 +122,17 @@ class CodeSet:
 
     def billable_under(self, code: str, limit: int = 4) -> list[str]:
         """The first billable codes under a header code, to suggest in a finding."""
+        key = f"children:{code}:{limit}"
+        if key in self._cache:
+            return self._cache[key]
         con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
             rows = con.execute("SELECT code FROM codes WHERE code > ? AND code < ? AND billable = 1 "
                                "ORDER BY code LIMIT ?", (code, code + "~", limit)).fetchall()
         finally:
             con.close()
-        return [r[0] for r in rows]
+        self._cache[key] = [r[0] for r in rows]
+        return self._cache[key]
 
     def get(self, code: str) -> DxInfo | None:
         code = normalize_dx(code)

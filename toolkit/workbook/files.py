@@ -9,7 +9,6 @@ replace).  A workbook that Excel holds open is never written.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import os
@@ -17,6 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError, WorkbookLocked
@@ -63,33 +63,44 @@ def _frame_from_rows(header: list, rows: list[list], first_row: int, *, file, sh
 # ---------------------------------------------------------------- CSV
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """A CSV export: byte-order mark and ``;`` separators (European Excel) handled."""
+    """A CSV export: byte-order mark and ``;`` separators (European Excel) handled.
+
+    Row numbers are those Excel shows when it opens the file (header = row 1).
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", file=path) from None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if not text.strip():
-        raise InputError("the file is empty", file=path)
-    first = text.lstrip().splitlines()[0]
-    delimiter = max((",", ";", "\t", "|"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    encoding = "utf-8-sig"
     try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise InputError(f"not a readable CSV file ({exc})", file=path) from None
-    while rows and not any(c.strip() for c in rows[0]):
-        rows.pop(0)
-    if not rows:
+        head = raw[:65536].decode(encoding)
+    except UnicodeDecodeError:
+        encoding, head = "cp1252", raw[:65536].decode("cp1252", errors="replace")
+    if not head.strip():
         raise InputError("the file is empty", file=path)
-    frame = _frame_from_rows(rows[0], rows[1:], 2, file=path, sheet=None)
-    frame.attrs.update(delimiter=delimiter, bom=raw.startswith(b"\xef\xbb\xbf"))
+    first = head.lstrip("\r\n").splitlines()[0]
+    delimiter = max((",", ";", "\t", "|"), key=first.count)
+    try:
+        grid = pd.read_csv(io.BytesIO(raw), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+                           na_filter=False, skip_blank_lines=False, encoding=encoding, engine="c")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"not a readable CSV file ({str(exc).splitlines()[0]})", file=path) from None
+    grid.index = grid.index + 1  # Excel's row numbers
+    nonblank = np.zeros(len(grid), dtype=bool)
+    for col in grid.columns:  # (a row of only spaces counts as filled; it is rare, and harmless)
+        nonblank |= grid[col].to_numpy(dtype=object) != ""
+    if not nonblank.any():
+        raise InputError("the file is empty", file=path)
+    header_at = int(np.argmax(nonblank))
+    header = [str(h).strip() for h in grid.iloc[header_at].tolist()]
+    keep = [i for i, h in enumerate(header) if h]
+    body = grid.iloc[header_at + 1:][nonblank[header_at + 1:]]
+    frame = body.iloc[:, keep].copy()
+    frame.columns = [header[i] for i in keep]
+    frame.index = pd.Index(body.index, name="row")
+    frame.attrs = {"file": str(path), "sheet": None, "delimiter": delimiter, "bom": bom}
     return frame
 
 

@@ -1,0 +1,57 @@
+"""100,000 claim lines, CSV in → report CSV out, against a bare pandas read + write.
+
+Target (issue 2): mednec's wall time at most 3× the bare pandas round trip of the same file,
+both measured as fresh processes (what a biller's command or button costs). Prints both, the
+ratio and the peak memory of each.
+
+    python benchmarks/bench_validate_csv.py [LINES]
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _data import SAMPLE, write_claims_csv  # noqa: E402
+
+PANDAS_ROUND_TRIP = (
+    "import pandas as pd, sys; "
+    "df = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False); df.to_csv(sys.argv[2], index=False)"
+)
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024
+
+
+def main(lines: int = 100_000, repeats: int = 3) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        claims = write_claims_csv(tmp / "claims.csv", lines)
+        print(f"{lines:,} claim lines, {claims.stat().st_size / 1e6:.1f} MB CSV, median of {repeats}")
+        bare = [timed([sys.executable, "-c", PANDAS_ROUND_TRIP, str(claims), str(tmp / "copy.csv")])
+                for _ in range(repeats)]
+        ours = [timed([sys.executable, "-m", "toolkit", "validate", str(claims), "--rules",
+                       str(SAMPLE / "rules.csv"), "--payers", str(SAMPLE / "payers.csv"), "--report",
+                       str(tmp / "report.csv"), "--as-of", "2026-11-27"]) for _ in range(repeats)]
+    b = statistics.median(w for w, _ in bare)
+    o = statistics.median(w for w, _ in ours)
+    print(f"bare pandas read + write : {b:6.2f} s   peak {max(m for _, m in bare):6.0f} MB")
+    print(f"mednec validate --report : {o:6.2f} s   peak {max(m for _, m in ours):6.0f} MB")
+    print(f"ratio                    : {o / b:6.2f}x  (target <= 3x)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
