@@ -101,6 +101,9 @@ class Casefile:
             self._payer_rows = {_key(p): int(r) for r, p in zip(payers.index, _raw_payer_names(payers))}
         self.payers = prepare_payers(payers)
         self._claim_index = {}
+        self._denial_index = None
+        self._denial_pos = None
+        self._claim_pos = None
         if self.claims is not None:
             lines = self.claims["Line"].fillna(1)
             for row, cid, ln in zip(self.claims.index, self.claims["Claim ID"], lines):
@@ -108,12 +111,15 @@ class Casefile:
 
     # -- look-ups
     def denial_row(self, denial_id: str):
-        want = str(denial_id).strip().casefold()
-        hits = self.denials.index[self.denials["Denial ID"].str.strip().str.casefold() == want]
-        if not len(hits):
+        if self._denial_index is None:
+            self._denial_index = {}
+            for row, did in zip(self.denials.index, self.denials["Denial ID"]):
+                self._denial_index.setdefault(did.strip().casefold(), row)
+        row = self._denial_index.get(str(denial_id).strip().casefold())
+        if row is None:
             raise InputError(f"no denial with Denial ID '{denial_id}' in the Denials table", file=self.file,
                              sheet="Denials")
-        return hits[0]
+        return row
 
     def open_denial_ids(self) -> list[str]:
         status = self.denials["Status"].str.strip().str.casefold()
@@ -136,11 +142,14 @@ class Casefile:
         payer = self.payers.loc[key]
         return payer, self._payer_rows.get(_key(name))
 
-    def rule_for(self, payer: str, cpt: str, dos, *, row, sheet) -> pd.Series:
+    def rule_for(self, payer: str, cpt: str, dos, *, row, sheet, position: int | None = None) -> pd.Series:
+        """The rule in force on ``dos``; ``position`` when already matched in bulk."""
         from .rules import match_rules
 
-        pos = match_rules(pd.Series([payer]), pd.Series([cpt]), pd.Series([pd.Timestamp(dos) if dos else pd.NaT]),
-                          self.rules).iloc[0]
+        pos = position
+        if pos is None:
+            pos = match_rules(pd.Series([payer]), pd.Series([cpt]),
+                              pd.Series([pd.Timestamp(dos) if dos else pd.NaT]), self.rules).iloc[0]
         if pos < 0:
             raise InputError(f"no rule in Rules applies to payer {payer!r}, CPT/HCPCS {cpt} on this date of service;"
                              " a letter must cite the payer's policy: add the rule, then run again",
@@ -148,6 +157,26 @@ class Casefile:
         rule = self.rules.iloc[pos]
         require_policy(rule, int(rule["_source_row"]), self.file)
         return rule
+
+    def _denial_rule_positions(self) -> dict:
+        """Match every denial to its rule in one vectorised pass (a thousand letters, one merge)."""
+        if self._denial_pos is None:
+            from .rules import match_rules
+
+            payers, cpts, dates = [], [], []
+            for row in self.denials.index:
+                denial = self.denials.loc[row]
+                claim = self.claim_for(denial)
+                src = claim if claim is not None else denial
+                payers.append(text(src.get("Payer")) or text(denial.get("Payer")))
+                cpts.append(text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS")))
+                day = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))
+                dates.append(pd.Timestamp(day) if day else pd.NaT)
+            idx = self.denials.index
+            pos = match_rules(pd.Series(payers, index=idx, dtype=object), pd.Series(cpts, index=idx, dtype=object),
+                              pd.Series(dates, index=idx, dtype="datetime64[ns]"), self.rules)
+            self._denial_pos = dict(zip(idx, pos.tolist()))
+        return self._denial_pos
 
     def _payer_address(self, payer: pd.Series, payer_row) -> list[str]:
         lines = address_lines(text(payer.get("Address")))
@@ -168,7 +197,8 @@ class Casefile:
         cpt = text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS"))
         dos = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))
         payer, payer_row = self.payer_for(payer_name, row=row, sheet="Denials")
-        rule = self.rule_for(payer_name, cpt, dos, row=row, sheet="Denials")
+        rule = self.rule_for(payer_name, cpt, dos, row=row, sheet="Denials",
+                             position=self._denial_rule_positions().get(row))
         ctx = practice_context(self.settings, letter=True)
         ctx["payer"] = self._payer_context(payer, payer_row, appeal=True)
         return build_appeal(ctx, denial, claim, rule, payer, self.codesets, self.today)
@@ -180,6 +210,7 @@ class Casefile:
         from .rules import match_rules
 
         pos = match_rules(self.claims["Payer"], self.claims["CPT/HCPCS"], self.claims["Date of Service"], self.rules)
+        self._claim_pos = dict(zip(self.claims.index, pos.tolist()))
         needs = self.rules["Prior Auth Required"].fillna(False).astype(bool).to_numpy()
         missing = self.claims["Prior Auth Number"].str.strip() == ""
         return [row for row, p, m in zip(self.claims.index, pos, missing) if p >= 0 and needs[p] and m]
@@ -190,7 +221,7 @@ class Casefile:
         payer_name = text(claim.get("Payer"))
         payer, payer_row = self.payer_for(payer_name, row=claim_row, sheet="Claims")
         rule = self.rule_for(payer_name, text(claim.get("CPT/HCPCS")), as_date(claim.get("Date of Service")),
-                             row=claim_row, sheet="Claims")
+                             row=claim_row, sheet="Claims", position=(self._claim_pos or {}).get(claim_row))
         ctx = practice_context(self.settings, letter=True)
         ctx["payer"] = self._payer_context(payer, payer_row, appeal=False)
         return build_prior_auth(ctx, claim, rule, payer, self.codesets, self.today)

@@ -59,18 +59,17 @@ class Renderer:
             self._bytes = self.path.read_bytes()
         except OSError as exc:
             raise TemplateProblem(f"{self.path.name}: cannot read the template ({exc.strerror})") from None
-        import jinja2
-
-        self._env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+        self._env = _caching_environment()
+        self._patched: dict[str, str] = {}
 
     def render(self, context: dict) -> bytes:
         """The filled document as .docx bytes; ``TemplateProblem`` names what went wrong."""
         import jinja2
-        from docxtpl import DocxTemplate
 
         name = self.path.name
         try:
-            tpl = DocxTemplate(io.BytesIO(self._bytes))
+            tpl = _template_class()(io.BytesIO(self._bytes))
+            tpl.patched_cache = self._patched
             tpl.render(context, jinja_env=self._env)
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
@@ -105,6 +104,48 @@ class Renderer:
             if tag:
                 return " ".join(tag.group(0).split())
         return f"'{m.group(1)}'"
+
+
+def _caching_environment():
+    """A Jinja environment that compiles each part of the template once, not once per letter:
+    docxtpl calls ``from_string`` for every part of every document, and compiling is most of
+    the cost of a thousand letters."""
+    import jinja2
+
+    class CachingEnvironment(jinja2.Environment):
+        def from_string(self, source, globals=None, template_class=None):
+            if globals is None and template_class is None and isinstance(source, str):
+                cache = self.__dict__.setdefault("_compiled", {})
+                if source not in cache:
+                    cache[source] = super().from_string(source)
+                return cache[source]
+            return super().from_string(source, globals, template_class)
+
+    return CachingEnvironment(undefined=jinja2.StrictUndefined, autoescape=True)
+
+
+_TEMPLATE_CLASS = None
+
+
+def _template_class():
+    """docxtpl's DocxTemplate with its XML clean-up (``patch_xml``, a dozen regexes over the
+    whole part) remembered per template, for the same reason."""
+    global _TEMPLATE_CLASS
+    if _TEMPLATE_CLASS is None:
+        from docxtpl import DocxTemplate
+
+        class CachedDocxTemplate(DocxTemplate):
+            patched_cache: dict | None = None
+
+            def patch_xml(self, src_xml):
+                if self.patched_cache is None:
+                    return super().patch_xml(src_xml)
+                if src_xml not in self.patched_cache:
+                    self.patched_cache[src_xml] = super().patch_xml(src_xml)
+                return self.patched_cache[src_xml]
+
+        _TEMPLATE_CLASS = CachedDocxTemplate
+    return _TEMPLATE_CLASS
 
 
 def leftover_tags(docx_bytes: bytes) -> str:
