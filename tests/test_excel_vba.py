@@ -343,3 +343,53 @@ def test_a_button_whose_job_fails_shows_one_plain_sentence_and_logs_no_patient_d
     message = result.stderr.strip()
     assert "\n" not in message and "Traceback" not in message
     assert "Appeal Letter" in message
+
+
+SHARED_835 = Path(__file__).resolve().parents[2] / "shared" / "data" / "x12_835"
+
+
+def test_every_other_button_end_to_end_does_its_job_on_the_workbook(configured, built):
+    """Checklists, Dashboard, Digest, Appeal and Import: macro → RunPython → command → job → files."""
+    from test_excel_entry import _add_denial, _fill_settings
+
+    from toolkit.tables import DENIALS
+    from toolkit.workbook.files import read_table
+
+    if read_table(configured, DENIALS).empty and not (REPO / "workbooks" / "sample" / "claims.csv").exists():
+        pytest.skip("needs the sample data")
+    _fill_settings(configured)
+    row = _add_denial(configured)
+    folder = configured.parent
+
+    def click(macro, **kwargs):
+        result = run_python_command(run_button(configured, macro, **kwargs), configured)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert click("BuildChecklists").startswith("Checklists: ")
+    assert list((folder / "Documents").glob("checklist_*.docx"))
+
+    assert click("AppealLetterForSelectedDenial", select=("Denials", f"B{row}")).startswith(
+        "Appeal letter for D-000001: written to ")
+    assert list((folder / "Documents").glob("appeal_*.docx"))
+
+    assert click("RefreshDashboard").startswith("Dashboard refreshed")
+    import openpyxl
+
+    assert openpyxl.load_workbook(configured, keep_vba=True)["Dashboard"]["B2"].value is not None
+
+    assert click("MonthlyDigest").startswith("Digest ")
+    assert list(folder.rglob("*.eml"))
+
+    if SHARED_835.exists():
+        files = sorted(SHARED_835.glob("lfh_*.835"))[:2]
+        before = len(read_table(configured, DENIALS))
+        out = click("Import835Files", files=[str(f) for f in files])
+        assert "added from 2 files" in out
+        assert len(read_table(configured, DENIALS)) == before + int(out.split(" denial")[0])
+
+    # the workbook is still the macro-enabled front end after all of it
+    with zipfile.ZipFile(configured) as z, zipfile.ZipFile(built) as original:
+        assert b"macroEnabled" in z.read("[Content_Types].xml")
+        assert z.read("xl/vbaProject.bin") == original.read("xl/vbaProject.bin")
+    assert {m for _, m in _button_macros(configured)} == {m for _, m in BUTTONS.values()}
