@@ -47,14 +47,14 @@ def _add_table(ws, name: str, headers: list[str], rows: list[list]) -> None:
 
 
 def make_workbook(path: Path, *, settings: dict[str, str] | None = None, denials=DENIAL_LOG,
-                  rules: list[list] | None = None) -> Path:
+                  rules: list[list] | None = None, n_claims: int = 10) -> Path:
     """A workbook with Claims, Denials, Rules and Settings tables (contract headers)."""
     import openpyxl
 
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     claim_rows = []
-    for i in range(10):  # ten lines submitted in March 2026
+    for i in range(n_claims):  # (ten) lines submitted in March 2026
         pid, name, dob = PATIENTS[i % 3]
         row = {h: None for h in CLAIMS.headers}
         row.update({"Claim ID": f"C{1000 + i}", "Line": 1, "Patient ID": pid, "Patient Name": name,

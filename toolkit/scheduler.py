@@ -135,12 +135,16 @@ class Scheduler:
         self.outbox, self.out_dir = outbox, out_dir
         self.clock, self.env, self.retry_after, self.log = clock, env, retry_after, log
         self.stop_requested = threading.Event()
+        self._tick_book = None
 
     # -- jobs
     def _book(self):
-        from .workbook.files import WorkbookFile
+        """The workbook as it is now (read afresh each tick, so the team's edits count)."""
+        from .jobs.digest import ReadOnlyBook
 
-        return WorkbookFile(self.workbook, writable=False)
+        if self._tick_book is None:
+            self._tick_book = ReadOnlyBook(self.workbook)
+        return self._tick_book
 
     def _send(self, book) -> bool:
         """Send by SMTP when a host is configured; otherwise leave drafts in the outbox."""
@@ -170,6 +174,13 @@ class Scheduler:
     def run_due(self) -> list[str]:
         """Run what is due now; returns the keys that ran.  Safe to call any number of times."""
         now = self.clock()
+        self._tick_book = None
+        try:
+            return self._run_due(now)
+        finally:
+            self._tick_book = None
+
+    def _run_due(self, now: dt.datetime) -> list[str]:
         with _Lock(self.state_path.with_name(self.state_path.name + ".lock"), now) as locked:
             if not locked:
                 self.log("another scheduler is running for this workbook; skipped")

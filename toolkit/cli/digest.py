@@ -30,10 +30,9 @@ def digest(workbook, month, outbox, send):
 
     Example: mednec digest --workbook Practice.xlsm --month 2026-03
     """
-    from ..jobs.digest import build_digest
-    from ..workbook.files import WorkbookFile
+    from ..jobs.digest import ReadOnlyBook, build_digest
 
-    result = build_digest(WorkbookFile(workbook, writable=False), month, outbox, send=send)
+    result = build_digest(ReadOnlyBook(workbook), month, outbox, send=send)
     click.echo(result.summary)
     for path in result.also_sent:
         click.echo(f"Also sent an e-mail that was waiting: {path.name}")
