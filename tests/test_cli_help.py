@@ -1,0 +1,35 @@
+"""Every command has help a biller can read, and is documented in the README."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO
+from toolkit.cli import COMMANDS, LazyGroup
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_loads_and_has_help(name, cli):
+    assert LazyGroup._load(name) is not None, f"{COMMANDS[name]} does not load"
+    result = cli(name, "--help")
+    assert result.exit_code == 0
+    assert "Usage: " in result.output
+    assert len(result.output.split("\n\n", 2)[1].strip()) > 20  # a sentence, not just the usage line
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_is_in_the_readme(name):
+    assert f"mednec {name}" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_top_level_help_lists_the_commands(cli):
+    out = cli("--help").output
+    for name in ("validate", "denials", "appeal", "digest", "scheduler", "build-workbook"):
+        assert name in out
+
+
+def test_readme_setup_commands_match_ci():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert 'pip install ".[test]" && python -m pytest -q' in readme
+    assert 'pip install ".[test]" && python -m pytest -q' in ci
