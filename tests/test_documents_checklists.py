@@ -233,3 +233,28 @@ def test_a_placeholder_word_split_into_runs_still_fills(tmp_path):
     wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Template Folder": str(own)}))
     text = docx_text(appeal_letter(book(wb), "D-000001", tmp_path / "o", today=TODAY))
     assert "Revenue Cycle Manager" in text and "{{" not in text
+
+
+# ---------------------------------------------------------------- the shipped sample rules
+
+SAMPLE = REPO / "workbooks" / "sample"
+
+
+@pytest.mark.skipif(not (SAMPLE / "rules.csv").exists(), reason="sample data not present")
+def test_every_sample_rule_gets_a_complete_checklist_and_every_procedure_a_soap_template(tmp_path):
+    import csv
+
+    def rows(name):
+        with open(SAMPLE / f"{name}.csv", encoding="utf-8-sig", newline="") as fh:
+            return list(csv.DictReader(fh))
+
+    rules = rows("rules")
+    wb = make_workbook(tmp_path / "sample.xlsx", rules=rules, payers=rows("payers"), claims=rows("claims"),
+                       denials=[])
+    checklists = build_checklists(book(wb), tmp_path / "c", today=TODAY)
+    assert len(checklists) == len(rules)
+    soaps = soap_templates(book(wb), tmp_path / "s", today=TODAY)
+    assert {p.name for p in soaps} <= {f"soap_note_{r['CPT/HCPCS']}.docx" for r in rules}
+    for path in checklists + soaps:
+        text = docx_text(path)
+        assert "{{" not in text and "{%" not in text and "(not in the ICD-10-CM code set)" not in text, path.name
