@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -258,3 +257,10 @@ def test_every_sample_rule_gets_a_complete_checklist_and_every_procedure_a_soap_
     for path in checklists + soaps:
         text = docx_text(path)
         assert "{{" not in text and "{%" not in text and "(not in the ICD-10-CM code set)" not in text, path.name
+
+
+@pytest.mark.parametrize("command", ["appeal", "checklists", "prior-auth", "soap-templates"])
+def test_every_document_command_has_help_a_biller_can_read(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "--workbook" in result.output and "--out" in result.output and "Example: mednec" in result.output

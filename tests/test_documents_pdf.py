@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 import uuid
@@ -41,6 +42,8 @@ def test_libreoffice_converts_every_kind_of_document_to_pdf(tmp_path):
     for stem, heading in expected.items():
         pdf = tmp_path / "pdf" / f"{stem}.pdf"
         assert pdf.read_bytes()[:5] == b"%PDF-", stem
+        if stem.startswith("checklist"):  # print-ready: one page where it fits
+            assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes())) == 1
         if shutil.which("pdftotext"):  # poppler, when present, reads the text back
             text = subprocess.run(["pdftotext", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
                                   check=True).stdout

@@ -20,7 +20,7 @@ import re
 
 import pandas as pd
 
-from .checklists import (NOT_ON_FILE, as_date, blank, describe_dx, joined, long_date, money, number,
+from .checklists import (NOT_ON_FILE, as_date, describe_dx, joined, long_date, money, number,
                          plain_number, practice_context, require_policy, requirements, short_date,
                          split_codes, split_modifiers, text, yes)
 from .errors import InputError
@@ -74,10 +74,6 @@ _SIDE = {"RT": "right", "LT": "left", "50": "bilateral"}
 _MEMBER_ID_HEADERS = ("member id", "subscriber id", "insurance id", "medicare number", "mbi", "policy number")
 
 
-def _key(value) -> str:
-    return " ".join(str(value).split()).casefold()
-
-
 class Casefile:
     """The tables an appeal draws on, indexed once so a thousand letters cost one read."""
 
@@ -98,7 +94,11 @@ class Casefile:
         self.rules = prepare_rules(rules)
         self._payer_rows = {}
         if payers is not None:
-            self._payer_rows = {_key(p): int(r) for r, p in zip(payers.index, _raw_payer_names(payers))}
+            from .rules import payer_key
+
+            self._payer_rows = {}
+            for r, p in zip(payers.index, _raw_payer_names(payers)):
+                self._payer_rows.setdefault(payer_key(p), int(r))
         self.payers = prepare_payers(payers)
         self._claim_index = {}
         self._denial_index = None
@@ -140,7 +140,7 @@ class Casefile:
             raise InputError(f"payer {name!r} is not in the Payers table: add it (with its address), then run again",
                              file=self.file, sheet=sheet, row=row, column="Payer")
         payer = self.payers.loc[key]
-        return payer, self._payer_rows.get(_key(name))
+        return payer, self._payer_rows.get(key)
 
     def rule_for(self, payer: str, cpt: str, dos, *, row, sheet, position: int | None = None) -> pd.Series:
         """The rule in force on ``dos``; ``position`` when already matched in bulk."""

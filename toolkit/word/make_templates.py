@@ -224,7 +224,7 @@ def appeal_letter() -> Document:
     para(doc, "Why the service was medically necessary", style="Heading 2")
     loop(doc, "{%p for text in argument %}", ["{{ text }}"])
     para(doc, "The payer's policy, criterion by criterion", style="Heading 2")
-    para(doc, "{{ policy.sentence }}")
+    para(doc, "{{ policy.sentence }}").paragraph_format.keep_with_next = True
     table(doc, ["Policy criterion", "The policy requires", "This claim", "Met"],
           ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
           "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
@@ -296,7 +296,7 @@ def prior_auth_request() -> Document:
     para(doc, "Clinical summary", style="Heading 2")
     loop(doc, "{%p for text in argument %}", ["{{ text }}"])
     para(doc, "Policy criteria", style="Heading 2")
-    para(doc, "{{ policy.sentence }}")
+    para(doc, "{{ policy.sentence }}").paragraph_format.keep_with_next = True
     table(doc, ["Policy criterion", "The policy requires", "This patient", "Met"],
           ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
           "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
