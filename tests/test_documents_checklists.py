@@ -264,3 +264,17 @@ def test_every_document_command_has_help_a_biller_can_read(command):
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0
     assert "--workbook" in result.output and "--out" in result.output and "Example: mednec" in result.output
+
+
+def test_a_template_folder_that_does_not_exist_is_an_error_not_a_silent_fallback(tmp_path):
+    wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Template Folder": "Letterheadz"}))
+    with pytest.raises(MednecError, match=r"^the Template Folder in Settings \(Letterheadz\) is not a folder"):
+        build_checklists(book(wb), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_template_folder_without_some_kinds_falls_back_to_the_shipped_ones(tmp_path):
+    (tmp_path / "tpl").mkdir()
+    wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Template Folder": "tpl"}))
+    [path] = build_checklists(book(wb), tmp_path / "o", cpt="63047", today=TODAY)
+    assert "Medical-necessity checklist: Medicare Part B · 63047" in docx_text(path)

@@ -114,7 +114,8 @@ class Casefile:
         if self._denial_index is None:
             self._denial_index = {}
             for row, did in zip(self.denials.index, self.denials["Denial ID"]):
-                self._denial_index.setdefault(did.strip().casefold(), row)
+                if did.strip():
+                    self._denial_index.setdefault(did.strip().casefold(), row)
         row = self._denial_index.get(str(denial_id).strip().casefold())
         if row is None:
             raise InputError(f"no denial with Denial ID '{denial_id}' in the Denials table", file=self.file,

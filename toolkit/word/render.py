@@ -33,6 +33,9 @@ def template_path(kind: str, settings: dict | None = None, base: Path | None = N
         root = Path(folder).expanduser()
         if not root.is_absolute() and base is not None:
             root = Path(base) / root
+        if not root.is_dir():
+            raise TemplateProblem(f"the Template Folder in Settings ({folder}) is not a folder that exists; "
+                                  "correct it, or clear it to use the shipped templates")
         own = root / f"{kind}.docx"
         if own.exists():
             return own
