@@ -149,7 +149,8 @@ def build_checklists(book, out_dir=None, payer: str | None = None, cpt: str | No
         rules = rules[rules["_cpt"] == str(cpt).strip().upper()]
     if rules.empty:
         what = " and ".join(x for x in (f"payer {payer!r}" if payer else "", f"CPT/HCPCS {cpt}" if cpt else "") if x)
-        raise InputError("no rules in the Rules table" + (f" for {what}" if what else ""), sheet="Rules")
+        raise InputError("no rules in the Rules table" + (f" for {what}" if what else ""), file=case.file,
+                         sheet="Rules")
     types = _payer_types(case)
     contexts, problems, seen = [], [], {}
     for _, rule in rules.iterrows():
@@ -192,7 +193,7 @@ def soap_templates(book, out_dir=None, *, today: dt.date | None = None) -> list[
     current = rules["Effective To"].isna() | (rules["Effective To"] >= pd.Timestamp(case.today))
     rules = rules[current]
     if rules.empty:
-        raise InputError("no rules in force in the Rules table", sheet="Rules")
+        raise InputError("no rules in force in the Rules table", file=case.file, sheet="Rules")
     types = _payer_types(case)
     contexts = []
     for cpt, group in rules.groupby("_cpt", sort=True):
