@@ -266,3 +266,25 @@ def test_huddle_pack_lists_rule_changes_root_causes_owners_and_decisions(workboo
     assert "ACME-77" in text and "Decisions to make" in text
     for pid, name, _ in PATIENTS:
         assert pid not in text and name not in text
+
+
+def test_huddle_pack_opens_in_libreoffice(workbook, tmp_path):
+    """An independent reader: LibreOffice converts the pack to text with every section in it."""
+    import shutil
+    import subprocess
+    import uuid
+
+    from toolkit.jobs.digest import ReadOnlyBook, huddle_pack
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        pytest.skip("LibreOffice (soffice) not installed")
+    path = huddle_pack(ReadOnlyBook(workbook), "2026Q1", tmp_path)
+    profile = f"file:///tmp/lo-digest-{uuid.uuid4().hex}"
+    subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "txt:Text",
+                    "--outdir", str(tmp_path / "txt"), str(path)], check=True, capture_output=True, timeout=120)
+    text = (tmp_path / "txt" / "policy-huddle-2026Q1.txt").read_text(encoding="utf-8-sig")
+    for expected in ("Policy huddle, Q1 2026", "Decisions to make", "Payer rules that changed in Q1 2026",
+                     "LCD L39242", "Coming up in Q2 2026", "ACME-12", "Top root causes", "DX_NOT_COVERED",
+                     "Open denials by owner", "Unassigned"):
+        assert expected in text, expected

@@ -262,3 +262,36 @@ def test_an_email_that_would_carry_a_patient_name_is_refused(tmp_path, smtp_env)
     with pytest.raises(MednecError, match="patient name or ID"):
         build_digest(WorkbookFile(wb, writable=False), "2026-03", tmp_path / "ob")
     assert not (tmp_path / "ob").exists()
+
+
+class PickyInbox(Inbox):
+    """Refuses recipients whose address starts with 'nobody' (550), like a real server."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nobody"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_message_rejected_for_good_is_set_aside_and_does_not_block_the_queue(tmp_path, smtp_env):
+    from aiosmtpd.controller import Controller
+
+    from toolkit.jobs.digest import deadline_reminder
+    from toolkit.workbook.files import WorkbookFile
+
+    inbox = PickyInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        wb = make_workbook(tmp_path / "wb.xlsx", settings={
+            "SMTP Host": "127.0.0.1", "SMTP Port": str(controller.port), "Digest Recipients": "nobody@lakeside.test"})
+        book = WorkbookFile(wb, writable=False)
+        out = _digest(wb, tmp_path / "outbox", "--send")
+        reminder = deadline_reminder(book, dt.date(2026, 4, 1), tmp_path / "outbox", send=True, env={})
+    finally:
+        controller.stop()
+    assert out.exit_code == 1 and "550" in out.output and "failed" in out.output
+    assert (tmp_path / "outbox" / "failed" / "digest-2026-03.eml").exists()
+    assert reminder.sent and [e.rcpt_tos for e in inbox.envelopes] == [["manager@lakeside.test"]]
+    assert not list((tmp_path / "outbox" / "pending").glob("*.eml"))

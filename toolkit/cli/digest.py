@@ -38,6 +38,9 @@ def digest(workbook, month, outbox, send):
         click.echo(f"Also sent an e-mail that was waiting: {path.name}")
     if result.sent:
         click.echo(f"Sent; a copy is in {result.path}")
+    elif send and result.path.parent.name == "failed":
+        raise MednecError(f"{result.error}. The e-mail was not sent; it is kept in {result.path.parent}. "
+                          "Check Digest Recipients in the Settings sheet.")
     elif send:
         raise MednecError(f"{result.error}. The e-mail is queued in {result.path.parent} and goes out on the "
                           "next run with --send (or the scheduler's next check).")

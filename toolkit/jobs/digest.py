@@ -194,7 +194,11 @@ def _deliver(msg, name: str, outbox: Path, send: bool, settings: dict, env=None)
     mine = sent_folder(outbox) / path.name
     if mine in sent:
         return MailResult(mine, sent=True, also_sent=[p for p in sent if p != mine])
-    return MailResult(path, sent=False, error=errors[0] if errors else "not sent",
+    from ..mail.send import FAILED
+
+    rejected = outbox / FAILED / path.name
+    where = rejected if rejected.exists() and not path.exists() else path
+    return MailResult(where, sent=False, error=errors[-1] if errors else "not sent",
                       also_sent=[p for p in sent if p != mine])
 
 

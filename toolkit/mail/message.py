@@ -9,6 +9,7 @@ Outbox layout::
     OUTBOX/            drafts: open them in Outlook and send by hand
     OUTBOX/pending/    messages waiting for SMTP (a refused connection leaves them here)
     OUTBOX/sent/       delivered
+    OUTBOX/failed/     rejected for good by the server (e.g. unknown recipient): kept, not retried
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def build_message(*, subject: str, text: str, html: str, sender: str = "", recip
     if recipients:
         msg["To"] = ", ".join(recipients)
     msg["Date"] = email.utils.formatdate(localtime=True)
-    # A stable Message-ID lets a mail server (and the recipient) recognise a repeat delivery.
+    # Made once and kept in the .eml: a queued file resent after a crash carries the same ID, so
+    # mail programs recognise the repeat; a digest rebuilt on purpose gets a new one.
     msg["Message-ID"] = message_id or email.utils.make_msgid(domain="mednec.local")
     msg["X-Unsent"] = "1"  # Outlook opens an .eml with this header as a draft ready to send
     msg.set_content(text)

@@ -107,8 +107,7 @@ def digest_message(facts: DigestFacts, *, practice: str = "", sender: str = "", 
     labels = [m.strftime("%b").upper() for m, _ in facts.trend]
     chart = bar_chart(labels, [n for _, n in facts.trend])
     return build_message(subject=digest_subject(facts, practice), text=text, html=html, sender=sender,
-                         recipients=list(recipients), images={CHART_CID: chart},
-                         message_id=f"<digest-{facts.month}.{_slug(practice)}@mednec.local>")
+                         recipients=list(recipients), images={CHART_CID: chart})
 
 
 def reminder_message(due: pd.DataFrame, as_of: dt.date, *, practice: str = "", sender: str = "", recipients=()):
@@ -143,9 +142,4 @@ def reminder_message(due: pd.DataFrame, as_of: dt.date, *, practice: str = "", s
             f"<p style='color:#888;font-size:12px'>Codes and dates only: this e-mail carries no patient information.</p>"
             f"</div></body></html>")
     return build_message(subject=subject, text="\n".join(text) + "\n", html=html, sender=sender,
-                         recipients=list(recipients),
-                         message_id=f"<reminder-{as_of.isoformat()}.{_slug(practice)}@mednec.local>")
-
-
-def _slug(text: str) -> str:
-    return "".join(c for c in text.lower() if c.isalnum())[:30] or "practice"
+                         recipients=list(recipients))

@@ -9,7 +9,8 @@ The password comes ONLY from ``MEDNEC_SMTP_PASSWORD`` or the system keyring (ser
 
 A message is sent with STARTTLS whenever the server offers it (port 465: TLS from the start).
 A message that could not be delivered stays in ``OUTBOX/pending`` and goes out on the next run;
-a delivered one moves to ``OUTBOX/sent``.
+a delivered one moves to ``OUTBOX/sent``; one the server rejects for good (unknown recipient)
+moves to ``OUTBOX/failed``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..errors import MednecError
 from .message import pending_folder, pending_messages, read_eml, sent_folder
 
 KEYRING_SERVICE = "mednec"
+FAILED = "failed"
 
 _KEYS = {  # attribute -> (Settings key, environment variable)
     "host": ("SMTP Host", "MEDNEC_SMTP_HOST"),
@@ -38,7 +40,13 @@ _KEYS = {  # attribute -> (Settings key, environment variable)
 
 
 class SendFailed(MednecError):
-    """The SMTP server could not be reached or refused the message; it stays queued."""
+    """The message did not go out.  ``permanent``: the server rejected this message for good
+    (5xx: unknown recipient, no recipients, message refused), so retrying cannot help; otherwise
+    the server was unreachable or busy and the message stays queued."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def split_addresses(text: str) -> list[str]:
@@ -115,6 +123,15 @@ def send_file(path: Path, mail: MailSettings, password: str | None = None) -> No
             if mail.user and password:
                 server.login(mail.user, password)
             server.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        raise SendFailed(f"{path.name}: every recipient was refused by {mail.host} "
+                         f"({', '.join(str(c) for c in codes)})", permanent=all(c >= 500 for c in codes)) from None
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        raise SendFailed(f"{path.name}: refused by {mail.host} ({exc.smtp_code} "
+                         f"{exc.smtp_error.decode(errors='replace')[:80]})", permanent=exc.smtp_code >= 500) from None
+    except ValueError as exc:  # e.g. no To/From in a hand-made .eml
+        raise SendFailed(f"{path.name}: cannot be sent ({exc})", permanent=True) from None
     except (OSError, smtplib.SMTPException, socket.timeout) as exc:
         reason = getattr(exc, "strerror", None) or exc.__class__.__name__
         if isinstance(exc, smtplib.SMTPResponseException):
@@ -136,6 +153,8 @@ def flush(outbox: Path | str, mail: MailSettings, env: dict[str, str] | None = N
     Returns (sent files, one-line errors).  A file moves to OUTBOX/sent right after the server
     accepted it; one that failed stays pending for the next run.  After the first connection
     failure the rest are left for next time too (the server is down: no point trying each).
+    A message the server rejects for good moves to OUTBOX/failed (kept, not retried), so it
+    cannot hold up the messages behind it.
     """
     sent, errors = [], []
     password = smtp_password(mail.user, env)
@@ -144,6 +163,11 @@ def flush(outbox: Path | str, mail: MailSettings, env: dict[str, str] | None = N
             send_file(path, mail, password)
         except SendFailed as exc:
             errors.append(str(exc))
+            if exc.permanent:
+                target = Path(outbox) / FAILED / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+                continue
             break
         target = sent_folder(outbox) / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
