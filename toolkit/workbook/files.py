@@ -389,7 +389,7 @@ class WorkbookFile:
 
 
 def _cell_value(value):
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, float) and value != value:
         return None
