@@ -248,3 +248,13 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     result = pd.DataFrame(out, index=frame.index)
     result.attrs = attrs
     return result
+
+
+def settings_from_table(frame: pd.DataFrame) -> dict[str, str]:
+    """The Settings table (Key, Value) as a dict, keys as typed; blank keys skipped."""
+    cols = {header_key(c): c for c in frame.columns}
+    if "key" not in cols:
+        return {}
+    keys = frame[cols["key"]].tolist()
+    values = frame[cols["value"]].tolist() if "value" in cols else [""] * len(keys)
+    return {to_text(k): to_text(v) for k, v in zip(keys, values) if to_text(k)}

@@ -159,16 +159,9 @@ class LiveBook:
     def settings(self) -> dict[str, str]:
         """The Settings sheet as a dict (Key → Value, keys as typed)."""
         from ..tables import SETTINGS
-        from ..values import to_text
+        from ..values import settings_from_table
 
-        if not self.has_table(SETTINGS):
-            return {}
-        frame = self.read_table(SETTINGS)
-        frame.columns = [header_key(c) for c in frame.columns]
-        if "key" not in frame.columns:
-            return {}
-        values = frame["value"].tolist() if "value" in frame.columns else [""] * len(frame)
-        return {to_text(k): to_text(v) for k, v in zip(frame["key"].tolist(), values) if to_text(k)}
+        return settings_from_table(self.read_table(SETTINGS)) if self.has_table(SETTINGS) else {}
 
     def save(self, path: Path | None = None) -> Path:
         """Nothing to do: the results are in the open workbook; the biller saves it in Excel."""

@@ -162,17 +162,13 @@ def _require_tables(path: Path, is_workbook: bool, rules_path, payers_path) -> N
 
 def _workbook_settings(path: Path) -> dict[str, str]:
     from ..tables import SETTINGS
-    from ..values import to_text
+    from ..values import settings_from_table
     from ..workbook.files import read_table
 
     try:
-        frame = read_table(path, SETTINGS)
+        return settings_from_table(read_table(path, SETTINGS))
     except InputError:
         return {}
-    cols = {c.strip().casefold(): c for c in frame.columns}
-    if "key" not in cols or "value" not in cols:
-        return {}
-    return {to_text(k): to_text(v) for k, v in zip(frame[cols["key"]], frame[cols["value"]]) if to_text(k)}
 
 
 def summary_text(validation: Validation, *, where: str = "") -> str:
