@@ -94,6 +94,8 @@ def test_a_simulated_year_gives_exactly_12_digests_and_4_huddle_packs(tmp_path):
         "policy-huddle-2026Q3.docx"]
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["done"]["digest:2026-03"]["at"] == "2026-04-01T12:00:00"  # first tick after 08:00
+    # The state file stays small: old reminders are forgotten (they can never come due again).
+    assert sum(k.startswith("reminder:") for k in state["done"]) <= 45
 
 
 def test_killing_and_restarting_midway_runs_nothing_twice(tmp_path):

@@ -117,6 +117,18 @@ def save_state(path: Path, state: dict) -> None:
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(data, encoding="utf-8"))
 
 
+def _prune(state: dict, now: dt.datetime, keep_days: int = 60) -> int:
+    """Forget reminders older than ``keep_days`` (only the latest reminder is ever due again, so
+    they can never repeat); digests and huddle packs are kept for good (16 keys a year)."""
+    cutoff = (now.date() - dt.timedelta(days=keep_days)).isoformat()
+    old = 0
+    for table in (state["done"], state["failed"]):
+        for key in [k for k in table if k.startswith("reminder:") and k.split(":", 1)[1] < cutoff]:
+            del table[key]
+            old += 1
+    return old
+
+
 # ---------------------------------------------------------------- the scheduler
 
 Runner = Callable[[Occurrence, dt.datetime], str]
@@ -214,6 +226,8 @@ class Scheduler:
                 save_state(self.state_path, state)
                 self.log(result)
                 ran.append(occ.key)
+            if _prune(state, now):
+                save_state(self.state_path, state)
             self._flush(state, now)
             return ran
 
