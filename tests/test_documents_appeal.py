@@ -73,8 +73,8 @@ def test_medicare_letter_fills_every_part_with_the_claim_denial_policy_and_pract
                                  "M54.16 — Radiculopathy, lumbar region")
     # The denial quoted with the meaning of each code
     assert ("Your remittance dated March 20, 2026 denied this line ($2,450.00) with group code CO (contractual "
-            "obligation: the provider is liable), claim adjustment reason code 50: the service was not deemed a "
-            "medical necessity by the payer; remark code N115: the decision was based on a Local Coverage "
+            "obligation: the provider is liable), claim adjustment reason code 50: the payer does not consider the "
+            "service medically necessary; remark code N115: the decision was based on a Local Coverage "
             "Determination (LCD).") in text
     # The argument in SOAP order
     assert "completed 8 weeks of conservative therapy (PT twice weekly, NSAIDs) without adequate relief; " \

@@ -16,6 +16,7 @@ when the claim line is no longer in Claims, the member ID when Claims has no suc
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 import re
 
 import pandas as pd
@@ -36,40 +37,6 @@ GROUP_MEANING = {
     "OA": "other adjustment",
     "PI": "payer-initiated reduction",
 }
-# Own wording of the X12 code lists (public), for the codes a necessity appeal meets.
-CARC_MEANING = {
-    "4": "the procedure is inconsistent with the modifier, or a required modifier is missing",
-    "11": "the diagnosis is inconsistent with the procedure",
-    "15": "the authorization number is missing or invalid",
-    "16": "the claim lacks information or has billing errors",
-    "50": "the service was not deemed a medical necessity by the payer",
-    "55": "the service was considered experimental or investigational",
-    "56": "the service was not deemed proven effective",
-    "96": "non-covered charge",
-    "146": "the diagnosis was invalid for the date of service",
-    "150": "the information submitted does not support this level of service",
-    "151": "the information submitted does not support this many services",
-    "167": "the diagnosis is not covered",
-    "197": "precertification or authorization was absent",
-    "198": "the authorization was exceeded",
-    "204": "the service is not covered under the patient's current benefit plan",
-    "251": "the attachment was incomplete",
-    "252": "an attachment is required",
-}
-RARC_MEANING = {
-    "N115": "the decision was based on a Local Coverage Determination (LCD)",
-    "N386": "the decision was based on a National Coverage Determination (NCD)",
-    "M127": "the medical record was missing",
-    "N29": "documentation was missing",
-    "M76": "the diagnosis was missing or invalid",
-    "N657": "the service should be billed with the appropriate code",
-    "N362": "the units exceed the maximum allowed",
-    "M62": "the authorization number was missing",
-    "N54": "the claim does not match the authorization",
-    "M27": "the patient was not liable: no ABN on file",
-    "M38": "the patient is liable (ABN on file)",
-    "M39": "the patient is not liable: the ABN was not valid",
-}
 _SIDE = {"RT": "right", "LT": "left", "50": "bilateral"}
 _MEMBER_ID_HEADERS = ("member id", "subscriber id", "insurance id", "medicare number", "mbi", "policy number")
 
@@ -79,7 +46,7 @@ class Casefile:
 
     def __init__(self, denials: pd.DataFrame, claims: pd.DataFrame | None, rules: pd.DataFrame | None,
                  payers: pd.DataFrame | None, settings: dict, *, codesets=None, today: dt.date | None = None,
-                 file=None):
+                 file=None, code_tables=None):
         from .rules import prepare_payers, prepare_rules
 
         self.file = file
@@ -89,6 +56,10 @@ class Casefile:
             from .codesets.icd10cm import CodeSets
             codesets = CodeSets.default()
         self.codesets = codesets
+        if code_tables is None:  # CARC/RARC meanings: the practice-editable tables of the denial log
+            from .denials.decode import CodeTables
+            code_tables = CodeTables.load(self.settings, Path(file).parent if file else None)
+        self.code_tables = code_tables
         self.denials = coerce_table(DENIALS, denials)
         self.claims = coerce_table(CLAIMS, claims) if claims is not None and len(claims.columns) else None
         self.rules = prepare_rules(rules)
@@ -202,7 +173,7 @@ class Casefile:
                              position=self._denial_rule_positions().get(row))
         ctx = practice_context(self.settings, letter=True)
         ctx["payer"] = self._payer_context(payer, payer_row, appeal=True)
-        return build_appeal(ctx, denial, claim, rule, payer, self.codesets, self.today)
+        return build_appeal(ctx, denial, claim, rule, payer, self.codesets, self.today, self.code_tables)
 
     def prior_auth_rows(self) -> list:
         """Claim lines whose rule requires prior authorization and that carry no number."""
@@ -416,8 +387,14 @@ def _deadline(denial, payer, medicare: bool, level2: bool) -> tuple[dt.date | No
     return (denied + dt.timedelta(days=days) if denied and days else None), days
 
 
+def _meaning(text: str) -> str:
+    """A code table's sentence, to quote inside ours ("… reason code 50: the payer does …")."""
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
 def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd.Series, payer: pd.Series,
-                 codesets, today: dt.date) -> dict:
+                 codesets, today: dt.date, code_tables) -> dict:
     """Fill ``ctx`` (practice, signer, payer already in) with the letter's content."""
     src = claim if claim is not None else denial
     payer_name = ctx["payer"]["name"]
@@ -434,14 +411,15 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
     group, carc = text(denial.get("Group Code")).upper(), text(denial.get("CARC"))
     rarcs = split_codes(denial.get("RARC"))
     reason = text(denial.get("Reason"))
-    carc_meaning = CARC_MEANING.get(carc) or reason or "see the remittance"
+    known = code_tables.carc.get(carc.upper())
+    carc_meaning = _meaning(known.reason) if known and known.reason else (reason or "see the remittance")
     quote = (f"Your remittance dated {long_date(denial.get('Denial Date')) or NOT_ON_FILE} denied this line"
              + (f" ({money(denial.get('Denied Amount'))})" if money(denial.get("Denied Amount")) else "")
              + (f" with group code {group} ({GROUP_MEANING.get(group, 'adjustment group')})" if group else "")
              + (f", claim adjustment reason code {carc}: {carc_meaning}" if carc else f": {reason or NOT_ON_FILE}"))
     if rarcs:
         quote += "; remark code" + ("s " if len(rarcs) > 1 else " ") + "; ".join(
-            f"{r}: {RARC_MEANING.get(r.upper(), 'see the remittance')}" for r in rarcs)
+            f"{r}: {_meaning(code_tables.rarc.get(r.upper(), '')) or 'see the remittance'}" for r in rarcs)
     rows = criteria(rule, claim, denial, codesets)
     all_met = all(r["met"] == "Yes" for r in rows)
     quote += (". We disagree: the service met each of the policy's criteria, as shown below." if all_met else
