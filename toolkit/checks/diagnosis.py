@@ -18,7 +18,7 @@ def dx_missing(lines):
 
 
 @check("DX_INVALID", RED, "diagnosis", "a diagnosis is not a code in the ICD-10-CM code set in use",
-       "{invalid_dx} not in ICD-10-CM ({codeset}). Look up the correct code in the tabular list.")
+       "{invalid_dx} not a code in {codeset}. Look up the correct code in the tabular list.")
 def dx_invalid(lines):
     return map_unique(lines.dx_info, lambda infos: any(i is None for i in infos)).astype(bool)
 

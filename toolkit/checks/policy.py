@@ -42,10 +42,17 @@ def no_policy(lines):
 
 @check("DX_NOT_COVERED", RED, "policy", "a rule applies and none of the line's diagnoses is in its Covered Dx",
        "None of the diagnoses ({line_dx}) supports {cpt} under {payer}'s policy{policy}; covered: "
-       "{covered}. Code a covered diagnosis if the chart documents one; otherwise expect a denial "
-       "(get an ABN for Medicare).")
+       "{covered}. Code a covered diagnosis if the chart documents one; {necessity_fallback}")
 def dx_not_covered(lines):
     return lines.has_rule & ~lines.any_covered
+
+
+@field("necessity_fallback")
+def _necessity_fallback(lines, idx):
+    medicare = lines.payer_row["Payer Type"][idx].astype(str).str.strip().str.casefold() == "medicare"
+    return medicare.map({True: "otherwise the line will be denied: have the patient sign an ABN before the "
+                               "service and add modifier GA.",
+                         False: "otherwise the line will be denied as it stands: hold it."})
 
 
 @field("line_dx")
