@@ -176,7 +176,7 @@ def digest_facts(denials: pd.DataFrame, month: pd.Period | str, *, claims: pd.Da
         ranked = ranked.sort_values(["count", "amount", "key"], ascending=[False, False, True])
         best = ranked.iloc[0]
         key = str(best["key"])
-        tip = _find_tip(tips, key, this[keys[this.index] == key])
+        tip = find_tip(tips, key, this[keys[this.index] == key])
         top = TopReason(key=key, label=tip.title if tip else key, count=int(best["count"]),
                         previous_count=int((keys[prev.index] == key).sum()),
                         corrective_action=tip.action if tip else "")
@@ -193,7 +193,7 @@ def digest_facts(denials: pd.DataFrame, month: pd.Period | str, *, claims: pd.Da
     )
 
 
-def _find_tip(tips: dict[str, Tip], key: str, rows: pd.DataFrame) -> Tip | None:
+def find_tip(tips: dict[str, Tip], key: str, rows: pd.DataFrame) -> Tip | None:
     """The tip for a reason: by its key, else by the CARC or Category of its denials."""
     candidates = [key]
     for column, prefix in (("CARC", "CARC "), ("Category", "")):

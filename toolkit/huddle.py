@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .digest import OPEN_STATUSES, Tip, _find_tip, appeals_due, load_tips, reason_key
+from .digest import OPEN_STATUSES, Tip, find_tip, appeals_due, load_tips, reason_key
 
 
 @dataclass
@@ -86,7 +86,7 @@ def huddle_facts(rules: pd.DataFrame, denials: pd.DataFrame, quarter: pd.Period 
                   .agg(count=("key", "size"), amount=("amount", "sum")).reset_index()
                   .sort_values(["count", "amount", "key"], ascending=[False, False, True]).head(top))
         for _, row in ranked.iterrows():
-            tip = _find_tip(tips, row["key"], these[keys == row["key"]])
+            tip = find_tip(tips, row["key"], these[keys == row["key"]])
             causes.append(RootCause(row["key"], tip.title if tip else row["key"], int(row["count"]),
                                     float(row["amount"]), tip.action if tip else ""))
 

@@ -160,10 +160,10 @@ class Scheduler:
 
     def _send(self, book) -> bool:
         """Send by SMTP when a host is configured; otherwise leave drafts in the outbox."""
-        from .jobs.digest import _settings
+        from .jobs.digest import book_settings
         from .mail.send import MailSettings
 
-        return MailSettings.load(_settings(book), self.env).configured
+        return MailSettings.load(book_settings(book), self.env).configured
 
     def run_job(self, occ: Occurrence, now: dt.datetime) -> str:
         from .jobs import digest as jobs

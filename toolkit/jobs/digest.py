@@ -88,7 +88,7 @@ class ReadOnlyBook:
         return {to_text(k): to_text(v) for k, v in zip(frame["key"], values) if to_text(k)}
 
 
-def _settings(book) -> dict[str, str]:
+def book_settings(book) -> dict[str, str]:
     try:
         return book.settings() or {}
     except MednecError:
@@ -143,12 +143,12 @@ def _book_folder(book) -> Path:
 
 def default_outbox(book) -> Path:
     """Settings' ``Outbox Folder``, else ``outbox`` beside the workbook."""
-    folder = _setting(_settings(book), OUTBOX_SETTING)
+    folder = _setting(book_settings(book), OUTBOX_SETTING)
     return (_book_folder(book) / folder) if folder else _book_folder(book) / "outbox"
 
 
 def default_output(book) -> Path:
-    folder = _setting(_settings(book), OUTPUT_SETTING)
+    folder = _setting(book_settings(book), OUTPUT_SETTING)
     return (_book_folder(book) / folder) if folder else _book_folder(book)
 
 
@@ -234,7 +234,7 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise MednecError(f"month '{month}' is not a month: use YYYY-MM, e.g. 2026-03")
     month = pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
-    settings = _settings(book)
+    settings = book_settings(book)
     mail = MailSettings.load(settings, env)
     recipients = _recipients(mail, "digest", send)
     denials = _table(book, DENIALS)
@@ -264,7 +264,7 @@ def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | N
     from ..tables import CLAIMS, DENIALS
 
     as_of = as_of or dt.date.today()
-    settings = _settings(book)
+    settings = book_settings(book)
     mail = MailSettings.load(settings, env)
     recipients = _recipients(mail, "reminder", send)
     denials = _table(book, DENIALS)
@@ -292,7 +292,7 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
     if not m:
         raise MednecError(f"quarter '{quarter}' is not a quarter: use e.g. 2026Q1")
     quarter = pd.Period(year=int(m.group(1)), quarter=int(m.group(2)), freq="Q")
-    settings = _settings(book)
+    settings = book_settings(book)
     facts = huddle_facts(_table(book, RULES, required=False), _table(book, DENIALS), quarter,
                          tips=_tips(book, settings), as_of=as_of)
     folder = Path(out_dir) if out_dir else default_output(book)
@@ -308,4 +308,4 @@ def flush_outbox(book, outbox: Path | str | None = None, *, env=None) -> tuple[l
     outbox = Path(outbox) if outbox else default_outbox(book)
     if not pending_messages(outbox):
         return [], []
-    return flush(outbox, MailSettings.load(_settings(book), env), env)
+    return flush(outbox, MailSettings.load(book_settings(book), env), env)
