@@ -118,8 +118,12 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
         worst = np.minimum.reduceat(findings["severity"].map(SEVERITY_RANK).to_numpy(), starts)
         lines = pos[starts]
         status[lines] = np.where(worst == SEVERITY_RANK[RED], RED, AMBER)
-        codes_out[lines] = ["; ".join(codes[a:b]) for a, b in zip(starts, ends)]
-        messages_out[lines] = [" ".join(messages[a:b]) for a, b in zip(starts, ends)]
+        single = ends - starts == 1  # most flagged lines have one finding: no joining needed
+        codes_out[lines[single]] = codes[starts[single]]
+        messages_out[lines[single]] = messages[starts[single]]
+        many = ~single
+        codes_out[lines[many]] = ["; ".join(codes[a:b]) for a, b in zip(starts[many], ends[many])]
+        messages_out[lines[many]] = [" ".join(messages[a:b]) for a, b in zip(starts[many], ends[many])]
     return pd.DataFrame({"Status": status, "Finding Codes": codes_out, "Findings": messages_out}, index=index)
 
 

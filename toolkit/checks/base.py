@@ -165,58 +165,76 @@ class ClaimLines:
         return self.dos.dt.date.map(chosen).fillna(newest).astype(int)
 
     @cached_property
-    def dx_info(self) -> pd.Series:
-        """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
-        out = pd.Series([()] * len(self.index), index=self.index, dtype=object)
+    def _dx_factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each line's diagnoses as a number, and the distinct diagnosis tuples."""
+        codes, uniques = pd.factorize(self.dx.to_numpy(dtype=object))
+        return codes.astype("int64"), uniques
+
+    @cached_property
+    def _dx_info_of(self) -> dict[tuple[int, int], tuple]:
+        """(diagnosis tuple number, release) → a DxInfo (None: not a code) per diagnosis."""
+        dx_codes, dx_uniques = self._dx_factor
+        release = self.codeset_of_line.to_numpy()
+        out = {}
         for i, s in enumerate(self.codesets.sets):
-            lines = self.codeset_of_line == i
-            if not lines.any():
-                continue
-            dx = self.dx[lines]
-            codes = {c for t in pd.unique(dx.to_numpy()) for c in t}
+            used = np.unique(dx_codes[release == i])
+            codes = {c for d in used for c in dx_uniques[d]}
             info = s.lookup(sorted(c for c in codes if DX_SHAPE.fullmatch(c)))
-            out[lines] = map_unique(dx, lambda t: tuple(info.get(c) for c in t or ()))
+            for d in used:
+                out[(int(d), i)] = tuple(info.get(c) for c in dx_uniques[d])
         return out
 
-    def _per_dx_and_rule(self, fn) -> pd.Series:
-        """``fn(diagnoses, CoveredDx or None)`` once per distinct (diagnoses, rule) pair."""
+    @cached_property
+    def dx_info(self) -> pd.Series:
+        """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
+        dx_codes, _ = self._dx_factor
+        of = self._dx_info_of
+        keys = pd.Series(list(zip(dx_codes.tolist(), self.codeset_of_line.tolist())), dtype=object)
+        return pd.Series(map_unique(keys, lambda k: of[k]).to_numpy(), index=self.index, dtype=object)
+
+    @cached_property
+    def _support(self) -> dict[str, pd.Series]:
+        """Per distinct (diagnoses, rule, release): the supporting diagnosis and whether any is covered.
+
+        "The supporting diagnosis" is the first diagnosis the applicable rule covers; where no
+        rule applies, or none is covered, it is the primary (first) diagnosis.
+        """
         covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
-        dx_codes, dx_uniques = pd.factorize(self.dx.to_numpy(dtype=object))
-        key = dx_codes.astype("int64") * (len(covered) + 1) + (self.rule_pos.to_numpy() + 1)
+        dx_codes, dx_uniques = self._dx_factor
+        n_rules, n_sets = len(covered) + 1, len(self.codesets.sets)
+        key = (dx_codes * n_rules + (self.rule_pos.to_numpy() + 1)) * n_sets + self.codeset_of_line.to_numpy()
         codes, uniques = pd.factorize(key)
-        values = np.empty(len(uniques), dtype=object)
+        pos, any_cov, code, info = (np.empty(len(uniques), dtype=object) for _ in range(4))
         for i, k in enumerate(uniques):
-            d, r = divmod(int(k), len(covered) + 1)
-            values[i] = fn(dx_uniques[d], covered[r - 1] if r else None)
-        return pd.Series(values[codes], index=self.index, dtype=object)
+            rest, release = divmod(int(k), n_sets)
+            d, r = divmod(rest, n_rules)
+            dx, cov = dx_uniques[d], (covered[r - 1] if r else None)
+            hit = 0 if cov is None else next((j for j, c in enumerate(dx) if cov.covers(c)), 0)
+            pos[i] = hit
+            any_cov[i] = cov is None or cov.unrestricted or any(cov.covers(c) for c in dx)
+            code[i] = dx[hit] if hit < len(dx) else ""
+            info[i] = self._dx_info_of[(d, release)][hit] if hit < len(dx) else None
+        return {name: pd.Series(values[codes], index=self.index, dtype=object)
+                for name, values in (("pos", pos), ("any", any_cov), ("code", code), ("info", info))}
 
     @cached_property
     def supporting_pos(self) -> pd.Series:
-        """Position of the supporting diagnosis: the first the rule covers, else the primary."""
-        def first_covered(dx, cov):
-            if cov is None:
-                return 0
-            return next((i for i, c in enumerate(dx) if cov.covers(c)), 0)
-        return self._per_dx_and_rule(first_covered).astype("int64")
+        """Position of the supporting diagnosis on the line."""
+        return self._support["pos"].astype("int64")
 
     @cached_property
     def any_covered(self) -> pd.Series:
-        def covered(dx, cov):
-            return cov is None or cov.unrestricted or any(cov.covers(c) for c in dx)
-        return self._per_dx_and_rule(covered).astype(bool)
+        """The applicable rule covers one of the line's diagnoses (or puts no condition on them)."""
+        return self._support["any"].astype(bool)
 
     @cached_property
     def supporting(self) -> pd.Series:
         """The supporting diagnosis's DxInfo (None when absent or not a code)."""
-        return pd.Series([infos[p] if p < len(infos) else None
-                          for infos, p in zip(self.dx_info.to_numpy(), self.supporting_pos.to_numpy())],
-                         index=self.index, dtype=object)
+        return self._support["info"]
 
     @cached_property
     def supporting_code(self) -> pd.Series:
-        return pd.Series([dx[p] if p < len(dx) else "" for dx, p in zip(self.dx.to_numpy(),
-                                                                       self.supporting_pos.to_numpy())],
-                         index=self.index, dtype=object)
+        return self._support["code"]
 
     # ---- modifiers
     @cached_property
