@@ -56,8 +56,12 @@ def _as_date(value) -> dt.date:
 
 
 def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
-               as_of=None, codesets: CodeSets | None = None, now: dt.datetime | None = None) -> Validation:
-    """Run every check on every claim line (a report of all findings, not the first)."""
+               as_of=None, codesets: CodeSets | None = None, now: dt.datetime | None = None,
+               progress=None) -> Validation:
+    """Run every check on every claim line (a report of all findings, not the first).
+
+    ``progress(done, total)``, if given, is called after each check (for a progress bar).
+    """
     today = _as_date(as_of)
     codesets = codesets or CodeSets.default()
     typed = coerce_table(CLAIMS, claims)
@@ -67,7 +71,9 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets)
 
     parts = []
-    for chk in CHECKS:
+    for done, chk in enumerate(CHECKS, 1):
+        if progress is not None:
+            progress(done, len(CHECKS))
         mask = lines.mask(chk.code)
         if not mask.any():
             continue

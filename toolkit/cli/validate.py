@@ -54,12 +54,38 @@ def validate(file, rules_path, payers_path, report, as_of, codeset_paths):
     """
     from ..jobs import validate as job
 
+    with _ProgressBar() as progress:
+        _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress)
+
+
+class _ProgressBar:
+    """A bar on the terminal (stderr) through the checks; nothing when output is not a terminal."""
+
+    def __enter__(self):
+        self.bar = None
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Checking claim lines", file=click.get_text_stream("stderr"))
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+            click.echo(err=True)
+        return False
+
+
+def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress):
     suffix = file.suffix.lower()
     if not file.exists():
         raise InputError("file not found", file=file)
     if report is not None:
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
-                                                     as_of=as_of, codeset_paths=list(codeset_paths))
+                                                     as_of=as_of, codeset_paths=list(codeset_paths),
+                                                     progress=progress)
         click.echo(job.summary_text(validation, where=f"Report written to {written}"))
         return
     if suffix in (".xlsx", ".xlsm"):
@@ -69,10 +95,11 @@ def validate(file, rules_path, payers_path, report, as_of, codeset_paths):
         rules = job.read_override(rules_path, job.RULES)
         payers = job.read_override(payers_path, job.PAYERS)
         validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
-                                       codesets=job.load_codesets(list(codeset_paths), book.settings()))
+                                       codesets=job.load_codesets(list(codeset_paths), book.settings()),
+                                       progress=progress)
     elif suffix in (".csv", ".txt"):
         validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
-                                               codeset_paths=list(codeset_paths))
+                                               codeset_paths=list(codeset_paths), progress=progress)
     else:
         raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
     click.echo(job.summary_text(validation, where=f"Results written into {file.name}"))

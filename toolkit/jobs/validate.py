@@ -37,7 +37,7 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
 
 
 def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
-                  codesets: CodeSets | None = None, save: bool = True) -> Validation:
+                  codesets: CodeSets | None = None, save: bool = True, progress=None) -> Validation:
     """Validate the Claims table of ``book`` in place: only the result columns are written."""
     claims = book.read_table(CLAIMS)
     if rules is None:
@@ -45,7 +45,7 @@ def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers
     if payers is None:
         payers = book.read_table(PAYERS)
     codesets = codesets or load_codesets(settings=book.settings())
-    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets)
+    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress)
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
@@ -117,7 +117,7 @@ def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -
 
 
 def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=None, payers_path=None,
-                       as_of=None, codeset_paths=None) -> tuple[Validation, Path]:
+                       as_of=None, codeset_paths=None, progress=None) -> tuple[Validation, Path]:
     """Read claims (CSV or workbook, read-only), validate, write the report to ``out``."""
     from ..workbook.files import EXCEL_SUFFIXES, read_table
 
@@ -128,15 +128,15 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
     rules = read_override(rules_path, RULES) if rules_path else read_table(claims_path, RULES)
     payers = read_override(payers_path, PAYERS) if payers_path else read_table(claims_path, PAYERS)
     settings = _workbook_settings(claims_path) if is_workbook else {}
-    validation = run_checks(claims, rules, payers, as_of=as_of,
-                            codesets=load_codesets(codeset_paths, settings))
+    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
+                            progress=progress)
     if Path(out).resolve() == claims_path.resolve():
         raise InputError("the report would overwrite the input; choose another --report file", file=out)
     return validation, write_report(validation, out)
 
 
 def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
-                          codeset_paths=None) -> Validation:
+                          codeset_paths=None, progress=None) -> Validation:
     """A Claims CSV without --report: the result columns are written into the CSV itself."""
     from ..workbook.files import read_csv, write_csv
     from ..tables import header_key
@@ -145,7 +145,7 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     _require_tables(claims_path, False, rules_path, payers_path)
     raw = read_csv(claims_path)
     validation = run_checks(raw, read_override(rules_path, RULES), read_override(payers_path, PAYERS),
-                            as_of=as_of, codesets=load_codesets(codeset_paths))
+                            as_of=as_of, codesets=load_codesets(codeset_paths), progress=progress)
     out = raw.copy()
     existing = {header_key(c): c for c in out.columns}
     for col in RESULT_COLUMNS:
