@@ -66,6 +66,8 @@ class _ProgressBar:
         return self
 
     def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and not click.get_text_stream("stderr").isatty():
+            return
         if self.bar is None:
             self.bar = click.progressbar(length=total, label="Checking claim lines", file=click.get_text_stream("stderr"))
             self.bar.__enter__()

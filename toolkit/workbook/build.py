@@ -254,6 +254,15 @@ def _yn_validation(ws, headers, spec, first, last):
                 "error_title": header, "error_message": "Type Y or N (or leave it blank)."})
 
 
+def sample_settings(sample_dir: Path) -> dict[str, str]:
+    """The sample practice's letterhead and signer (``settings.csv``), so letters work out of the box."""
+    from ..values import settings_from_table
+    from .files import read_csv
+
+    path = Path(sample_dir) / "settings.csv"
+    return settings_from_table(read_csv(path)) if path.exists() else {}
+
+
 def build_workbook(out: Path | str = DEFAULT_OUT, *, sample_dir: Path | None = SAMPLE_DIR) -> Path:
     """Write the front-end workbook to ``out`` (atomically) and return its path."""
     from .files import atomic_write
@@ -261,6 +270,7 @@ def build_workbook(out: Path | str = DEFAULT_OUT, *, sample_dir: Path | None = S
     out = Path(out)
     vba = vba_project_bin()
     samples = {spec.name: (load_sample(spec, sample_dir) if sample_dir else None) for spec in (CLAIMS, RULES, PAYERS)}
+    samples["Settings"] = sample_settings(sample_dir) if sample_dir else {}
     atomic_write(out, lambda tmp: _write(tmp, vba, samples))
     return out
 
@@ -372,7 +382,8 @@ def _write(path, vba: bytes, samples: dict) -> None:
     # ---- Settings
     ws = sheets["Settings"]
     _title(ws, fmt, "Settings", "Fill in once. Never put a password here.")
-    rows = [[k, v] for k, v in SETTING_ROWS]
+    practice = samples.get("Settings") or {}
+    rows = [[k, practice.get(k, v)] for k, v in SETTING_ROWS]
     _add_table(wb, ws, fmt, SETTINGS, SETTINGS.headers, rows, style="Table Style Light 9")
     ws.set_column(1, 1, WIDTHS["Value"], fmt.text)
     key_row = {k: HEADER_ROW + 1 + i for i, (k, _) in enumerate(SETTING_ROWS)}
