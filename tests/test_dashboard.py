@@ -4,7 +4,6 @@ LibreOffice rendering without errors."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 import uuid

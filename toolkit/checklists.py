@@ -25,8 +25,7 @@ NOT_ON_FILE = "[not on file]"
 
 # ---------------------------------------------------------------- small formatters
 
-def blank(value) -> bool:
-    return value is pd.NA or is_blank(value)
+blank = is_blank
 
 
 def text(value) -> str:

@@ -15,7 +15,6 @@ Layout (rows are Excel row numbers):
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 

@@ -27,13 +27,14 @@ _NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:[a-z]+\.?)?\s*$",
 
 
 def is_blank(value) -> bool:
-    if value is None:
+    """None, NaN, NaT, pd.NA or a string of spaces: an empty cell, whatever the reader made of it."""
+    if value is None or value is pd.NaT or value is pd.NA:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NaT or value is pd.NA:
-        return True
-    return isinstance(value, str) and not value.strip()
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (float, np.generic)):
+        return bool(pd.isna(value))
+    return False
 
 
 def _where(series: pd.Series, bad_value) -> dict:

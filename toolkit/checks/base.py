@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, DxInfo, format_dx, normalize_dx
-from ..rules import CoveredDx, match_rules, payer_key
+from ..rules import match_rules, payer_key
 from ..values import map_unique
 
 RED, AMBER = "RED", "AMBER"

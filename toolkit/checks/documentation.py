@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
 
 from ..values import map_unique
 from .base import AMBER, RED, check, field

@@ -6,7 +6,6 @@ import re
 
 import pandas as pd
 
-from ..codesets.icd10cm import format_dx
 from ..values import map_unique
 from .base import AMBER, RED, check, field
 

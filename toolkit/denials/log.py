@@ -15,7 +15,6 @@ whose key is already in the log are not added again.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,33 +24,18 @@ import pandas as pd
 from ..tables import DENIALS
 from .deadlines import PayerDirectory, appeal_deadline
 from .decode import CodeTables
+from ..values import is_blank, parse_date
 from .x12_835 import Adjustment, ClaimPayment, Remittance, ServiceLine
 
 KEY_COLUMN = "Remit Key"
 _ID = re.compile(r"^D-(\d+)$", re.I)
 
 
-def _blank(value) -> bool:
-    if value is None or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        if pd.isna(value):
-            return True
-    except (TypeError, ValueError):
-        pass
-    return isinstance(value, str) and not value.strip()
+_blank = is_blank
 
 
 def _date(value) -> dt.date | None:
-    if _blank(value):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
+    return parse_date(value)
 
 
 class ClaimIndex:
