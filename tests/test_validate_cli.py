@@ -281,3 +281,14 @@ def test_mednec_command_exit_codes(sample_csvs, tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "Error: missing.xlsx: file not found"
+
+
+def test_a_bad_date_of_birth_is_not_repeated_in_the_message(tmp_path, cli):
+    book = tmp_path / "claims.xlsx"
+    build_user_workbook(book)
+    wb = openpyxl.load_workbook(book)
+    wb["Claims"]["E3"] = "14/03/1951x"  # Date of Birth of the 2nd claim line
+    wb.save(book)
+    result = cli("validate", book)
+    message = _one_line_error(result, "row 3", "column Date of Birth", "the value is not a date")
+    assert "1951" not in message

@@ -71,6 +71,9 @@ CLAIMS = TableSpec("Claims", "tblClaims", (
     C("Rendering Provider", "text"),
 ))
 
+# Patient identifiers: shown only in the letters, never in messages, logs or e-mails.
+PHI_COLUMNS = frozenset({"Patient ID", "Patient Name", "Date of Birth"})
+
 # The only columns Validate ever writes.
 RESULT_COLUMNS = ("Status", "Finding Codes", "Findings", "Policy", "Validated At")
 REPORT_COLUMNS = ("Claim ID", "Line", "Status", "Finding Codes", "Findings", "Policy")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .tables import TableSpec, header_key
+from .tables import PHI_COLUMNS, TableSpec, header_key
 
 _DATE_FORMATS = (
     "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%Y/%m/%d", "%Y%m%d", "%d-%b-%Y", "%d %b %Y",
@@ -172,7 +172,9 @@ def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
         try:
             return fn(value)
         except (ValueError, TypeError, OverflowError):
-            raise InputError(f"{_describe(value)} {_KIND_HELP[kind]}", **_where(series, value)) from None
+            # A patient's date of birth is not repeated in a message: the row and column find it.
+            shown = "the value" if series.name in PHI_COLUMNS else _describe(value)
+            raise InputError(f"{shown} {_KIND_HELP[kind]}", **_where(series, value)) from None
 
     return map_unique(series, convert)
 
