@@ -101,6 +101,7 @@ FIRES = [
     ("ABN_MODIFIER_MISSING", line(dx="M54.50", **{"ABN on File": "Y"})),
     ("ABN_MODIFIER_MISSING", line(**{"Therapy Weeks": "4", "ABN on File": "Y"})),
     ("FIELD_MISSING", line(**{"Patient ID": ""})),
+    ("FIELD_MISSING", line(dos="")),
 ]
 
 NOT_FIRES = [
@@ -136,6 +137,7 @@ NOT_FIRES = [
     ("ABN_MODIFIER_MISSING", line(dx="M54.50", mods="GA", **{"ABN on File": "Y"})),
     ("ABN_MODIFIER_MISSING", line(**{**KNEE_SCOPE, "Dx Codes": "M17.11", "ABN on File": "Y"})),  # not Medicare
     ("ABN_MODIFIER_MISSING", line(dx="M54.50", **{"ABN on File": "N"})),
+    ("FIELD_MISSING", line(Payer="")),  # a blank payer is the contract's PAYER_UNKNOWN
 ]
 
 
@@ -166,6 +168,12 @@ def test_status_is_the_worst_finding_and_codes_list_red_first():
     result = validate_claims(pd.DataFrame([row]), RULES, PAYERS, as_of=AS_OF)
     assert result["Status"].iloc[0] == "RED"
     assert result["Finding Codes"].iloc[0] == "THERAPY_TOO_SHORT; NOTE_INCOMPLETE"
+
+
+def test_a_blank_payer_is_payer_unknown_and_amber():
+    result = validate_claims(pd.DataFrame([line(Payer="", cpt="99213", dx="M54.59")]), RULES, PAYERS, as_of=AS_OF)
+    assert result["Finding Codes"].iloc[0] == "NO_POLICY; PAYER_UNKNOWN"
+    assert result["Status"].iloc[0] == "AMBER"
 
 
 def test_amber_only_line_is_amber():

@@ -7,11 +7,12 @@ import pandas as pd
 from .base import AMBER, RED, check, field
 
 MEDICARE_TIMELY_FILING_DAYS = 365  # 12 months from the date of service, when the Payers row is blank
-REQUIRED_VALUES = ("Claim ID", "Patient ID", "Payer", "Date of Service")
+# A blank Payer is PAYER_UNKNOWN (the contract's own item); these have no item of their own.
+REQUIRED_VALUES = ("Claim ID", "Patient ID", "Date of Service")
 
 
-@check("FIELD_MISSING", RED, "filing", "a required value (Claim ID, Patient ID, Payer, Date of Service) is blank",
-       "{missing_fields} blank. Fill it in from the practice-management system.")
+@check("FIELD_MISSING", AMBER, "filing", "a required value (Claim ID, Patient ID, Date of Service) is blank",
+       "{missing_fields} blank. Fill it in from the practice-management system before submitting.")
 def field_missing(lines):
     blank = pd.Series(False, index=lines.index)
     for header in REQUIRED_VALUES:
