@@ -236,3 +236,10 @@ def test_findings_carry_no_patient_identifiers():
     result = validate_claims(pd.DataFrame([row]), RULES, PAYERS, as_of=AS_OF)
     assert "MRN777" not in result["Findings"].iloc[0]
     assert "Doe" not in result["Findings"].iloc[0]
+
+
+def test_star_alone_covers_any_diagnosis_and_blank_covers_none():
+    rules = pd.DataFrame([{"Payer": "Medicare", "CPT/HCPCS": "99213", "Covered Dx": "*"},
+                          {"Payer": "Medicare", "CPT/HCPCS": "99214", "Covered Dx": ""}])
+    assert "DX_NOT_COVERED" not in codes_for(line(cpt="99213", dx="M54.59"), rules=rules)
+    assert "DX_NOT_COVERED" in codes_for(line(cpt="99214", dx="M54.59"), rules=rules)

@@ -53,8 +53,8 @@ class CoveredDx:
 
     @property
     def unrestricted(self) -> bool:
-        """A blank Covered Dx puts no condition on the diagnosis."""
-        return not self.entries
+        """``*`` alone covers every diagnosis (a blank list covers none, as the contract reads)."""
+        return "" in self.prefixes
 
     def covers(self, code: str) -> bool:
         return (

@@ -211,7 +211,7 @@ class ClaimLines:
             dx, cov = dx_uniques[d], (covered[r - 1] if r else None)
             hit = 0 if cov is None else next((j for j, c in enumerate(dx) if cov.covers(c)), 0)
             pos[i] = hit
-            any_cov[i] = cov is None or cov.unrestricted or any(cov.covers(c) for c in dx)
+            any_cov[i] = cov is None or any(cov.covers(c) for c in dx)
             code[i] = dx[hit] if hit < len(dx) else ""
             info[i] = self._dx_info_of[(d, release)][hit] if hit < len(dx) else None
         return {name: pd.Series(values[codes], index=self.index, dtype=object)
