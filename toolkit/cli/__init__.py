@@ -28,6 +28,7 @@ COMMANDS = {
     "digest": "toolkit.cli.digest:digest",
     "scheduler": "toolkit.cli.digest:scheduler",
     "codeset": "toolkit.cli.validate:codeset",
+    "rules": "toolkit.cli.rules:rules",
 }
 
 

@@ -1,0 +1,225 @@
+"""Rules jobs: fill the Rules table from a CMS Medicare Coverage Database article.
+
+``import_mcd_rules`` takes a "book" (``WorkbookFile``, the live-Excel twin, or ``CsvRules`` for
+a rules CSV) so the command line and an Excel button share one code path.  It only ever adds
+rows, or — with ``replace`` — rewrites Covered Dx, Effective From and Effective To of rows it
+imported before (same payer, code and Policy).  The practice's own criteria columns
+(therapy weeks, imaging, prior auth, …), Description and Notes are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..tables import PAYERS, RULES, header_key
+
+UPDATED_COLUMNS = ("Covered Dx", "Effective From", "Effective To")
+
+
+class CsvRules:
+    """A Rules CSV behind the book methods the import needs; created if it does not exist."""
+
+    def __init__(self, path: Path | str):
+        from ..workbook.files import read_csv
+
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".csv":
+            raise InputError("--out must be a .csv file (use --workbook for a workbook)", file=self.path)
+        if self.path.exists() and self.path.stat().st_size:
+            self.frame = read_csv(self.path)
+        else:
+            self.frame = pd.DataFrame(columns=RULES.headers, dtype=object)
+            self.frame.index = pd.Index([], name="row", dtype="int64")
+            self.frame.attrs = {"file": str(self.path), "sheet": None}
+
+    def has_table(self, spec) -> bool:
+        return spec is RULES
+
+    def read_table(self, spec) -> pd.DataFrame:
+        frame = self.frame.copy()
+        frame.attrs = dict(self.frame.attrs)
+        return frame
+
+    def _column(self, header: str) -> str:
+        for col in self.frame.columns:
+            if header_key(col) == header_key(header):
+                return col
+        self.frame[header] = None
+        return header
+
+    def write_columns(self, spec, frame: pd.DataFrame) -> None:
+        for header in frame.columns:
+            col = self._column(header)
+            self.frame[col] = self.frame[col].astype(object)
+            for row, value in zip(frame.index, frame[header].tolist()):
+                self.frame.loc[row, col] = value
+
+    def append_rows(self, spec, frame: pd.DataFrame) -> list[int]:
+        start = int(self.frame.index.max()) + 1 if len(self.frame) else 2  # header is row 1
+        rows = list(range(start, start + len(frame)))
+        new = pd.DataFrame({self._column(h): frame[h].tolist() for h in frame.columns}, index=rows, dtype=object)
+        attrs = dict(self.frame.attrs)
+        self.frame = pd.concat([self.frame.astype(object), new.reindex(columns=self.frame.columns)])
+        self.frame.attrs = attrs
+        return rows
+
+    def save(self) -> Path:
+        from ..workbook.files import write_csv
+
+        return write_csv(self.frame, self.path, delimiter=self.frame.attrs.get("delimiter", ","),
+                         bom=bool(self.frame.attrs.get("bom")))
+
+
+@dataclass
+class McdImportSummary:
+    article: object  # toolkit.mcd.Article
+    target: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # already there with other codes/dates; no --replace
+    skipped_groups: list[str] = field(default_factory=list)
+    mapped: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def group_lines(self) -> list[str]:
+        """The groups and the first line of each paragraph: the biller decides the pairing."""
+        a = self.article
+        lines = []
+        for g in a.hcpcs_groups.values():
+            lines.append(f"  CPT/HCPCS group {g.number} ({len(g.codes)} code{'s' if len(g.codes) != 1 else ''}: "
+                         f"{', '.join(g.codes[:8])}{', …' if len(g.codes) > 8 else ''})"
+                         + (f": {g.first_line}" if g.first_line else ""))
+        for g in a.covered_groups.values():
+            dual = f", {len(g.dual_dx)} dual-diagnosis" if g.dual_dx else ""
+            lines.append(f"  ICD-10 covered group {g.number} ({len(g.codes)} code{'s' if len(g.codes) != 1 else ''}"
+                         f"{dual})" + (f": {g.first_line}" if g.first_line else ""))
+        return lines
+
+    def lines(self) -> list[str]:
+        a = self.article
+        when = a.effective_from.isoformat() if a.effective_from else "always"
+        until = a.effective_to.isoformat() if a.effective_to else "open-ended"
+        out = [f"Article {a.display_id} version {a.version}" + (f" ({a.title})" if a.title else "")
+               + f", effective {when} to {until}; Policy: {a.policy}"]
+        out += self.group_lines()
+        several = len(a.hcpcs_groups) > 1 or len(a.covered_groups) > 1
+        if self.mapped:
+            out.append("Groups paired as given by --group-map.")
+            if self.skipped_groups:
+                out.append(f"CPT/HCPCS group{'s' if len(self.skipped_groups) > 1 else ''} "
+                           f"{', '.join(self.skipped_groups)} not in --group-map: those codes were not imported.")
+        elif several:
+            out.append("Every covered ICD-10 group was applied to every code. If the paragraphs pair them, "
+                       "run again with --replace and --group-map (e.g. --group-map 1:1,2 --group-map 2:3).")
+        out.append(f"{len(self.added)} rule{'s' if len(self.added) != 1 else ''} added to {self.target}"
+                   + (f" ({', '.join(self.added)})" if self.added else "") + ".")
+        if self.updated:
+            out.append(f"{len(self.updated)} updated (Covered Dx and dates): {', '.join(self.updated)}.")
+        if self.unchanged:
+            out.append(f"{len(self.unchanged)} already up to date: {', '.join(self.unchanged)}.")
+        if self.skipped:
+            out.append(f"{len(self.skipped)} skipped, already in the Rules table with this Policy but other codes "
+                       f"or dates: {', '.join(self.skipped)}. Use --replace to update their Covered Dx and dates.")
+        out += [f"Note: {n}" for n in self.notes]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def _key(value) -> str:
+    from ..values import is_blank
+
+    return "" if is_blank(value) else " ".join(str(value).split()).casefold()
+
+
+def _as_date(value):
+    from ..values import is_blank
+
+    if is_blank(value):
+        return None
+    stamp = pd.to_datetime(value, errors="coerce")
+    return None if pd.isna(stamp) else stamp.date()
+
+
+def _same(existing: pd.Series, col: dict, new: dict) -> bool:
+    from ..rules import CoveredDx
+
+    def get(header):
+        return existing[col[header_key(header)]] if header_key(header) in col else None
+
+    old_dx = set(CoveredDx.parse(get("Covered Dx") or "").entries)
+    return (old_dx == set(CoveredDx.parse(new["Covered Dx"]).entries)
+            and _as_date(get("Effective From")) == new["Effective From"]
+            and _as_date(get("Effective To")) == new["Effective To"])
+
+
+def import_mcd_rules(book, source, *, article: str, payer: str, cpts=(), group_map=(), replace: bool = False,
+                     imported_on: dt.date | None = None, target: str | None = None) -> McdImportSummary:
+    """Add one Rules row per CPT/HCPCS code of the MCD article; rows already there (same payer,
+    code and Policy) are left alone, or get the new Covered Dx and dates with ``replace``."""
+    from ..mcd import McdDownload, rules_from_article
+    from ..rules import payer_key
+
+    if not book.has_table(RULES):
+        raise InputError("no Rules sheet or tblRules table in the workbook", file=getattr(book, "path", None))
+    with McdDownload(source) as download:
+        built = rules_from_article(download, article, payer=payer, cpts=cpts, group_map=group_map,
+                                   imported_on=imported_on)
+    summary = McdImportSummary(built.article, target or Path(getattr(book, "path", "Rules")).name,
+                               skipped_groups=built.skipped_groups, mapped=bool(group_map))
+    existing = book.read_table(RULES)
+    col = {header_key(c): c for c in existing.columns}
+
+    def column(header):
+        return existing[col[header_key(header)]] if header_key(header) in col else pd.Series("", index=existing.index)
+
+    keys = pd.Series(list(zip(column("Payer").map(payer_key), column("CPT/HCPCS").map(lambda v: _key(v).upper()),
+                              column("Policy").map(_key))), index=existing.index)
+    new_rows, updates = [], []
+    for record in built.rows.to_dict("records"):
+        key = (payer_key(record["Payer"]), record["CPT/HCPCS"].upper(), _key(record["Policy"]))
+        rows = keys.index[keys == key] if len(keys) else []
+        code = record["CPT/HCPCS"]
+        if not len(rows):
+            new_rows.append(record)
+            summary.added.append(code)
+        elif all(_same(existing.loc[r], col, record) for r in rows):
+            summary.unchanged.append(code)
+        elif replace:
+            updates += [(r, record) for r in rows]
+            summary.updated.append(code)
+        else:
+            summary.skipped.append(code)
+    if updates:
+        frame = pd.DataFrame([{h: rec[h] for h in UPDATED_COLUMNS} for _, rec in updates],
+                             index=[r for r, _ in updates], dtype=object)
+        book.write_columns(RULES, frame)
+    if new_rows:
+        book.append_rows(RULES, pd.DataFrame(new_rows, columns=RULES.headers, dtype=object))
+    summary.notes += _payer_notes(book, payer)
+    if (new_rows or updates) and hasattr(book, "save"):
+        book.save()
+    return summary
+
+
+def _payer_notes(book, payer: str) -> list[str]:
+    """Validate matches rules to claims by payer name: say so when the name is unknown."""
+    from ..rules import payer_key
+
+    try:
+        if not book.has_table(PAYERS):
+            return []
+        payers = book.read_table(PAYERS)
+    except InputError:
+        return []
+    col = next((c for c in payers.columns if header_key(c) == "payer"), None)
+    if col is None or payer_key(payer) in set(payers[col].map(payer_key)):
+        return []
+    return [f"payer '{payer}' is not in the Payers table; rules apply to claims whose Payer is written the same way"]
