@@ -57,18 +57,23 @@ def _as_date(value) -> dt.date:
 
 def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
                as_of=None, codesets: CodeSets | None = None, now: dt.datetime | None = None,
-               progress=None) -> Validation:
+               progress=None, edits=None) -> Validation:
     """Run every check on every claim line (a report of all findings, not the first).
 
     ``progress(done, total)``, if given, is called after each check (for a progress bar).
+    ``edits`` (an ``NcciEdits`` index) turns on the NCCI PTP and MUE checks; None leaves them off.
     """
     today = _as_date(as_of)
     codesets = codesets or CodeSets.default()
+    if edits is not None and not hasattr(edits, "ptp"):  # a path to an index from 'mednec codeset ncci-build'
+        from .codesets.ncci import NcciEdits
+        edits = NcciEdits.open(edits)
     typed = coerce_table(CLAIMS, claims)
     original_index = None
     if not typed.index.is_unique:  # a caller's frame; lines are told apart by position
         original_index, typed = typed.index, typed.reset_index(drop=True)
-    lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets)
+    lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets,
+                       edits=edits)
 
     parts = []
     for done, chk in enumerate(CHECKS, 1):
@@ -93,6 +98,8 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     results["Validated At"] = stamp
     labels = [codesets.sets[i].label for i in sorted(pd.unique(lines.codeset_of_line))] if len(typed) else \
         [codesets.newest.label]
+    if edits is not None:
+        labels.append(edits.label)
     if original_index is not None:
         findings["row"] = original_index[findings["row"].to_numpy(dtype=int)]
         results.index = typed.index = original_index
@@ -134,16 +141,16 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
 
 
 def validate_claims(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
-                    as_of=None, codesets: CodeSets | None = None) -> pd.DataFrame:
+                    as_of=None, codesets: CodeSets | None = None, edits=None) -> pd.DataFrame:
     """Claim lines in, the five result columns out (same index as ``claims``).
 
     ``claims``, ``rules`` and ``payers`` use the contract's headers (any case); values may be
     raw (text, Excel numbers) or typed. ``as_of`` is "today" for the date checks.
     """
-    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets).results
+    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, edits=edits).results
 
 
 def find_findings(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
-                  as_of=None, codesets: CodeSets | None = None) -> pd.DataFrame:
+                  as_of=None, codesets: CodeSets | None = None, edits=None) -> pd.DataFrame:
     """The tidy findings table: one row per (claim line, finding) with code, severity, message, policy."""
-    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets).findings
+    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, edits=edits).findings

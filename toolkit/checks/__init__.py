@@ -7,7 +7,7 @@ Adding a check: write it in the module of its family with ``@check(...)`` and ad
 
 from __future__ import annotations
 
-from . import abn, diagnosis, documentation, filing, policy, procedure  # noqa: F401  (register)
+from . import abn, diagnosis, documentation, filing, ncci, policy, procedure  # noqa: F401  (register)
 from .base import AMBER, RED, REGISTRY, SEVERITY_RANK, Check, ClaimLines
 
 ORDER = (
@@ -19,6 +19,8 @@ ORDER = (
     "ABN_MODIFIER_MISSING",
     # added after the contract's first list
     "FIELD_MISSING",
+    # NCCI edit layers: only when the practice has loaded an NCCI index (CMS PTP and MUE files)
+    "NCCI_PTP_CONFLICT", "MUE_EXCEEDED",
 )
 
 assert set(ORDER) == set(REGISTRY), set(ORDER) ^ set(REGISTRY)

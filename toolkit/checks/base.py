@@ -82,14 +82,16 @@ class ClaimLines:
     """Typed claim lines plus everything the checks derive from them, computed on first use."""
 
     def __init__(self, claims: pd.DataFrame, rules: pd.DataFrame, payers: pd.DataFrame, *,
-                 today: dt.date, codesets: CodeSets):
+                 today: dt.date, codesets: CodeSets, edits=None):
         self.c = claims
         self.index = claims.index
         self.rules = rules
         self.payers = payers
         self.today = pd.Timestamp(today)
         self.codesets = codesets
+        self.edits = edits  # an NcciEdits index (PTP pairs, MUE values), or None: those checks are off
         self._masks: dict[str, pd.Series] = {}
+        self._derived: dict[str, object] = {}
 
     # ---- generic helpers
     def mask(self, code: str) -> pd.Series:
@@ -97,6 +99,12 @@ class ClaimLines:
         if code not in self._masks:
             self._masks[code] = REGISTRY[code].when(self).fillna(False).astype(bool)
         return self._masks[code]
+
+    def derived(self, name: str, compute: Callable[["ClaimLines"], object]):
+        """A fact a family module derives once per run and shares between its check and fields."""
+        if name not in self._derived:
+            self._derived[name] = compute(self)
+        return self._derived[name]
 
     def yes(self, header: str) -> pd.Series:
         return self.c[header].fillna(False).astype(bool)

@@ -39,7 +39,10 @@ def _as_of(ctx, param, value):
               help="Treat this date as today (timely filing, future dates of service).")
 @click.option("--codeset", "codeset_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="An extra ICD-10-CM index (from 'mednec codeset build') for a newer fiscal year.")
-def validate(file, rules_path, payers_path, report, as_of, codeset_paths):
+@click.option("--ncci", "ncci_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="An NCCI index (from 'mednec codeset ncci-build'): also check code pairs billed "
+                   "together (PTP) and units per code (MUE). Default: the Settings key 'NCCI Index'.")
+def validate(file, rules_path, payers_path, report, as_of, codeset_paths, ncci_path):
     """Check every claim line in FILE and mark it GREEN, AMBER or RED.
 
     FILE is the workbook (.xlsx/.xlsm) with the Claims, Rules and Payers sheets, or a Claims
@@ -55,7 +58,7 @@ def validate(file, rules_path, payers_path, report, as_of, codeset_paths):
     from ..jobs import validate as job
 
     with _ProgressBar() as progress:
-        _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress)
+        _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path)
 
 
 class _ProgressBar:
@@ -80,14 +83,14 @@ class _ProgressBar:
         return False
 
 
-def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress):
+def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path=None):
     suffix = file.suffix.lower()
     if not file.exists():
         raise InputError("file not found", file=file)
     if report is not None:
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
                                                      as_of=as_of, codeset_paths=list(codeset_paths),
-                                                     progress=progress)
+                                                     progress=progress, ncci_path=ncci_path)
         click.echo(job.summary_text(validation, where=f"Report written to {written}"))
         return
     if suffix in (".xlsx", ".xlsm"):
@@ -96,12 +99,15 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
         book = WorkbookFile(file)
         rules = job.read_override(rules_path, job.RULES)
         payers = job.read_override(payers_path, job.PAYERS)
+        settings = book.settings()
         validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
-                                       codesets=job.load_codesets(list(codeset_paths), book.settings()),
+                                       codesets=job.load_codesets(list(codeset_paths), settings),
+                                       edits=job.load_edits(ncci_path, settings, near=file.parent),
                                        progress=progress)
     elif suffix in (".csv", ".txt"):
         validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
-                                               codeset_paths=list(codeset_paths), progress=progress)
+                                               codeset_paths=list(codeset_paths), progress=progress,
+                                               ncci_path=ncci_path)
     else:
         raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
     click.echo(job.summary_text(validation, where=f"Results written into {file.name}"))
@@ -109,7 +115,7 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
 
 @click.group()
 def codeset():
-    """ICD-10-CM code sets: show which are in use, or add a newer fiscal year."""
+    """ICD-10-CM code sets: show which are in use, or add a newer fiscal year; build the NCCI edit index."""
 
 
 @codeset.command("list")
@@ -137,3 +143,29 @@ def codeset_build(order_file, effective_from, out, label):
 
     path = build_from_order_file(order_file, out, effective_from=effective_from.isoformat(), label=label)
     click.echo(f"Wrote {path}")
+
+
+@codeset.command("ncci-build")
+@click.argument("ptp_files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mue", "mue_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The CMS practitioner MUE file (MCR_MUE_PractitionerServices_Eff_....xlsx or .csv).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the index (.sqlite). Point Validate to it with --ncci or the "
+                   "Settings key 'NCCI Index'.")
+@click.option("--label", help="Name shown in reports, e.g. 'NCCI 2026 Q4'.")
+def codeset_ncci_build(ptp_files, mue_file, out, label):
+    """Build the NCCI edit index from the CMS quarterly files.
+
+    PTP_FILES are the practitioner PTP files ccipra-v...-f1 to -f4 (.xlsx or .txt) from the CMS
+    "Medicare NCCI Procedure to Procedure (PTP) Edits" page; --mue is the practitioner MUE file.
+    Build it again each quarter when CMS publishes new files.
+    """
+    from ..codesets.build_ncci import build_ncci_index
+    from ..codesets.ncci import NcciEdits
+
+    if not ptp_files and mue_file is None:
+        raise InputError("give the PTP files (ccipra-...-f1 to -f4) and/or --mue FILE")
+    path = build_ncci_index(list(ptp_files), out, mue_file=mue_file, label=label)
+    edits = NcciEdits.open(path)
+    counts = edits.counts()
+    click.echo(f"Wrote {path}: {edits.label}, {counts['ptp']:,} PTP edits, {counts['mue']:,} MUE values")

@@ -16,6 +16,7 @@ from ..tables import CLAIMS, PAYERS, REPORT_COLUMNS, RESULT_COLUMNS, RULES, Tabl
 from ..validation import Validation, run_checks
 
 SETTING_CODESET = "ICD-10-CM Index"
+SETTING_NCCI = "NCCI Index"
 
 
 def load_codesets(extra: list[str | Path] | None = None, settings: dict | None = None) -> CodeSets:
@@ -25,6 +26,25 @@ def load_codesets(extra: list[str | Path] | None = None, settings: dict | None =
         if key.strip().casefold() == SETTING_CODESET.casefold() and value:
             paths.append(value)
     return CodeSets.default(paths)
+
+
+def load_edits(path: str | Path | None = None, settings: dict | None = None, *, near: Path | None = None):
+    """The NCCI index (PTP and MUE edits) from ``--ncci`` or the Settings key, else None (checks off).
+
+    A relative path in Settings is taken relative to the workbook's folder (``near``) when it is
+    not found from the current folder, so the index can sit beside the workbook.
+    """
+    if path is None:
+        for key, value in (settings or {}).items():
+            if key.strip().casefold() == SETTING_NCCI.casefold() and str(value).strip():
+                path = Path(str(value).strip())
+                if not path.is_absolute() and not path.exists() and near is not None:
+                    path = Path(near) / path
+    if path is None:
+        return None
+    from ..codesets.ncci import NcciEdits
+
+    return NcciEdits.open(path)
 
 
 def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | None:
@@ -37,19 +57,32 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
 
 
 def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
-                  codesets: CodeSets | None = None, save: bool = True, progress=None) -> Validation:
-    """Validate the Claims table of ``book`` in place: only the result columns are written."""
+                  codesets: CodeSets | None = None, save: bool = True, progress=None,
+                  edits=None) -> Validation:
+    """Validate the Claims table of ``book`` in place: only the result columns are written.
+
+    Without ``edits`` the NCCI index named in the book's Settings (key ``NCCI Index``), if any, is used.
+    """
     claims = book.read_table(CLAIMS)
     if rules is None:
         rules = book.read_table(RULES)
     if payers is None:
         payers = book.read_table(PAYERS)
-    codesets = codesets or load_codesets(settings=book.settings())
-    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress)
+    settings = book.settings() if codesets is None or edits is None else {}
+    codesets = codesets or load_codesets(settings=settings)
+    if edits is None:
+        edits = load_edits(settings=settings, near=_folder_of(book))
+    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress,
+                            edits=edits)
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
     return validation
+
+
+def _folder_of(book) -> Path | None:
+    path = getattr(book, "path", None)
+    return Path(path).parent if path else None
 
 
 def report_frame(validation: Validation) -> pd.DataFrame:
@@ -117,7 +150,7 @@ def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -
 
 
 def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=None, payers_path=None,
-                       as_of=None, codeset_paths=None, progress=None) -> tuple[Validation, Path]:
+                       as_of=None, codeset_paths=None, progress=None, ncci_path=None) -> tuple[Validation, Path]:
     """Read claims (CSV or workbook, read-only), validate, write the report to ``out``."""
     from ..workbook.files import EXCEL_SUFFIXES, read_table
 
@@ -129,14 +162,14 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
     payers = read_override(payers_path, PAYERS) if payers_path else read_table(claims_path, PAYERS)
     settings = _workbook_settings(claims_path) if is_workbook else {}
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
-                            progress=progress)
+                            progress=progress, edits=load_edits(ncci_path, settings, near=claims_path.parent))
     if Path(out).resolve() == claims_path.resolve():
         raise InputError("the report would overwrite the input; choose another --report file", file=out)
     return validation, write_report(validation, out)
 
 
 def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
-                          codeset_paths=None, progress=None) -> Validation:
+                          codeset_paths=None, progress=None, ncci_path=None) -> Validation:
     """A Claims CSV without --report: the result columns are written into the CSV itself."""
     from ..workbook.files import read_csv, write_csv
     from ..tables import header_key
@@ -145,7 +178,8 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     _require_tables(claims_path, False, rules_path, payers_path)
     raw = read_csv(claims_path)
     validation = run_checks(raw, read_override(rules_path, RULES), read_override(payers_path, PAYERS),
-                            as_of=as_of, codesets=load_codesets(codeset_paths), progress=progress)
+                            as_of=as_of, codesets=load_codesets(codeset_paths), progress=progress,
+                            edits=load_edits(ncci_path))
     out = raw.copy()
     existing = {header_key(c): c for c in out.columns}
     for col in RESULT_COLUMNS:

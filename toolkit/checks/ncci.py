@@ -1,0 +1,197 @@
+"""NCCI edit checks: code pairs not billable together on one day (PTP), and units above the MUE.
+
+These are the second and third edit layers (medical necessity is the first): each has its own
+data, the CMS quarterly files turned into an index by ``mednec codeset ncci-build``.  They run
+only when the practice has loaded such an index (``--ncci``, the Settings key ``NCCI Index``);
+without one they never flag a line.  An ABN does not shift liability for these denials.
+
+Everything is done with pandas merges and group sums over all lines at once; the index is asked
+only for the code pairs billed together on a claim and the codes present.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..codesets.ncci import MAI_NAMES, NCCI_MODIFIERS
+from .base import RED, check, field
+
+_PTP_COLUMNS = ["row", "col1", "col1_line", "modifier", "rationale"]
+
+
+def _day(lines) -> np.ndarray:
+    """Each line's date of service as YYYYMMDD (the PTP files' form), 0 when blank."""
+    dos = lines.dos
+    day = (dos.dt.year * 10000 + dos.dt.month * 100 + dos.dt.day).fillna(0)
+    return day.to_numpy(dtype="int64")
+
+
+def _claim_day_keys(lines) -> pd.DataFrame:
+    """Position, Claim ID, day and code of the lines that have all three (the others cannot pair)."""
+    claim = lines.c["Claim ID"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    day = _day(lines)
+    cpt = lines.cpt.fillna("").to_numpy(dtype=object)
+    ok = (claim != "") & (day > 0) & (cpt != "")
+    return pd.DataFrame({"pos": np.flatnonzero(ok), "claim": claim[ok], "day": day[ok], "cpt": cpt[ok]})
+
+
+def _ptp_hits(lines) -> pd.DataFrame:
+    """One row per (Column 2 line, Column 1 code) edit that applies and is not bypassed."""
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _PTP_COLUMNS})
+    if lines.edits is None:
+        return empty
+    base = _claim_day_keys(lines)
+    # Column 1 side: one line per code and claim-day is enough to know the code is there.
+    first = base.drop_duplicates(["claim", "day", "cpt"])
+    first = first[first.groupby(["claim", "day"])["cpt"].transform("size") > 1]  # only days with 2+ codes pair
+    if first.empty:
+        return empty
+    pairs = base.merge(first[["claim", "day", "cpt", "pos"]].rename(columns={"cpt": "col1", "pos": "pos1"}),
+                       on=["claim", "day"])
+    pairs = pairs[pairs["cpt"].to_numpy() != pairs["col1"].to_numpy()]
+    wanted = pairs[["col1", "cpt"]].drop_duplicates()
+    edits = lines.edits.ptp(wanted.itertuples(index=False, name=None))
+    if edits.empty:
+        return empty
+    hits = pairs.merge(edits, left_on=["col1", "cpt"], right_on=["col1", "col2"])
+    in_force = (hits["effective"] <= hits["day"]) & (hits["day"] < hits["deletion"])
+    bypass = lines.has_mod(*NCCI_MODIFIERS).to_numpy()[hits["pos"].to_numpy()]
+    hits = hits[in_force & ((hits["modifier"] == 0) | ((hits["modifier"] == 1) & ~bypass))]
+    if hits.empty:
+        return empty
+    line_no = lines.c["Line"].to_numpy()[hits["pos1"].to_numpy()]
+    return pd.DataFrame({
+        "row": lines.index[hits["pos"].to_numpy()],
+        "col1": hits["col1"].to_numpy(),
+        "col1_line": line_no,
+        "modifier": hits["modifier"].to_numpy(),
+        "rationale": hits["rationale"].to_numpy(),
+    })
+
+
+def _ptp_by_line(lines) -> pd.DataFrame:
+    """Per flagged line: the Column 1 codes it bundles into, the strictest indicator, the rationales."""
+    hits = lines.derived("ncci_ptp", _ptp_hits)
+    if hits.empty:
+        return pd.DataFrame(columns=["col1", "modifier", "rationale"])
+    hits = hits.sort_values(["modifier", "col1"], kind="stable")
+    line_no = pd.to_numeric(hits["col1_line"], errors="coerce")
+    shown = hits["col1"] + np.where(line_no.notna(), " (line " + line_no.fillna(0).astype("int64").astype(str) + ")", "")
+    hits = hits.assign(shown=shown.to_numpy())
+    grouped = hits.groupby("row", sort=False)
+    return pd.DataFrame({
+        "col1": grouped["shown"].agg(lambda s: ", ".join(dict.fromkeys(s))),
+        "modifier": grouped["modifier"].min(),
+        "rationale": grouped["rationale"].agg(lambda s: "; ".join(r for r in dict.fromkeys(s) if r)),
+    })
+
+
+@check("NCCI_PTP_CONFLICT", RED, "ncci",
+       "(added; only with an NCCI index) another line of the claim on the same date of service bills the "
+       "Column 1 code of an NCCI PTP edit in force, and the modifier indicator is 0, or it is 1 and this "
+       "Column 2 line has no NCCI-associated modifier (59, XE/XS/XP/XU, anatomic, 24/25/57/58/78/79, 27, 91)",
+       "{cpt} is bundled into {ptp_column1} on the same claim and date of service (NCCI PTP edit"
+       "{ptp_rationale}). {ptp_advice}")
+def ncci_ptp_conflict(lines):
+    hits = lines.derived("ncci_ptp", _ptp_hits)
+    return lines.series(lines.index.isin(hits["row"]), dtype=bool)
+
+
+@field("ptp_column1")
+def _ptp_column1(lines, idx):
+    return lines.derived("ncci_ptp_by_line", _ptp_by_line)["col1"].reindex(idx)
+
+
+@field("ptp_rationale")
+def _ptp_rationale(lines, idx):
+    why = lines.derived("ncci_ptp_by_line", _ptp_by_line)["rationale"].reindex(idx).fillna("")
+    return pd.Series(np.where(why != "", ": " + why, ""), index=idx)
+
+
+@field("ptp_advice")
+def _ptp_advice(lines, idx):
+    by_line = lines.derived("ncci_ptp_by_line", _ptp_by_line).reindex(idx)
+    never = "The two cannot be billed together on the same day: remove the line."
+    maybe = ("If the service was distinct (separate site/session), add 59 or XS/XE/XP/XU; "
+             "otherwise remove the line.")
+    return pd.Series(np.where(by_line["modifier"].to_numpy() == 0, never, maybe), index=idx)
+
+
+# ---------------------------------------------------------------- MUE
+
+def _mue_over(lines) -> pd.DataFrame:
+    """Per line above its MUE: the value, MAI, rationale, the units counted and over how many lines."""
+    columns = ["limit", "mai", "rationale", "counted", "n_lines"]
+    if lines.edits is None:
+        return pd.DataFrame(columns=columns)
+    codes = [c for c in pd.unique(lines.cpt.fillna("")) if c]
+    table = lines.edits.mue(codes)
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    limit = lines.cpt.map(table["units"])
+    mai = lines.cpt.map(table["mai"])
+    units = lines.units.astype(float)
+    counted = units.copy()
+    n_lines = pd.Series(1, index=lines.index)
+    # MAI 2 and 3 limit the units of a code per date of service: sum the claim's lines of that day.
+    keys = _claim_day_keys(lines)
+    per_day = keys[mai.to_numpy()[keys["pos"].to_numpy()] >= 2]
+    if len(per_day):
+        per_day = per_day.assign(units=units.to_numpy()[per_day["pos"].to_numpy()])
+        grouped = per_day.groupby(["claim", "day", "cpt"])["units"]
+        pos = per_day["pos"].to_numpy()
+        counted.iloc[pos] = grouped.transform("sum").to_numpy()
+        n_lines.iloc[pos] = grouped.transform("size").to_numpy()
+    over = limit.notna() & (counted > limit)
+    return pd.DataFrame({
+        "limit": limit[over].astype("int64"),
+        "mai": mai[over].astype("int64"),
+        "rationale": lines.cpt[over].map(table["rationale"]).fillna(""),
+        "counted": counted[over],
+        "n_lines": n_lines[over],
+    })
+
+
+def _units(values: pd.Series) -> pd.Series:
+    return values.map("{:g}".format)
+
+
+@check("MUE_EXCEEDED", RED, "ncci",
+       "(added; only with an NCCI index) the units exceed the code's CMS MUE value: on the line (MAI 1), "
+       "or summed over the claim's lines of that code on the same date of service (MAI 2 and 3)",
+       "{mue_detail} {mue_advice}")
+def mue_exceeded(lines):
+    over = lines.derived("ncci_mue", _mue_over)
+    return lines.series(lines.index.isin(over.index), dtype=bool)
+
+
+@field("mue_detail")
+def _mue_detail(lines, idx):
+    over = lines.derived("ncci_mue", _mue_over).reindex(idx)
+    cpt, limit = lines.cpt.reindex(idx), over["limit"].astype(str)
+    per_line = _units(lines.units.reindex(idx)) + " units of " + cpt + " on this line exceed the MUE of " + \
+        limit + " per line"
+    across = pd.Series(np.where(over["n_lines"] > 1, " (" + over["n_lines"].astype(str) + " lines)", ""), index=idx)
+    per_day = _units(over["counted"]) + " units of " + cpt + " on this claim's date of service" + across + \
+        " exceed the MUE of " + limit + " per day"
+    why = over["rationale"].fillna("")
+    source = (" (CMS MUE, MAI " + over["mai"].astype(str) + " " + over["mai"].map(MAI_NAMES).fillna("")
+              + pd.Series(np.where(why != "", "; " + why, ""), index=idx) + ").")
+    return pd.Series(np.where(over["mai"] == 1, per_line, per_day), index=idx) + source
+
+
+@field("mue_advice")
+def _mue_advice(lines, idx):
+    over = lines.derived("ncci_mue", _mue_over).reindex(idx)
+    limit = over["limit"].astype(str)
+    advice = {
+        1: "Bill at most " + limit + " on a line; units truly given beyond that go on another line with the "
+           "modifier that explains them (e.g. 76, 91, RT/LT), otherwise reduce the units.",
+        2: "Units above " + limit + " a day are not payable under CMS policy: reduce the units.",
+        3: "Reduce the units to " + limit + ", or if more were medically necessary keep the documentation: "
+           "the excess is paid only on appeal.",
+    }
+    mai = over["mai"].to_numpy()
+    choices = [a.to_numpy(dtype=object) for a in (advice[1], advice[2], advice[3])]
+    return pd.Series(np.select([mai == 1, mai == 2], choices[:2], choices[2]), index=idx)

@@ -1,0 +1,292 @@
+"""Build the NCCI index (PTP pairs and MUE values) from the CMS quarterly files, once.
+
+Input, as CMS publishes it for practitioners:
+
+* PTP: ``ccipra-v<NNN>r0-f1`` … ``-f4`` as .xlsx or tab-delimited .txt.  Some lines of AMA
+  copyright text come first, so the header row (``Column 1``, ``Column 2``, ``*=in existence prior
+  to 1996``, ``Effective Date``, ``Deletion Date *=no data``, ``Modifier 0=not allowed …``,
+  ``PTP Edit Rationale``) is searched for; it may run over two rows.  Dates are YYYYMMDD and a
+  deletion date of ``*`` means the edit is in force.
+* MUE: ``MCR_MUE_PractitionerServices_Eff_<date>`` as .xlsx or .csv, with a copyright block before
+  the header (``HCPCS/CPT Code`` — the cell may hold a line break —, ``Practitioner Services MUE
+  Values``, ``MUE Adjudication Indicator`` such as ``3 Date of Service Edit: Clinical``, ``MUE
+  Rationale``).
+
+The layouts come from third-party readers of the real files (see the shared reference notes),
+so the reader locates columns by their header words and stops with one line naming the file and
+row when something does not fit, rather than guessing.  The rows are parsed one by one here
+(hand-written, not pandas) because that is what lets an error name the row; this runs once per
+quarter, not per Validate click.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import sqlite3
+from pathlib import Path
+
+from ..errors import InputError
+from .ncci import ACTIVE
+
+_CODE = re.compile(r"[0-9A-Z]{5}")
+_SPACE = re.compile(r"\s+")
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE rationales (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE ptp (
+    col1 TEXT NOT NULL,          -- the Column 1 code (paid)
+    col2 TEXT NOT NULL,          -- the Column 2 code (bundled into col1)
+    effective INTEGER NOT NULL,  -- YYYYMMDD
+    deletion INTEGER NOT NULL,   -- YYYYMMDD; 99991231 = in force
+    modifier INTEGER NOT NULL,   -- 0 not allowed, 1 allowed, 9 not applicable
+    rationale INTEGER,           -- rationales.id
+    PRIMARY KEY (col1, col2, effective)
+) WITHOUT ROWID;
+CREATE TABLE mue (
+    code TEXT PRIMARY KEY,
+    units INTEGER NOT NULL,      -- the MUE value
+    mai INTEGER NOT NULL,        -- 1 per line, 2 per day (policy), 3 per day (clinical)
+    rationale INTEGER
+) WITHOUT ROWID;
+"""
+
+
+def _norm(cell) -> str:
+    return _SPACE.sub(" ", str(cell if cell is not None else "")).strip().casefold()
+
+
+def _squash(cell) -> str:
+    return _SPACE.sub("", str(cell if cell is not None else "")).casefold()
+
+
+# ---------------------------------------------------------------- reading rows
+
+def _rows(path: Path):
+    """(row number as the user sees it, list of cells) for an .xlsx, or a .txt/.csv file."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        yield from _sheet_rows(path)
+    elif suffix in (".txt", ".csv", ".tsv", ""):
+        yield from _text_rows(path)
+    else:
+        raise InputError("give the CMS file as .xlsx, .txt or .csv", file=path)
+
+
+def _sheet_rows(path: Path):
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+        sheet = wb.get_sheet_by_index(0)
+        first = sheet.start[0] if sheet.start else 0
+        rows = sheet.iter_rows()
+    except Exception:  # calamine raises several types for damaged zips / XML
+        raise InputError("not a readable Excel file", file=path) from None
+    for n, row in enumerate(rows, start=first + 1):
+        yield n, list(row)
+
+
+def _text_rows(path: Path):
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # the copyright lines of older files are Windows-1252 (the © sign)
+        text = raw.decode("cp1252", errors="replace")
+    if "\x00" in text[:4096]:
+        raise InputError("not a text file (binary content)", file=path)
+    delimiter = "\t" if "\t" in text[:200_000] else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:  # a quoted header cell may span two physical lines: count records
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise InputError(f"cannot read the file as delimited text ({exc})", file=path,
+                         row=reader.line_num) from None
+
+
+def _code(cell) -> str:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    if isinstance(cell, int):  # a numeric cell in Excel loses the leading zero of 00100
+        return f"{cell:05d}"
+    return str(cell if cell is not None else "").strip().upper()
+
+
+def _yyyymmdd(cell, *, deletion: bool) -> int:
+    if isinstance(cell, dt.datetime):
+        cell = cell.date()
+    if isinstance(cell, dt.date):
+        return cell.year * 10000 + cell.month * 100 + cell.day
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    text = str(cell if cell is not None else "").strip()
+    if deletion and text in ("*", ""):
+        return ACTIVE
+    if re.fullmatch(r"\d{8}", text):
+        dt.datetime.strptime(text, "%Y%m%d")  # ValueError for 20241345
+        return int(text)
+    raise ValueError(text)
+
+
+def _digit(cell, allowed: str) -> int:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    text = str(cell if cell is not None else "").strip()
+    if text[:1] and text[0] in allowed and (len(text) == 1 or not text[1].isdigit()):
+        return int(text[0])
+    raise ValueError(text)
+
+
+def _cell(row: list, i: int):
+    return row[i] if i < len(row) else None
+
+
+def _blank(row: list) -> bool:
+    return all(str(c if c is not None else "").strip() == "" for c in row)
+
+
+def _find(names: list[str], word: str, default: int | None) -> int | None:
+    return next((i for i, n in enumerate(names) if word in n), default)
+
+
+# ---------------------------------------------------------------- PTP
+
+def read_ptp_file(path: Path | str) -> list[tuple]:
+    """(col1, col2, effective, deletion, modifier, rationale) for each edit in one PTP file."""
+    path = Path(path)
+    rows = _rows(path)
+    names = None
+    for n, row in rows:
+        if _norm(_cell(row, 0)) in ("column 1", "column1") and _norm(_cell(row, 1)) in ("column 2", "column2"):
+            names = [_norm(c) for c in row]
+            break
+    if names is None:
+        raise InputError("no header row with 'Column 1' and 'Column 2': not a CMS NCCI PTP file", file=path)
+    out, pending = [], None
+    for n, row in rows:
+        if _blank(row):
+            continue
+        col1 = _code(_cell(row, 0))
+        if not out and not _CODE.fullmatch(col1):  # the header's second row ("prior to 1996", "0=not allowed")
+            names = [f"{a} {_norm(b)}" for a, b in zip(names + [""] * len(row), row + [""] * len(names))]
+            continue
+        if pending is None:
+            pending = (_find(names, "effective", 3), _find(names, "deletion", 4),
+                       _find(names, "modifier", 5), _find(names, "rationale", 6))
+        eff, dele, mod, why = pending
+        col2 = _code(_cell(row, 1))
+        for header, code in (("Column 1", col1), ("Column 2", col2)):
+            if not _CODE.fullmatch(code):
+                raise InputError(f"'{code}' is not a CPT/HCPCS code", file=path, row=n, column=header)
+        try:
+            effective = _yyyymmdd(_cell(row, eff), deletion=False)
+        except ValueError as exc:
+            raise InputError(f"Effective Date '{exc}' is not a date of the form YYYYMMDD", file=path, row=n) from None
+        try:
+            deletion = _yyyymmdd(_cell(row, dele), deletion=True)
+        except ValueError as exc:
+            raise InputError(f"Deletion Date '{exc}' is not YYYYMMDD or *", file=path, row=n) from None
+        try:
+            modifier = _digit(_cell(row, mod), "019")
+        except ValueError as exc:
+            raise InputError(f"Modifier indicator '{exc}' is not 0, 1 or 9", file=path, row=n) from None
+        rationale = _SPACE.sub(" ", str(_cell(row, why) or "")).strip()
+        out.append((col1, col2, effective, deletion, modifier, rationale))
+    if not out:
+        raise InputError("the PTP file has a header but no edits", file=path)
+    return out
+
+
+# ---------------------------------------------------------------- MUE
+
+def read_mue_file(path: Path | str) -> list[tuple]:
+    """(code, MUE value, MAI, rationale) for each code in one MUE file."""
+    path = Path(path)
+    rows = _rows(path)
+    cols = None
+    for n, row in rows:
+        names = [_squash(c) for c in row]
+        code = _find(names, "hcpcs", None)
+        value = _find(names, "muevalue", None)
+        if code is not None and value is not None and code != value:
+            cols = (code, value, _find(names, "adjudicationindicator", None), _find(names, "rationale", None))
+            break
+    if cols is None:
+        raise InputError("no header row with 'HCPCS/CPT Code' and 'MUE Values': not a CMS MUE file", file=path)
+    code_i, value_i, mai_i, why_i = cols
+    out = []
+    for n, row in rows:
+        if _blank(row):
+            continue
+        code = _code(_cell(row, code_i))
+        if not _CODE.fullmatch(code):
+            raise InputError(f"'{code}' is not a CPT/HCPCS code", file=path, row=n, column="HCPCS/CPT Code")
+        value = _cell(row, value_i)
+        try:
+            units = int(float(str(value).strip()))
+            if units < 0 or float(str(value).strip()) != units:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise InputError(f"MUE value '{value}' is not a whole number", file=path, row=n) from None
+        if mai_i is None:  # Medicaid MUE files have no MAI: the value applies per line
+            mai = 1
+        else:
+            try:
+                mai = _digit(_cell(row, mai_i), "123")
+            except ValueError as exc:
+                raise InputError(f"MUE Adjudication Indicator '{exc}' does not start with 1, 2 or 3",
+                                 file=path, row=n) from None
+        rationale = _SPACE.sub(" ", str(_cell(row, why_i) or "")).strip() if why_i is not None else ""
+        out.append((code, units, mai, rationale))
+    if not out:
+        raise InputError("the MUE file has a header but no codes", file=path)
+    return out
+
+
+# ---------------------------------------------------------------- the index
+
+def build_ncci_index(ptp_files, out: Path | str, *, mue_file: Path | str | None = None,
+                     label: str | None = None) -> Path:
+    """Read the PTP files and the MUE file and write the index at ``out`` (atomically)."""
+    from ..workbook.files import atomic_write
+
+    ptp_files = [Path(p) for p in ptp_files or ()]
+    if not ptp_files and mue_file is None:
+        raise InputError("give at least one PTP file or an MUE file")
+    ptp = [r for p in ptp_files for r in read_ptp_file(p)]
+    mue = read_mue_file(mue_file) if mue_file is not None else []
+    rationale_ids: dict[str, int] = {}
+
+    def rid(text: str) -> int | None:
+        return rationale_ids.setdefault(text, len(rationale_ids) + 1) if text else None
+
+    ptp_rows = [(*r[:5], rid(r[5])) for r in ptp]
+    mue_rows = list({r[0]: (*r[:3], rid(r[3])) for r in mue}.values())  # a repeated code: the last row wins
+    sources = [p.name for p in ptp_files] + ([Path(mue_file).name] if mue_file is not None else [])
+    meta = {
+        "kind": "ncci",
+        "label": label or f"NCCI edits from {sources[0]}",
+        "source": "CMS " + ", ".join(sources),
+        "ptp": str(len(ptp_rows)),
+        "mue": str(len(mue_rows)),
+    }
+
+    def write(tmp: str) -> None:
+        con = sqlite3.connect(tmp)
+        try:
+            con.executescript(_SCHEMA)
+            con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+            con.executemany("INSERT INTO rationales VALUES (?, ?)", [(i, t) for t, i in rationale_ids.items()])
+            con.executemany("INSERT OR REPLACE INTO ptp VALUES (?, ?, ?, ?, ?, ?)", sorted(ptp_rows))
+            con.executemany("INSERT OR REPLACE INTO mue VALUES (?, ?, ?, ?)", sorted(mue_rows))
+            con.commit()
+            con.execute("VACUUM")
+        finally:
+            con.close()
+
+    return atomic_write(Path(out), write)
