@@ -76,8 +76,8 @@ def main() -> None:
         build(source, covered_rows)
         folder = source.with_suffix("")
         print(f"download: {covered_rows:,} covered rows, zip {source.stat().st_size / 1e6:.1f} MB")
-        bare = timed([sys.executable, "-c", "import pandas as pd, sys; pd.read_csv(sys.argv[1], dtype=str, "
-                      "keep_default_na=False, encoding='cp1252')", str(folder / "article_x_icd10_covered.csv")])
+        read = "import pandas as pd, sys; pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False, encoding='cp1252')"
+        bare = timed([sys.executable, "-c", read, str(folder / "article_x_icd10_covered.csv")])
         print(f"bare pandas read of article_x_icd10_covered.csv: {bare:.2f} s")
         for label, src in (("zip", source), ("folder", folder)):
             out = Path(tmp) / f"rules-{label}.csv"

@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import AS_OF, REPO, SAMPLE, SHARED
 
 # The real headers of the files the import reads (current_article export).
@@ -47,58 +46,58 @@ def _rows() -> dict[str, list[dict]]:
     """Invented articles: A99901 (two versions, two code groups, one LCD) and A99902."""
     return {
         "article.csv": [
-            dict(article_id="99901", article_version="2", article_type="6",
-                 title="Billing and Coding: Invented Facet Procedures \u2013 Test",
-                 article_eff_date="2025-10-01 00:00:00", article_end_date="",
-                 description='<p>Invented, with "quotes", commas\nand a line break.</p>', status="A",
-                 last_updated=STAMP, display_id="A99901"),
-            dict(article_id="99901", article_version="1", article_type="6", title="older version",
-                 article_eff_date="2024-01-01 00:00:00", article_end_date="2025-09-30 00:00:00",
-                 status="A", last_updated=STAMP, display_id="A99901"),
-            dict(article_id="99902", article_version="4", article_type="6", title="Another invented article",
-                 article_eff_date="2026-01-01 00:00:00", status="A", last_updated=STAMP, display_id="A99902"),
+            {"article_id": "99901", "article_version": "2", "article_type": "6",
+                 "title": "Billing and Coding: Invented Facet Procedures \u2013 Test",
+                 "article_eff_date": "2025-10-01 00:00:00", "article_end_date": "",
+                 "description": '<p>Invented, with "quotes", commas\nand a line break.</p>', "status": "A",
+                 "last_updated": STAMP, "display_id": "A99901"},
+            {"article_id": "99901", "article_version": "1", "article_type": "6", "title": "older version",
+                 "article_eff_date": "2024-01-01 00:00:00", "article_end_date": "2025-09-30 00:00:00",
+                 "status": "A", "last_updated": STAMP, "display_id": "A99901"},
+            {"article_id": "99902", "article_version": "4", "article_type": "6", "title": "Another invented article",
+                 "article_eff_date": "2026-01-01 00:00:00", "status": "A", "last_updated": STAMP, "display_id": "A99902"},
         ],
         "article_related_documents.csv": [
-            dict(article_id="99901", article_version="2", related_num="1", r_lcd_id="99903", r_lcd_version="5",
-                 last_updated=STAMP),
+            {"article_id": "99901", "article_version": "2", "related_num": "1", "r_lcd_id": "99903", "r_lcd_version": "5",
+                 "last_updated": STAMP},
         ],
         "article_x_hcpc_code.csv": [
-            dict(article_id="99901", article_version="2", hcpc_code_id=c, hcpc_code_version="1", hcpc_code_group=g,
-                 range="N", last_updated=STAMP, long_description="AMA TEXT NOT TO COPY", short_description="AMA SHORT")
+            {"article_id": "99901", "article_version": "2", "hcpc_code_id": c, "hcpc_code_version": "1", "hcpc_code_group": g,
+                 "range": "N", "last_updated": STAMP, "long_description": "AMA TEXT NOT TO COPY", "short_description": "AMA SHORT"}
             for c, g in (("64490", "1"), ("64491", "1"), ("64493", "2"))
         ] + [
-            dict(article_id="99901", article_version="1", hcpc_code_id="64490", hcpc_code_group="1"),
-            dict(article_id="99902", article_version="4", hcpc_code_id="20610", hcpc_code_group="1"),
+            {"article_id": "99901", "article_version": "1", "hcpc_code_id": "64490", "hcpc_code_group": "1"},
+            {"article_id": "99902", "article_version": "4", "hcpc_code_id": "20610", "hcpc_code_group": "1"},
         ],
         "article_x_hcpc_code_group.csv": [
-            dict(article_id="99901", article_version="2", hcpc_code_group="1", paragraph="<p>Codes of group one</p>"),
-            dict(article_id="99901", article_version="2", hcpc_code_group="2", paragraph="<p>Codes of group two</p>"),
+            {"article_id": "99901", "article_version": "2", "hcpc_code_group": "1", "paragraph": "<p>Codes of group one</p>"},
+            {"article_id": "99901", "article_version": "2", "hcpc_code_group": "2", "paragraph": "<p>Codes of group two</p>"},
         ],
         "article_x_icd10_covered.csv": [
-            dict(article_id="99901", article_version="2", icd10_code_id=c, icd10_code_version="1",
-                 icd10_covered_group=g, range="N", last_updated=STAMP, sort_order=o, description="invented", asterisk=a)
+            {"article_id": "99901", "article_version": "2", "icd10_code_id": c, "icd10_code_version": "1",
+                 "icd10_covered_group": g, "range": "N", "last_updated": STAMP, "sort_order": o, "description": "invented", "asterisk": a}
             for c, g, o, a in (("M47.812", "1", "1", "N"), ("M47.813", "1", "2", "N"),
                                ("M47.816", "2", "2", "N"), ("M47.817", "2", "1", "Y"), ("M54.16", "2", "3", "N"))
         ] + [
-            dict(article_id="99901", article_version="1", icd10_code_id="M47.812", icd10_covered_group="1"),
-            dict(article_id="99902", article_version="4", icd10_code_id="M17.11", icd10_covered_group="1"),
+            {"article_id": "99901", "article_version": "1", "icd10_code_id": "M47.812", "icd10_covered_group": "1"},
+            {"article_id": "99902", "article_version": "4", "icd10_code_id": "M17.11", "icd10_covered_group": "1"},
         ],
         "article_x_icd10_covered_group.csv": [
-            dict(article_id="99901", article_version="2", icd10_covered_group="1", paragraph=GROUP1),
-            dict(article_id="99901", article_version="2", icd10_covered_group="2",
-                 paragraph="<p>Group 2 Paragraph: lumbar &amp; lumbosacral.</p>",
-                 icd10_covered_ast="<p>*Code also the second diagnosis.</p>"),
+            {"article_id": "99901", "article_version": "2", "icd10_covered_group": "1", "paragraph": GROUP1},
+            {"article_id": "99901", "article_version": "2", "icd10_covered_group": "2",
+                 "paragraph": "<p>Group 2 Paragraph: lumbar &amp; lumbosacral.</p>",
+                 "icd10_covered_ast": "<p>*Code also the second diagnosis.</p>"},
         ],
     }
 
 
-def _csv_bytes(name: str, *, upper: bool = False, drop_column: str | None = None) -> bytes:
+def _csv_bytes(name: str, *, upper: bool = False, drop_column: str | None = None, rows=None) -> bytes:
     headers = [h for h in HEADERS[name] if h != drop_column]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=[h.upper() if upper else h for h in headers], lineterminator="\r\n",
                             extrasaction="ignore")
     writer.writeheader()
-    for row in _rows()[name]:
+    for row in rows if rows is not None else _rows()[name]:
         writer.writerow({(k.upper() if upper else k): v for k, v in row.items() if k in headers})
     return buf.getvalue().encode("cp1252")  # as CMS ships them: Windows-1252 (the en dash is 0x96)
 
@@ -336,3 +335,34 @@ def test_fake_download_uses_the_real_cms_headers():
     real = json.loads(reference.read_text(encoding="utf-8"))["current_article"]
     for name, headers in HEADERS.items():
         assert real[name]["headers"] == headers, name
+
+
+def test_a_list_too_long_for_one_excel_cell_uses_the_articles_ranges(download):
+    from toolkit.codesets.icd10cm import normalize_dx
+    from toolkit.mcd import McdDownload, rules_from_article
+    from toolkit.rules import CoveredDx
+
+    codes = [f"S{10 + i // 1000:02d}.{i % 1000:03d}A" for i in range(4000)]  # 44,000 characters as a list
+    flags = ["B" if i % 10 == 0 else "E" if i % 10 == 9 else "M" for i in range(4000)]
+    flags[-1] = "N"  # the last run is incomplete: its codes stay one by one
+    rows = [{"article_id": "99901", "article_version": "2", "icd10_code_id": c, "icd10_covered_group": "1",
+                 "range": f, "sort_order": str(i), "asterisk": "N"} for i, (c, f) in enumerate(zip(codes, flags))]
+    (download / "current_article_csv" / "article_x_icd10_covered.csv").write_bytes(
+        _csv_bytes("article_x_icd10_covered.csv", rows=rows))
+    with McdDownload(download) as mcd:
+        built = rules_from_article(mcd, "A99901", payer="Medicare", cpts=["64490"])
+    text = built.rows.loc[0, "Covered Dx"]
+    assert len(text) < 32767
+    assert text.startswith("S10.000A-S10.009A, S10.010A-S10.019A")
+    assert text.endswith("S13.989A, S13.990A, S13.991A, S13.992A, S13.993A, S13.994A, S13.995A, S13.996A, "
+                         "S13.997A, S13.998A, S13.999A")
+    covered = CoveredDx.parse(text)
+    assert all(covered.covers(normalize_dx(c)) for c in codes)
+    assert not covered.covers(normalize_dx("S14.000A"))
+
+
+def test_unknown_payer_is_mentioned_when_importing_into_the_workbook(download, workbook):
+    result = run("rules", "import-mcd", download, "--article", "A99901", "--payer", "Medicare Part B",
+                 "--workbook", workbook)
+    assert result.exit_code == 0, result.output
+    assert "payer 'Medicare Part B' is not in the Payers table" in result.output

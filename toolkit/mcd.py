@@ -74,9 +74,14 @@ class McdDownload:
         for p in candidates:
             if p.is_file() and p.suffix.lower() == ".csv":
                 self._files.setdefault(p.name.lower(), ("file", p, None))
+        if self.has(ARTICLE):
+            return
         for p in candidates:  # the CMS outer zip unpacked, its inner *_csv.zip not yet
-            if p.is_file() and p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+            if (p.is_file() and p.suffix.lower() == ".zip" and "article" in p.name.lower()
+                    and zipfile.is_zipfile(p)):
                 self._scan_zip(self._open_zip(p), p.name)
+                if self.has(ARTICLE):
+                    return
 
     def _scan_zip(self, zf: zipfile.ZipFile, label: str, depth: int = 0) -> None:
         names = sorted(zf.namelist(), key=lambda n: (n.count("/"), n))
@@ -157,6 +162,7 @@ class Group:
     codes: list[str]
     first_line: str = ""
     dual_dx: list[str] = field(default_factory=list)
+    range_flags: list[str] = field(default_factory=list)  # per code: B/M/E inside a range the article prints
 
 
 @dataclass
@@ -210,7 +216,8 @@ def first_line(html: str, limit: int = 160) -> str:
             if tag in ("p", "br", "li", "div", "tr", "h1", "h2", "h3", "h4"):
                 self.parts.append("\n")
 
-        handle_endtag = lambda self, tag: self.handle_starttag(tag, ())  # noqa: E731
+        def handle_endtag(self, tag):
+            self.handle_starttag(tag, ())
 
         def handle_data(self, data):
             self.parts.append(data)
@@ -304,7 +311,7 @@ def _hcpcs_groups(download, key, display) -> dict[str, Group]:
 
 def _covered_groups(download, key, display) -> dict[str, Group]:
     codes = _of(download.table(COVERED, KEY + ["icd10_code_id", "icd10_covered_group"],
-                               ["sort_order", "asterisk"]), key)
+                               ["sort_order", "asterisk", "range"]), key)
     codes = codes[codes["icd10_code_id"] != ""]
     if codes.empty:
         raise InputError(f"article {display} version {key[1]} lists no covered ICD-10 codes "
@@ -314,11 +321,11 @@ def _covered_groups(download, key, display) -> dict[str, Group]:
                          _order=codes["sort_order"].map(_sort_key), _code=codes["icd10_code_id"].str.upper())
     groups: dict[str, Group] = {}
     for number, part in codes.groupby("_group", sort=False):
-        part = part.sort_values("_order", kind="stable")
+        part = part.sort_values("_order", kind="stable").drop_duplicates("_code")
         lines = paragraphs.loc[paragraphs["icd10_covered_group"] == number, "paragraph"]
         dual = part.loc[part["asterisk"].map(_yes), "_code"]
-        groups[number] = Group(number, list(dict.fromkeys(part["_code"])),
-                               first_line(lines.iloc[0]) if len(lines) else "", list(dict.fromkeys(dual)))
+        groups[number] = Group(number, part["_code"].tolist(), first_line(lines.iloc[0]) if len(lines) else "",
+                               list(dict.fromkeys(dual)), part["range"].str.upper().tolist())
     return dict(sorted(groups.items(), key=lambda kv: _sort_key(kv[0])))
 
 
@@ -353,10 +360,34 @@ class McdRules:
     skipped_groups: list[str] = field(default_factory=list)  # CPT/HCPCS groups left out by the map
 
 
-def _covered_text(groups: list[Group], article: Article) -> str:
+def _ranges(group: Group) -> list[str]:
+    """The group's codes with each run the article marks B(egin) … E(nd) written as ``lo-hi``
+    (the range as the article prints it); codes outside a complete run stay as they are."""
+    entries, run = [], []
+    for code, flag in zip(group.codes, group.range_flags or [""] * len(group.codes)):
+        if flag == "B":
+            entries += run
+            run = [code]
+        elif flag == "M" and run:
+            run.append(code)
+        elif flag == "E" and run:
+            entries.append(f"{run[0]}-{code}")
+            run = []
+        else:
+            entries += run + [code]
+            run = []
+    return entries + run
+
+
+def _covered_text(groups: list[Group], article: Article, limit: int = EXCEL_CELL_LIMIT) -> str:
+    """The codes as a plain list; when that would not fit in one Excel cell, the article's own
+    ranges (``M23.200-M23.209``) instead of their codes one by one."""
     codes = list(dict.fromkeys(c for g in groups for c in g.codes))
     text = ", ".join(codes)
-    if len(text) > EXCEL_CELL_LIMIT:
+    if len(text) <= limit:
+        return text
+    text = ", ".join(dict.fromkeys(e for g in groups for e in _ranges(g)))
+    if len(text) > limit:
         raise InputError(f"article {article.display_id}: {len(codes)} covered ICD-10 codes do not fit in one "
                          "Excel cell; use --group-map to give each CPT/HCPCS group only its own ICD-10 groups")
     return text
