@@ -75,7 +75,7 @@ def _ptp_by_line(lines) -> pd.DataFrame:
     hits = lines.derived("ncci_ptp", _ptp_hits)
     if hits.empty:
         return pd.DataFrame(columns=["col1", "modifier", "rationale"])
-    hits = hits.sort_values(["modifier", "col1"], kind="stable")
+    hits = hits.sort_values("col1", kind="stable")
     line_no = pd.to_numeric(hits["col1_line"], errors="coerce")
     shown = hits["col1"] + np.where(line_no.notna(), " (line " + line_no.fillna(0).astype("int64").astype(str) + ")", "")
     hits = hits.assign(shown=shown.to_numpy())
@@ -112,7 +112,7 @@ def _ptp_rationale(lines, idx):
 @field("ptp_advice")
 def _ptp_advice(lines, idx):
     by_line = lines.derived("ncci_ptp_by_line", _ptp_by_line).reindex(idx)
-    never = "The two cannot be billed together on the same day: remove the line."
+    never = "These codes cannot be billed together on the same day: remove the line."
     maybe = ("If the service was distinct (separate site/session), add 59 or XS/XE/XP/XU; "
              "otherwise remove the line.")
     return pd.Series(np.where(by_line["modifier"].to_numpy() == 0, never, maybe), index=idx)
