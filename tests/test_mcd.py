@@ -91,7 +91,8 @@ def _rows() -> dict[str, list[dict]]:
     }
 
 
-def _csv_bytes(name: str, *, upper: bool = False, drop_column: str | None = None, rows=None) -> bytes:
+def _csv_bytes(name: str, *, upper: bool = False, drop_column: str | None = None, rows=None,
+               encoding: str = "cp1252") -> bytes:
     headers = [h for h in HEADERS[name] if h != drop_column]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=[h.upper() if upper else h for h in headers], lineterminator="\r\n",
@@ -99,7 +100,7 @@ def _csv_bytes(name: str, *, upper: bool = False, drop_column: str | None = None
     writer.writeheader()
     for row in rows if rows is not None else _rows()[name]:
         writer.writerow({(k.upper() if upper else k): v for k, v in row.items() if k in headers})
-    return buf.getvalue().encode("cp1252")  # as CMS ships them: Windows-1252 (the en dash is 0x96)
+    return buf.getvalue().encode(encoding)  # CMS ships Windows-1252 (the en dash is 0x96)
 
 
 def make_folder(path: Path, *, upper: bool = False) -> Path:
@@ -182,6 +183,19 @@ def test_folder_import_writes_one_rule_per_code_with_policy_dates_and_notes(down
     assert "Group 2 Paragraph: lumbar & lumbosacral." in result.output
     assert "--group-map" in result.output
     assert "3 rules added" in result.output
+    assert "Invented Facet Procedures \u2013 Test" in result.output  # Windows-1252 read as such
+
+
+def test_the_inner_csv_zip_in_utf8_works_too(tmp_path):
+    source = tmp_path / "current_article_csv.zip"
+    with zipfile.ZipFile(source, "w") as zf:
+        for name in HEADERS:
+            zf.writestr(f"current_article_csv/{name}", _csv_bytes(name, encoding="utf-8-sig"))
+    out = tmp_path / "rules.csv"
+    result = run("rules", "import-mcd", source, "--article", "A99901", "--payer", "Medicare", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Invented Facet Procedures \u2013 Test" in result.output
+    assert [r["Covered Dx"] for r in read_rules_csv(out)] == [COVERED_ALL] * 3
 
 
 def test_article_found_by_its_number_and_headers_in_capitals(tmp_path):
