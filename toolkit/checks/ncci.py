@@ -41,7 +41,7 @@ def _ptp_hits(lines) -> pd.DataFrame:
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _PTP_COLUMNS})
     if lines.edits is None:
         return empty
-    base = _claim_day_keys(lines)
+    base = lines.derived("ncci_keys", _claim_day_keys)
     # Column 1 side: one line per code and claim-day is enough to know the code is there.
     first = base.drop_duplicates(["claim", "day", "cpt"])
     first = first[first.groupby(["claim", "day"])["cpt"].transform("size") > 1]  # only days with 2+ codes pair
@@ -70,21 +70,37 @@ def _ptp_hits(lines) -> pd.DataFrame:
     })
 
 
+def _join_per_row(rows: np.ndarray, values: np.ndarray, sep: str) -> pd.Series:
+    """``values`` joined per row (``rows`` sorted): most lines have one value, joined only where more."""
+    if not len(rows):
+        return pd.Series(dtype=object)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    out = values[starts].astype(object)
+    many = np.flatnonzero(ends - starts > 1)
+    out[many] = [sep.join(values[starts[i]:ends[i]]) for i in many]
+    return pd.Series(out, index=rows[starts])
+
+
 def _ptp_by_line(lines) -> pd.DataFrame:
     """Per flagged line: the Column 1 codes it bundles into, the strictest indicator, the rationales."""
     hits = lines.derived("ncci_ptp", _ptp_hits)
     if hits.empty:
         return pd.DataFrame(columns=["col1", "modifier", "rationale"])
-    hits = hits.sort_values("col1", kind="stable")
     line_no = pd.to_numeric(hits["col1_line"], errors="coerce")
     shown = hits["col1"] + np.where(line_no.notna(), " (line " + line_no.fillna(0).astype("int64").astype(str) + ")", "")
-    hits = hits.assign(shown=shown.to_numpy())
-    grouped = hits.groupby("row", sort=False)
-    return pd.DataFrame({
-        "col1": grouped["shown"].agg(lambda s: ", ".join(dict.fromkeys(s))),
-        "modifier": grouped["modifier"].min(),
-        "rationale": grouped["rationale"].agg(lambda s: "; ".join(r for r in dict.fromkeys(s) if r)),
+    position = pd.Series(np.arange(len(lines.index)), index=lines.index).reindex(hits["row"]).to_numpy()
+    hits = hits.assign(shown=shown.to_numpy(), position=position).sort_values(["position", "col1"], kind="stable")
+    names = hits.drop_duplicates(["position", "shown"])
+    why = hits[hits["rationale"] != ""].drop_duplicates(["position", "rationale"])
+    frame = pd.DataFrame({
+        "col1": _join_per_row(names["position"].to_numpy(), names["shown"].to_numpy(dtype=object), ", "),
+        "modifier": hits.groupby("position")["modifier"].min(),
     })
+    frame["rationale"] = _join_per_row(why["position"].to_numpy(), why["rationale"].to_numpy(dtype=object), "; ")
+    frame["rationale"] = frame["rationale"].fillna("")
+    frame.index = lines.index[frame.index.to_numpy()]
+    return frame
 
 
 @check("NCCI_PTP_CONFLICT", RED, "ncci",
@@ -135,7 +151,7 @@ def _mue_over(lines) -> pd.DataFrame:
     counted = units.copy()
     n_lines = pd.Series(1, index=lines.index)
     # MAI 2 and 3 limit the units of a code per date of service: sum the claim's lines of that day.
-    keys = _claim_day_keys(lines)
+    keys = lines.derived("ncci_keys", _claim_day_keys)
     per_day = keys[mai.to_numpy()[keys["pos"].to_numpy()] >= 2]
     if len(per_day):
         per_day = per_day.assign(units=units.to_numpy()[per_day["pos"].to_numpy()])
