@@ -355,3 +355,25 @@ def test_the_settings_key_ncci_index_turns_the_edits_on_for_a_workbook(tmp_path,
     assert result.exit_code == 0, result.output
     claims = pd.read_excel(book, sheet_name="Claims", dtype=str, engine="calamine")
     assert claims["Finding Codes"].fillna("").str.contains("NCCI_PTP_CONFLICT").tolist() == [False, True]
+
+
+def test_a_bad_row_in_the_xlsx_is_named_by_its_excel_row(tmp_path):
+    path = write_ptp_xlsx(tmp_path / "ccipra-v321r0-f2.xlsx", rows=[*PTP_XLSX, (11111, 22227, "", 20200101, "*", 5, "")])
+    with pytest.raises(InputError, match=r"^ccipra-v321r0-f2.xlsx, row 7: Modifier indicator '5' is not 0, 1 or 9$"):
+        build_ncci_index([path], tmp_path / "out.sqlite")
+
+
+def test_the_validate_button_job_reads_the_settings_key(tmp_path, index):
+    """validate_book as the Excel button calls it: no options, the index named in Settings."""
+    from toolkit.jobs.validate import validate_book
+    from toolkit.workbook.files import WorkbookFile
+
+    header = list(pd.read_csv(SAMPLE / "claims.csv", nrows=0).columns)
+    rows = [[r.get(h, "") for h in header] for r in (claim_line(1, "44444", units="2"), claim_line(2, "44444", units="2"))]
+    book = build_user_workbook(tmp_path / "claims.xlsx", claims_rows=rows)
+    wb = openpyxl.load_workbook(book)
+    wb["Settings"].append(["NCCI Index", str(index)])
+    wb.save(book)
+    validation = validate_book(WorkbookFile(book), as_of=AS_OF)
+    assert validation.findings["code"].tolist().count("MUE_EXCEEDED") == 2
+    assert validation.codeset_labels[-1] == "NCCI 2026 Q4"

@@ -158,6 +158,11 @@ def _find(names: list[str], word: str, default: int | None) -> int | None:
 
 def read_ptp_file(path: Path | str) -> list[tuple]:
     """(col1, col2, effective, deletion, modifier, rationale) for each edit in one PTP file."""
+    return list(iter_ptp_file(path))
+
+
+def iter_ptp_file(path: Path | str):
+    """``read_ptp_file`` one edit at a time: the four practitioner files hold millions of rows."""
     path = Path(path)
     rows = _rows(path)
     names = None
@@ -167,12 +172,12 @@ def read_ptp_file(path: Path | str) -> list[tuple]:
             break
     if names is None:
         raise InputError("no header row with 'Column 1' and 'Column 2': not a CMS NCCI PTP file", file=path)
-    out, pending = [], None
+    count, pending = 0, None
     for n, row in rows:
         if _blank(row):
             continue
         col1 = _code(_cell(row, 0))
-        if not out and not _CODE.fullmatch(col1):  # the header's second row ("prior to 1996", "0=not allowed")
+        if not count and not _CODE.fullmatch(col1):  # the header's second row ("prior to 1996", "0=not allowed")
             names = [f"{a} {_norm(b)}" for a, b in zip(names + [""] * len(row), row + [""] * len(names))]
             continue
         if pending is None:
@@ -196,10 +201,10 @@ def read_ptp_file(path: Path | str) -> list[tuple]:
         except ValueError as exc:
             raise InputError(f"Modifier indicator '{exc}' is not 0, 1 or 9", file=path, row=n) from None
         rationale = _SPACE.sub(" ", str(_cell(row, why) or "")).strip()
-        out.append((col1, col2, effective, deletion, modifier, rationale))
-    if not out:
+        count += 1
+        yield col1, col2, effective, deletion, modifier, rationale
+    if not count:
         raise InputError("the PTP file has a header but no edits", file=path)
-    return out
 
 
 # ---------------------------------------------------------------- MUE
@@ -258,32 +263,32 @@ def build_ncci_index(ptp_files, out: Path | str, *, mue_file: Path | str | None 
     ptp_files = [Path(p) for p in ptp_files or ()]
     if not ptp_files and mue_file is None:
         raise InputError("give at least one PTP file or an MUE file")
-    ptp = [r for p in ptp_files for r in read_ptp_file(p)]
     mue = read_mue_file(mue_file) if mue_file is not None else []
     rationale_ids: dict[str, int] = {}
 
     def rid(text: str) -> int | None:
         return rationale_ids.setdefault(text, len(rationale_ids) + 1) if text else None
 
-    ptp_rows = [(*r[:5], rid(r[5])) for r in ptp]
     mue_rows = list({r[0]: (*r[:3], rid(r[3])) for r in mue}.values())  # a repeated code: the last row wins
     sources = [p.name for p in ptp_files] + ([Path(mue_file).name] if mue_file is not None else [])
-    meta = {
-        "kind": "ncci",
-        "label": label or f"NCCI edits from {sources[0]}",
-        "source": "CMS " + ", ".join(sources),
-        "ptp": str(len(ptp_rows)),
-        "mue": str(len(mue_rows)),
-    }
 
     def write(tmp: str) -> None:
         con = sqlite3.connect(tmp)
         try:
             con.executescript(_SCHEMA)
-            con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
-            con.executemany("INSERT INTO rationales VALUES (?, ?)", [(i, t) for t, i in rationale_ids.items()])
-            con.executemany("INSERT OR REPLACE INTO ptp VALUES (?, ?, ?, ?, ?, ?)", sorted(ptp_rows))
+            for p in ptp_files:  # streamed into SQLite: millions of rows never sit in memory at once
+                con.executemany("INSERT OR REPLACE INTO ptp VALUES (?, ?, ?, ?, ?, ?)",
+                                ((*r[:5], rid(r[5])) for r in iter_ptp_file(p)))
             con.executemany("INSERT OR REPLACE INTO mue VALUES (?, ?, ?, ?)", sorted(mue_rows))
+            con.executemany("INSERT INTO rationales VALUES (?, ?)", [(i, t) for t, i in rationale_ids.items()])
+            meta = {
+                "kind": "ncci",
+                "label": label or f"NCCI edits from {sources[0]}",
+                "source": "CMS " + ", ".join(sources),
+                "ptp": str(con.execute("SELECT count(*) FROM ptp").fetchone()[0]),
+                "mue": str(len(mue_rows)),
+            }
+            con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
             con.commit()
             con.execute("VACUUM")
         finally:
