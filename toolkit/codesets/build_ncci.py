@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import sqlite3
 from pathlib import Path
@@ -91,22 +90,36 @@ def _sheet_rows(path: Path):
         yield n, list(row)
 
 
+def _encoding(path: Path) -> str:
+    """UTF-8 if the whole file decodes as such, else Windows-1252 (the © of older copyright lines)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
 def _text_rows(path: Path):
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:  # the copyright lines of older files are Windows-1252 (the © sign)
-        text = raw.decode("cp1252", errors="replace")
-    if "\x00" in text[:4096]:
-        raise InputError("not a text file (binary content)", file=path)
-    delimiter = "\t" if "\t" in text[:200_000] else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for row in reader:  # a quoted header cell may span two physical lines: count records
-            yield reader.line_num, row
-    except csv.Error as exc:
-        raise InputError(f"cannot read the file as delimited text ({exc})", file=path,
-                         row=reader.line_num) from None
+    encoding = _encoding(path)
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        head = fh.read(200_000)
+        if "\x00" in head[:4096]:
+            raise InputError("not a text file (binary content)", file=path)
+        delimiter = "\t" if "\t" in head else ","
+        fh.seek(0)
+        reader = csv.reader(fh, delimiter=delimiter)  # streamed: a PTP file is tens of megabytes
+        try:
+            for row in reader:  # a quoted header cell may span two physical lines: count records
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise InputError(f"cannot read the file as delimited text ({exc})", file=path,
+                             row=reader.line_num) from None
 
 
 def _code(cell) -> str:
