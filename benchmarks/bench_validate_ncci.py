@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from _data import SAMPLE, claim_rows  # noqa: E402
+from _data import SAMPLE, claim_rows
 
 
 def write_files(tmp: Path, codes: list[str], filler: int) -> tuple[Path, Path]:
@@ -32,11 +32,10 @@ def write_files(tmp: Path, codes: list[str], filler: int) -> tuple[Path, Path]:
         fh.write("Invented benchmark data, not CMS edits\r\n\r\n")
         fh.write("Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
                  "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\r\n")
-        for i, (a, b) in enumerate(itertools.permutations(codes, 2)):
-            fh.write(f"{a}\t{b}\t\t20200101\t*\t{i % 2}\tMutually exclusive procedures\r\n")
-        for _ in range(filler):
-            fh.write(f"{rnd.randrange(10000, 69999)}\t{rnd.randrange(70000, 99999)}\t\t20200101\t*\t1\t"
-                     f"Standards of medical/surgical services\r\n")
+        fh.writelines(f"{a}\t{b}\t\t20200101\t*\t{i % 2}\tMutually exclusive procedures\r\n"
+                      for i, (a, b) in enumerate(itertools.permutations(codes, 2)))
+        fh.writelines(f"{rnd.randrange(10000, 69999)}\t{rnd.randrange(70000, 99999)}\t\t20200101\t*\t1\t"
+                      f"Standards of medical/surgical services\r\n" for _ in range(filler))
     mue = tmp / "MCR_MUE_PractitionerServices_Eff_01-01-2099.csv"
     with open(mue, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)

@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-
 from conftest import AS_OF, SAMPLE, build_user_workbook
+
 from toolkit import find_findings, validate_claims
 from toolkit.codesets.build_ncci import build_ncci_index, read_mue_file, read_ptp_file
 from toolkit.errors import InputError
@@ -326,7 +326,8 @@ def test_ncci_build_then_validate_a_csv_with_a_report(tmp_path, cli):
                  "--as-of", AS_OF, "--ncci", out)
     assert result.exit_code == 0, result.output
     assert "NCCI 2026 Q4" in result.output
-    rows = list(csv.DictReader(open(report, newline="", encoding="utf-8")))
+    with open(report, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert [r["Finding Codes"].split("; ")[0] for r in rows[1:]] == ["NCCI_PTP_CONFLICT", "MUE_EXCEEDED"]
     assert "NCCI" not in rows[0]["Finding Codes"] and "MUE" not in rows[0]["Finding Codes"]
     assert rows[0]["Code Set"].endswith("; NCCI 2026 Q4")

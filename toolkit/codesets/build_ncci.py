@@ -84,7 +84,7 @@ def _sheet_rows(path: Path):
         sheet = wb.get_sheet_by_index(0)
         first = sheet.start[0] if sheet.start else 0
         rows = sheet.iter_rows()
-    except Exception:  # calamine raises several types for damaged zips / XML
+    except Exception:  # noqa: BLE001 - calamine raises several types for damaged zips / XML
         raise InputError("not a readable Excel file", file=path) from None
     for n, row in enumerate(rows, start=first + 1):
         yield n, list(row)

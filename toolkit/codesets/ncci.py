@@ -35,7 +35,7 @@ class NcciEdits:
     source: str = ""
 
     @classmethod
-    def open(cls, path: Path | str) -> "NcciEdits":
+    def open(cls, path: Path | str) -> NcciEdits:
         from ..errors import InputError
 
         path = Path(path)
