@@ -48,7 +48,7 @@ SETTING_ROWS = (
     ("SMTP Host", None), ("SMTP Port", None), ("SMTP User", None), ("SMTP From", None),
     ("Output Folder", None), ("Outbox Folder", None), ("Billing Manager E-mail", None),
     ("Target Denial Rate", 0.05), ("Target Days To Resubmission", 2),
-    ("Baseline Medical Necessity Denials", None), ("ICD-10-CM Index", None),
+    ("Baseline Medical Necessity Denials", None), ("ICD-10-CM Index", None), ("NCCI Index", None),
 )
 
 SHEET_ORDER = ("Instructions", "Claims", "Rules", "Payers", "Denials", "Dashboard", "Settings", "xlwings.conf")
