@@ -196,9 +196,12 @@ class ClaimLines:
     def dx_info(self) -> pd.Series:
         """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
         dx_codes, _ = self._dx_factor
-        of = self._dx_info_of
-        keys = pd.Series(list(zip(dx_codes.tolist(), self.codeset_of_line.tolist())), dtype=object)
-        return pd.Series(map_unique(keys, lambda k: of[k]).to_numpy(), index=self.index, dtype=object)
+        n_sets = len(self.codesets.sets)
+        codes, uniques = pd.factorize(dx_codes * n_sets + self.codeset_of_line.to_numpy())
+        infos = np.empty(len(uniques), dtype=object)
+        for i, k in enumerate(uniques):
+            infos[i] = self._dx_info_of[divmod(int(k), n_sets)]
+        return pd.Series(infos[codes], index=self.index, dtype=object)
 
     @cached_property
     def _support(self) -> dict[str, pd.Series]:
@@ -213,13 +216,20 @@ class ClaimLines:
         key = (dx_codes * n_rules + (self.rule_pos.to_numpy() + 1)) * n_sets + self.codeset_of_line.to_numpy()
         codes, uniques = pd.factorize(key)
         pos, any_cov, code, info = (np.empty(len(uniques), dtype=object) for _ in range(4))
+        covers: dict[tuple[int, str], bool] = {}  # (rule, code): a few hundred pairs, asked ~100k times
         for i, k in enumerate(uniques):
             rest, release = divmod(int(k), n_sets)
             d, r = divmod(rest, n_rules)
-            dx, cov = dx_uniques[d], (covered[r - 1] if r else None)
-            hit = 0 if cov is None else next((j for j, c in enumerate(dx) if cov.covers(c)), 0)
+            dx = dx_uniques[d]
+            if r:
+                cov = covered[r - 1]
+                hits = [covers[(r, c)] if (r, c) in covers else covers.setdefault((r, c), cov.covers(c))
+                        for c in dx]
+            else:
+                hits = []
+            hit = next((j for j, h in enumerate(hits) if h), 0)
             pos[i] = hit
-            any_cov[i] = cov is None or any(cov.covers(c) for c in dx)
+            any_cov[i] = not r or any(hits)
             code[i] = dx[hit] if hit < len(dx) else ""
             info[i] = self._dx_info_of[(d, release)][hit] if hit < len(dx) else None
         return {name: pd.Series(values[codes], index=self.index, dtype=object)
@@ -247,11 +257,24 @@ class ClaimLines:
     # ---- modifiers
     @cached_property
     def mods(self) -> pd.Series:
-        return map_unique(self.c["Modifiers"], lambda t: _split_mods(t or ""))
+        codes, uniques = self._mods_factor
+        table = np.empty(len(uniques) + 1, dtype=object)  # (np.array would make tuples a 2-D array)
+        table[:-1] = uniques
+        table[-1] = ()
+        return pd.Series(table[codes], index=self.index, dtype=object)
+
+    @cached_property
+    def _mods_factor(self) -> tuple[np.ndarray, list]:
+        """Each line's modifiers as a number into the list of distinct modifier tuples."""
+        codes, uniques = pd.factorize(self.c["Modifiers"].to_numpy(dtype=object), use_na_sentinel=True)
+        parsed = [_split_mods(u or "") for u in uniques]
+        return np.where(codes < 0, len(parsed), codes), parsed
 
     def has_mod(self, *codes: str) -> pd.Series:
         wanted = set(codes)
-        return map_unique(self.mods, lambda t: bool(wanted.intersection(t or ()))).astype(bool)
+        line_codes, uniques = self._mods_factor
+        hit = np.array([bool(wanted.intersection(t)) for t in uniques] + [False])
+        return pd.Series(hit[line_codes], index=self.index)
 
     @cached_property
     def units(self) -> pd.Series:

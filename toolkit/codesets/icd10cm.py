@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import sqlite3
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +25,13 @@ _UNSPECIFIED_RE = re.compile(r"\bunspecified\b", re.I)
 DX_SHAPE = re.compile(r"[A-Z]\d[0-9A-Z]{1,5}")
 
 
+@lru_cache(maxsize=65536)
 def normalize_dx(code: str) -> str:
     """``" m54.50 "`` → ``"M5450"``: the dot is optional and case does not matter."""
     return str(code).strip().upper().replace(".", "")
 
 
+@lru_cache(maxsize=65536)
 def format_dx(code: str) -> str:
     """``"M5450"`` → ``"M54.50"`` (the dot after the third character)."""
     code = normalize_dx(code)
