@@ -19,7 +19,7 @@ def ga_without_abn(lines):
        "A signed ABN is on file but modifier GA is missing: add GA so that a necessity denial becomes "
        "the patient's responsibility (PR-50) instead of the practice's (CO-50).")
 def abn_modifier_missing(lines):
-    medicare = lines.payer_row["Payer Type"].astype(str).str.strip().str.casefold() == "medicare"
+    medicare = lines.medicare
     necessity = lines.mask(NECESSITY_FINDINGS[0])
     for code in NECESSITY_FINDINGS[1:]:
         necessity = necessity | lines.mask(code)

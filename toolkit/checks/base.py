@@ -110,7 +110,7 @@ class ClaimLines:
         return self.c[header].fillna(False).astype(bool)
 
     def blank(self, header: str) -> pd.Series:
-        return self.c[header].astype(str).str.strip() == ""
+        return pd.Series(self.c[header].to_numpy(dtype=object) == "", index=self.index)  # text is stripped
 
     def series(self, values, dtype=None) -> pd.Series:
         return pd.Series(values, index=self.index, dtype=dtype)
@@ -148,6 +148,12 @@ class ClaimLines:
         frame = self.rules.reindex(self.rule_pos.to_numpy())  # position −1: a row of NaN
         frame.index = self.index
         return frame
+
+    @cached_property
+    def medicare(self) -> pd.Series:
+        """The line's payer is Original Medicare (Payer Type "Medicare" in Payers)."""
+        return map_unique(self.payer_row["Payer Type"], lambda t: str(t or "").strip().casefold() == "medicare"
+                          ).astype(bool)
 
     def rule_yes(self, header: str) -> pd.Series:
         return self.rule[header].fillna(False).astype(bool) & self.has_rule

@@ -38,13 +38,12 @@ def note_incomplete(lines):
 
 @field("missing_sections")
 def _missing_sections(lines, idx):
-    return lines.c["Note Sections"][idx].astype(str).map(
-        lambda t: ", ".join(f"{_NAMES[s]} ({s})" for s in _missing(t)))
+    return map_unique(lines.c["Note Sections"][idx], lambda t: ", ".join(f"{_NAMES[s]} ({s})" for s in _missing(t)))
 
 
 @field("missing_plural")
 def _missing_plural(lines, idx):
-    return lines.c["Note Sections"][idx].astype(str).map(lambda t: "s" if len(_missing(t)) > 1 else "")
+    return map_unique(lines.c["Note Sections"][idx], lambda t: "s" if len(_missing(t)) > 1 else "")
 
 
 @check("PATIENT_DECLINED", RED, "documentation", "Patient Declined = Y: a service not performed cannot be billed",

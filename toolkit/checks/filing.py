@@ -17,7 +17,7 @@ def field_missing(lines):
     blank = pd.Series(False, index=lines.index)
     for header in REQUIRED_VALUES:
         col = lines.c[header]
-        blank |= col.isna() if header == "Date of Service" else (col.astype(str).str.strip() == "")
+        blank |= col.isna() if header == "Date of Service" else lines.blank(header)
     return blank
 
 
@@ -40,7 +40,7 @@ def payer_unknown(lines):
 
 def timely_filing_limit(lines) -> pd.Series:
     days = pd.to_numeric(lines.payer_row["Timely Filing Days"], errors="coerce")
-    medicare = lines.payer_row["Payer Type"].astype(str).str.casefold() == "medicare"
+    medicare = lines.medicare
     return days.where(days.notna() | ~medicare, MEDICARE_TIMELY_FILING_DAYS)
 
 

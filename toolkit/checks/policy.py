@@ -49,7 +49,7 @@ def dx_not_covered(lines):
 
 @field("necessity_fallback")
 def _necessity_fallback(lines, idx):
-    medicare = lines.payer_row["Payer Type"][idx].astype(str).str.strip().str.casefold() == "medicare"
+    medicare = lines.medicare[idx]
     return medicare.map({True: "otherwise the line will be denied: have the patient sign an ABN before the "
                                "service and add modifier GA.",
                          False: "otherwise the line will be denied as it stands: hold it."})
