@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
+from itertools import repeat
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -288,16 +289,18 @@ class ClaimLines:
 
     # ---- messages
     def render(self, chk: Check, flagged: pd.Index) -> list[str]:
-        """The check's message for each flagged line, built column-wise (no per-row formatting)."""
-        out = np.full(len(flagged), "", dtype=object)
+        """The check's message for each flagged line: each field computed column-wise, then one
+        join per line (no per-line str.format)."""
+        parts = []
         for literal, name, spec, _ in string.Formatter().parse(chk.say):
-            out = out + literal
+            if literal:
+                parts.append(repeat(literal))
             if name:
-                values = FIELDS[name](self, flagged).reindex(flagged).to_numpy(dtype=object)
-                if spec:
-                    values = np.array([format(v, spec) for v in values], dtype=object)
-                out = out + values.astype(str).astype(object)
-        return out.tolist()
+                values = FIELDS[name](self, flagged).reindex(flagged).tolist()
+                parts.append([format(v, spec) if spec else (v if type(v) is str else str(v)) for v in values])
+        if all(isinstance(p, repeat) for p in parts):  # no fields: the same sentence for every line
+            return ["".join(lit for lit, *_ in string.Formatter().parse(chk.say))] * len(flagged)
+        return list(map("".join, zip(*parts)))
 
 
 def dx_list(codes) -> str:
