@@ -195,6 +195,25 @@ def footer(doc, text: str):
 
 # ---------------------------------------------------------------- the four templates
 
+def criteria_table(doc, subject: str) -> None:
+    """The payer's policy, criterion by criterion, against the claim (appeal) or patient (request)."""
+    para(doc, "{{ policy.sentence }}").paragraph_format.keep_with_next = True
+    table(doc, ["Policy criterion", "The policy requires", subject, "Met"],
+          ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
+          "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
+
+
+def enclosures_and_signature(doc, contact: str) -> None:
+    """The end of a letter to a payer: what is enclosed, whom to call, who signs."""
+    para(doc, "Enclosures", style="Heading 2")
+    loop(doc, "{%p for item in enclosures %}", ["{{ item }}"], style="List Bullet")
+    para(doc, contact, space_after=12)
+    para(doc, "Sincerely,", space_after=30)
+    para(doc, "{{ signer.name }}", space_after=0)
+    para(doc, "{{ signer.title }}", space_after=0)
+    para(doc, "{{ practice.name }}", space_after=0)
+
+
 def appeal_letter() -> Document:
     doc = _base()
     letterhead(doc)
@@ -224,22 +243,13 @@ def appeal_letter() -> Document:
     para(doc, "Why the service was medically necessary", style="Heading 2")
     loop(doc, "{%p for text in argument %}", ["{{ text }}"])
     para(doc, "The payer's policy, criterion by criterion", style="Heading 2")
-    para(doc, "{{ policy.sentence }}").paragraph_format.keep_with_next = True
-    table(doc, ["Policy criterion", "The policy requires", "This claim", "Met"],
-          ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
-          "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
+    criteria_table(doc, "This claim")
     para(doc, "Requested action", style="Heading 2")
     para(doc, "{{ appeal.requested_action }}")
     para(doc, "Appeal level and deadline", style="Heading 2")
     para(doc, "{{ appeal.level_text }}")
     para(doc, "{{ appeal.deadline_text }}")
-    para(doc, "Enclosures", style="Heading 2")
-    loop(doc, "{%p for item in enclosures %}", ["{{ item }}"], style="List Bullet")
-    para(doc, "{{ appeal.contact_text }}", space_after=12)
-    para(doc, "Sincerely,", space_after=30)
-    para(doc, "{{ signer.name }}", space_after=0)
-    para(doc, "{{ signer.title }}", space_after=0)
-    para(doc, "{{ practice.name }}", space_after=0)
+    enclosures_and_signature(doc, "{{ appeal.contact_text }}")
     return doc
 
 
@@ -296,17 +306,8 @@ def prior_auth_request() -> Document:
     para(doc, "Clinical summary", style="Heading 2")
     loop(doc, "{%p for text in argument %}", ["{{ text }}"])
     para(doc, "Policy criteria", style="Heading 2")
-    para(doc, "{{ policy.sentence }}").paragraph_format.keep_with_next = True
-    table(doc, ["Policy criterion", "The policy requires", "This patient", "Met"],
-          ["{{ c.name }}", "{{ c.required }}", "{{ c.evidence }}", "{{ c.met }}"],
-          "c in criteria", [3.4, 5.2, 6.2, 2.0], size=9.5)
-    para(doc, "Enclosures", style="Heading 2")
-    loop(doc, "{%p for item in enclosures %}", ["{{ item }}"], style="List Bullet")
-    para(doc, "{{ request.contact_text }}", space_after=12)
-    para(doc, "Sincerely,", space_after=30)
-    para(doc, "{{ signer.name }}", space_after=0)
-    para(doc, "{{ signer.title }}", space_after=0)
-    para(doc, "{{ practice.name }}", space_after=0)
+    criteria_table(doc, "This patient")
+    enclosures_and_signature(doc, "{{ request.contact_text }}")
     return doc
 
 
