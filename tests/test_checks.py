@@ -243,3 +243,15 @@ def test_star_alone_covers_any_diagnosis_and_blank_covers_none():
                           {"Payer": "Medicare", "CPT/HCPCS": "99214", "Covered Dx": ""}])
     assert "DX_NOT_COVERED" not in codes_for(line(cpt="99213", dx="M54.59"), rules=rules)
     assert "DX_NOT_COVERED" in codes_for(line(cpt="99214", dx="M54.59"), rules=rules)
+
+
+def test_not_applicable_cells_read_as_blank():
+    """Exports write N/A or '-' in empty cells: they are blanks, not an authorization number or a date."""
+    row = line(**{**KNEE_SCOPE, "Prior Auth Number": "N/A", "ABN on File": "n/a", "Therapy Weeks": "-",
+                  "Submitted Date": "N/A"})
+    assert codes_for(row) == ["PRIOR_AUTH_MISSING"]
+
+
+def test_dates_with_a_time_of_day_from_excel_csv_exports():
+    row = line(dos="10/12/2026 0:00", **{"Imaging Date": "2026-08-20T00:00:00"})
+    assert codes_for(row) == []

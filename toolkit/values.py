@@ -26,12 +26,17 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:[a-z]+\.?)?\s*$", re.I)
 
 
+# What exports put in a cell that has no value; read as blank rather than stopping the run.
+NOT_APPLICABLE = frozenset({"n/a", "na", "n.a.", "-", "--", "null", "none", "unknown", "?"})
+
+
 def is_blank(value) -> bool:
-    """None, NaN, NaT, pd.NA or a string of spaces: an empty cell, whatever the reader made of it."""
+    """None, NaN, NaT, pd.NA, a string of spaces or "N/A": an empty cell, whatever the reader made of it."""
     if value is None or value is pd.NaT or value is pd.NA:
         return True
     if isinstance(value, str):
-        return not value.strip()
+        text = value.strip()
+        return not text or text.casefold() in NOT_APPLICABLE
     if isinstance(value, (float, np.generic)):
         return bool(pd.isna(value))
     return False
@@ -69,7 +74,8 @@ def parse_date(value) -> dt.date | None:
     text = str(value).strip()
     if re.fullmatch(r"\d{5}(\.0+)?", text):  # a serial number exported as text
         return parse_date(float(text))
-    text = re.sub(r"[T ]00:00(:00(\.0+)?)?$", "", text)
+    # A time of day after the date (Excel's CSV export writes "10/12/2026 0:00"): the date is what counts.
+    text = re.sub(r"(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm]|Z|[+-]\d{2}:?\d{2})?$", "", text)
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -83,7 +89,8 @@ def parse_date(value) -> dt.date | None:
 
 def to_text(value) -> str:
     if type(value) is str:
-        return value.strip()
+        text = value.strip()
+        return "" if text.casefold() in NOT_APPLICABLE else text
     if is_blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():
