@@ -47,3 +47,17 @@ def test_appeal_letter_for_a_sample_denial(day, tmp_path, cli):
     text = "\n".join(p.text for p in Document(letter).paragraphs)
     assert "Riverside Spine & Joint" in text
     assert "Request for Redetermination" in text
+
+
+def test_the_sample_shows_every_checklist_item_and_all_three_colours(tmp_path, cli):
+    from toolkit.checks import ORDER
+
+    out = tmp_path / "r.csv"
+    assert cli("validate", WORKBOOK, "--report", out, "--as-of", AS_OF).exit_code == 0
+    import csv
+
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    codes = {c for r in rows for c in r["Finding Codes"].split("; ") if c}
+    contract = set(ORDER) - {"FIELD_MISSING", "NCCI_PTP_CONFLICT", "MUE_EXCEEDED"}
+    assert contract <= codes
+    assert {r["Status"] for r in rows} == {"GREEN", "AMBER", "RED"}
