@@ -176,6 +176,12 @@ def refresh_dashboard(book, as_of=None):
     as_of = as_of or dt.date.today()
     denials = _table(book, DENIALS)
     claims = _table(book, CLAIMS)
+    if claims is not None and getattr(book, "path", None) is not None:
+        from ..workbook.history import first_status
+
+        first = first_status(book.path, claims)  # the clean-claim rate counts GREEN at first validation
+        if first is not None and "First Status" not in claims.columns:
+            claims = claims.assign(**{"First Status": first})
     settings = book.settings() if hasattr(book, "settings") else {}
     kpis = compute_kpis(denials, claims, settings=settings, as_of=as_of)
     write_dashboard(book, kpis)

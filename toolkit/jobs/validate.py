@@ -77,7 +77,20 @@ def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
+    _note_first_status(getattr(book, "path", None), validation)
     return validation
+
+
+def _note_first_status(workbook, validation: Validation) -> None:
+    """For the clean-claim rate: the status each line had the first time (beside the workbook)."""
+    if workbook is None:
+        return
+    from ..workbook.history import record_first_status
+
+    try:
+        record_first_status(workbook, validation.claims, validation.results)
+    except OSError:
+        pass  # a read-only folder must not turn a finished Validate into a failure
 
 
 def _folder_of(book) -> Path | None:
@@ -185,6 +198,7 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     for col in RESULT_COLUMNS:
         out[existing.get(header_key(col), col)] = validation.results[col]
     write_csv(out, claims_path, delimiter=raw.attrs.get("delimiter", ","), bom=raw.attrs.get("bom", False))
+    _note_first_status(claims_path, validation)
     return validation
 
 
