@@ -176,6 +176,260 @@ def test_odd_characters_in_ids_are_made_safe_for_the_file_system(tmp_path):
     assert out.name == "appeal_D-01_claim_C1001-1.docx" and out.exists()
 
 
+# ---------------------------------------------------------------- one letter per kind of denial
+
+def _letter(tmp_path, denial: dict, *, base: int = 1, claims=None, today=TODAY, **tables) -> Path:
+    """The letter for one denial built from row ``base`` of the test denials, ``denial`` changed."""
+    from docs_workbook import CLAIM_ROWS
+
+    row = dict(DENIAL_ROWS[base], Reason=None, RARC=None, Status="Open")
+    row.update(denial)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    wb = make_workbook(tmp_path / "wb.xlsx", denials=[row],
+                       claims=claims if claims is not None else [dict(r) for r in CLAIM_ROWS], **tables)
+    return appeal_letter(WorkbookFile(wb, writable=False), row["Denial ID"], tmp_path / "out", today=today)
+
+
+def _claims(**changes):
+    """The test claim lines, with ``{claim_id: {column: value}}`` changes."""
+    from docs_workbook import CLAIM_ROWS
+
+    rows = [dict(r) for r in CLAIM_ROWS]
+    for r in rows:
+        r.update(changes.get(r["Claim ID"], {}))
+    return rows
+
+
+def _paragraphs(path: Path) -> list[str]:
+    from docx import Document
+
+    return [p.text for p in Document(str(path)).paragraphs]
+
+
+def _enclosures(path: Path) -> list[str]:
+    paras = _paragraphs(path)
+    start = paras.index("Enclosures") + 1
+    return paras[start:paras.index(next(p for p in paras[start:] if p.startswith("Please direct")))]
+
+
+def _criteria(path: Path) -> dict:
+    return {r[0]: r[1:] for r in table_rows(path) if len(r) == 4}
+
+
+def test_the_medical_necessity_letter_keeps_its_argument_headings_and_no_correction_section(workbook, tmp_path):
+    out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000001", tmp_path, today=TODAY)
+    paras = _paragraphs(out)
+    assert "Why the service was medically necessary" in paras
+    assert "The payer's policy, criterion by criterion" in paras and "Appeal level and deadline" in paras
+    assert "What was corrected" not in paras and "Reopening or corrected claim, not an appeal" not in paras
+    assert _enclosures(out) == [
+        "Remittance advice dated 03/20/2026 showing the denial", "Claim C1001 (CMS-1500), line 1",
+        "Office note for the date of service, 03/10/2026", "Conservative therapy records (8 weeks)",
+        "MRI report dated 02/01/2026", "Medicare Part B policy LCD L30000 / Article A50000: coverage criteria"]
+
+
+def test_an_authorization_denial_without_a_number_asks_for_retroactive_authorization_and_keeps_the_criteria(tmp_path):
+    # Category blank: the kind comes from CARC 197 in the shipped code table
+    out = _letter(tmp_path, {"CARC": "197", "Category": None},
+                  claims=_claims(C1002={"Prior Auth Number": None}))
+    paras = _paragraphs(out)
+    assert "First-level appeal (request for reconsideration): request for retroactive authorization" in paras
+    assert "Why the authorization should be applied" in paras
+    assert paras[paras.index("Why the authorization should be applied") + 1].startswith(
+        "No authorization could be obtained before the service because [state why, e.g. the patient's condition "
+        "was urgent")
+    assert ("Please grant a retroactive authorization for 29881 on 03/03/2026, apply it to line 1 of claim C1002, "
+            "and reprocess the line for payment of the denied amount of $3,100.00.") in paras
+    assert _criteria(out)["Prior authorization"][1:] == ["No number on the claim line", "No"]
+    assert "Record of the urgent circumstances that prevented authorization in advance" in _enclosures(out)
+
+
+def test_an_authorization_denial_with_a_number_cites_it_and_encloses_the_approval(workbook, tmp_path):
+    out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000002", tmp_path, today=TODAY)
+    paras = _paragraphs(out)
+    assert "First-level appeal (request for reconsideration): authorization AUTH-55821 on file" in paras
+    assert ("The service was authorized before it was performed, under number AUTH-55821; the approval is "
+            "enclosed.") in paras
+    assert "Prior authorization approval AUTH-55821" in _enclosures(out)
+
+
+def test_a_timely_filing_denial_shows_the_submission_date_against_the_payer_limit_and_has_no_criteria(tmp_path):
+    out = _letter(tmp_path, {"CARC": "29", "Category": "timely filing"},
+                  claims=_claims(C1002={"Submitted Date": dt.date(2026, 5, 1)}), today=dt.date(2026, 6, 1))
+    paras = _paragraphs(out)
+    assert "First-level appeal (request for reconsideration): proof of timely filing" in paras
+    assert "Proof of timely filing" in paras and "Why the service was medically necessary" not in paras
+    assert ("The claim was first submitted on May 1, 2026, 59 days after the date of service (March 3, 2026), "
+            "within Acme Health Plan's filing limit of 180 days from the date of service, which ended on August 30, "
+            "2026.") in paras
+    assert ("Please accept the enclosed proof of timely filing, reverse the timely-filing denial and reprocess line 1 "
+            "of claim C1002 (29881, date of service 03/03/2026) for payment of the denied amount of $3,100.00.") in paras
+    assert _criteria(out) == {} and "The payer's policy, criterion by criterion" not in paras
+    assert _enclosures(out) == [
+        "Remittance advice dated 03/18/2026 showing the denial", "Claim C1002 (CMS-1500), line 1",
+        "Clearinghouse acceptance report dated 05/01/2026 (proof of timely filing)",
+        "Proof of the original submission (the payer's acknowledgement or claim status response)"]
+
+
+def test_a_timely_filing_denial_needs_no_rule_and_says_so_honestly_when_the_claim_was_late(tmp_path):
+    out = _letter(tmp_path, {"CARC": "29", "Category": "timely filing"}, rules=[dict(RULE_ROWS[0])],
+                  claims=_claims(C1002={"Submitted Date": dt.date(2026, 10, 1)}), today=dt.date(2026, 10, 20))
+    text = docx_text(out)
+    assert "212 days after the date of service (March 3, 2026), after Acme Health Plan's filing limit" in text
+    assert "The claim could not be filed sooner because [state why" in text
+    assert rows_of(out)["Procedure"] == "29881, modifier RT"  # no rule: no description, still a letter
+
+
+def rows_of(path: Path) -> dict:
+    return {r[0]: r[1] for r in table_rows(path) if len(r) == 2}
+
+
+def test_a_medicare_coding_denial_becomes_a_reopening_request_listing_the_corrections(tmp_path):
+    out = _letter(tmp_path, {"CARC": "4", "Category": "coding", "Modifiers": "", "Dx Codes": "M54.16"}, base=0,
+                  claims=_claims(C1001={"Modifiers": "KX"}))
+    paras, text = _paragraphs(out), docx_text(out)
+    assert "Request for Reopening: correction of a clerical error (not an appeal)" in paras
+    assert "Request for Redetermination" not in text and "Why the service was medically necessary" not in paras
+    assert "Attn: Reopenings\nJE Part B Contractor" in text
+    assert "Dear Claims Reviewer:" in paras
+    assert ("Riverside Orthopedics & Spine asks you to reopen the initial determination of the service below to "
+            "correct a clerical error. This is a request for a reopening, not a request for redetermination.") in paras
+    start = paras.index("What was corrected") + 1
+    assert paras[start:start + 3] == [
+        "Modifier added: KX",
+        "Diagnosis added: M48.062 — Spinal stenosis, lumbar region with neurogenic claudication",
+        "The corrected line as billed now: 63047, modifier KX; diagnoses M48.062, M54.16"]
+    assert ("Please reopen the initial determination for line 1 of claim C1001 (63047, date of service 03/10/2026), "
+            "apply the corrections listed above and reprocess the line for payment of the denied amount of "
+            "$2,450.00.") in paras
+    assert "Reopening or corrected claim, not an appeal" in paras and "Appeal level and deadline" not in paras
+    assert "Medicare corrects clerical errors through a reopening rather than an appeal." in text
+    assert "The deadline for this reopening is March 20, 2027; it is filed on April 1, 2026." in paras
+    assert _criteria(out) == {}
+    assert _enclosures(out) == ["Remittance advice dated 03/20/2026 showing the denial",
+                                "Corrected claim C1001 (CMS-1500), line 1",
+                                "Office note for the date of service, 03/10/2026, supporting the corrected codes"]
+    assert "Please direct any questions about this request to Dana Whitfield" in text
+    assert "Reopening request for claim C1001, line 1 · denial D-000001" in text  # footer
+
+
+def test_an_unprocessable_medicare_claim_is_resubmitted_not_appealed(tmp_path):
+    out = _letter(tmp_path, {"CARC": "16", "RARC": "MA130", "Category": "documentation"}, base=0)
+    text = docx_text(out)
+    assert "Corrected claim: resubmission of a claim returned as unprocessable (remark code MA130)" in text
+    assert ("An unprocessable claim (remark code MA130) carries no appeal rights: it is corrected and resubmitted as "
+            "a new claim, not appealed.") in text
+    assert "Please process the enclosed corrected claim as a new claim for line 1 of claim C1001" in text
+    assert "Corrected-claim cover letter for claim C1001, line 1" in text
+
+
+def test_a_commercial_documentation_denial_is_a_corrected_claim_cover_letter(tmp_path):
+    out = _letter(tmp_path, {"Denial ID": "D-000003", "CARC": "252", "Category": "documentation"})
+    paras = _paragraphs(out)
+    assert "Corrected claim (replacement of the original claim, frequency code 7)" in paras
+    assert "The attachment the remittance asked for is enclosed" in paras
+    assert ("Please process the enclosed corrected claim, which replaces claim C1002, and reprocess line 1 for "
+            "payment of the denied amount of $3,100.00.") in paras
+    assert "First-level appeal" not in "\n".join(paras)
+
+
+def test_a_duplicate_denial_shows_the_other_line_and_the_modifier_that_sets_them_apart(tmp_path):
+    claims = _claims()
+    claims.append(dict(claims[2], Line=1, Modifiers="RT", **{"Dx Codes": "M23.221"}))
+    out = _letter(tmp_path, {"Claim ID": "C1003", "Line": 2, "Patient ID": "MRN-0091", "CARC": "18",
+                             "Category": "duplicate", "Date of Service": dt.date(2026, 4, 20), "Modifiers": "LT",
+                             "Denial Date": dt.date(2026, 5, 1)}, claims=claims, today=dt.date(2026, 5, 5))
+    paras = _paragraphs(out)
+    assert "First-level appeal (request for reconsideration): not a duplicate service" in paras
+    assert "Why this is not a duplicate" in paras
+    assert ("On April 20, 2026 the patient also had line 1 of claim C1003 (29881, modifier RT). This line, line 2 of "
+            "claim C1003 (29881, modifier LT), is a separate service, not a second bill for the same one.") in paras
+    assert "Its modifier LT (left side) distinguishes it from the other line." in paras
+    assert ("Please reprocess line 2 of claim C1003 (29881, date of service 04/20/2026) as a separate service, not a "
+            "duplicate, for payment of the denied amount of $3,100.00.") in paras
+    assert _criteria(out) == {}
+    assert _enclosures(out)[-1] == "Office note for the date of service, 04/20/2026, documenting each service performed"
+
+
+def test_an_eligibility_denial_asks_to_recheck_coverage_with_the_member_id(tmp_path):
+    out = _letter(tmp_path, {"CARC": "27", "Category": "eligibility"})
+    paras = _paragraphs(out)
+    assert "First-level appeal (request for reconsideration): request to re-check coverage" in paras
+    assert ("Your remittance says the service was after the patient's coverage ended. The patient's details, as on "
+            "the member's card: member ID ACM889201, name Robert Example, date of birth 09/14/1971.") in paras
+    assert ("Please re-check the patient's coverage on 03/03/2026 with member ID ACM889201 and reprocess line 1 of "
+            "claim C1002 for payment of the denied amount of $3,100.00.") in paras
+    assert _enclosures(out)[2:] == ["Copy of the patient's insurance card (front and back)",
+                                    "Eligibility verification for the date of service"]
+    assert _criteria(out) == {}
+
+
+def test_a_non_covered_denial_asks_for_a_coverage_review_citing_the_policy(tmp_path):
+    out = _letter(tmp_path, {"CARC": "204", "Category": "non-covered"})
+    paras = _paragraphs(out)
+    assert "First-level appeal (request for reconsideration): coverage review" in paras
+    assert ("Acme Health Plan's policy Acme MP-2026-114 covers 29881 for M23.221 — Derangement of posterior horn of "
+            "medial meniscus due to old tear or injury, right knee when its criteria are met; the enclosed records "
+            "document them.") in paras
+    assert any(p.startswith("Please review the coverage decision for line 1 of claim C1002") and
+               p.endswith("if the plan excludes the service, please send us the plan provision that excludes it.")
+               for p in paras)
+
+
+def test_a_bundling_denial_argues_the_ncci_modifier_of_a_distinct_service(tmp_path):
+    claims = _claims()
+    claims.append(dict(claims[0], Line=2, **{"CPT/HCPCS": "63048", "Modifiers": "XS"}))
+    out = _letter(tmp_path, {"Line": 2, "CPT/HCPCS": "63048", "CARC": "97", "Category": "bundling",
+                             "Modifiers": "XS"}, base=0, claims=claims)
+    paras = _paragraphs(out)
+    assert "Request for Redetermination (first-level Medicare appeal): distinct, separately payable service" in paras
+    assert "Why the service is paid separately" in paras
+    assert ("Line 2 carries modifier XS (separate structure or organ): 63048 was a distinct service from line 1 of "
+            "claim C1001 (63047), as the enclosed note documents.") in paras
+    assert ("Please reprocess line 2 of claim C1001 (63048, date of service 03/10/2026) as a distinct, separately "
+            "payable service for payment of the denied amount of $2,450.00.") in paras
+    assert _criteria(out) == {}  # no rule for 63048 is needed for this letter
+
+
+def test_a_practice_template_made_before_the_kinds_still_renders_every_kind(tmp_path):
+    """A practice's own copy of the older appeal template (no kind conditionals) keeps working."""
+    from docs_workbook import SETTINGS_ROWS
+    from docx import Document
+
+    own = tmp_path / "own"
+    own.mkdir()
+    doc = Document()
+    for t in ("{{ appeal.title }}", "{{ appeal.opening }}", "{%p for text in argument %}", "{{ text }}",
+              "{%p endfor %}", "{{ policy.sentence }}", "{%p for c in criteria %}", "{{ c.name }}: {{ c.met }}",
+              "{%p endfor %}", "{{ appeal.requested_action }}", "{{ appeal.level_text }}",
+              "{{ appeal.deadline_text }}", "{%p for item in enclosures %}", "{{ item }}", "{%p endfor %}"):
+        doc.add_paragraph(t)
+    doc.save(own / "appeal_letter.docx")
+    out = _letter(tmp_path, {"CARC": "29", "Category": "timely filing"},
+                  settings=dict(SETTINGS_ROWS, **{"Template Folder": str(own)}))
+    text = docx_text(out)
+    assert "proof of timely filing" in text and "{{" not in text
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_converts_the_reopening_and_timely_filing_letters(tmp_path):
+    import shutil
+    import subprocess
+    import uuid
+
+    docs = [_letter(tmp_path / "a", {"CARC": "4", "Category": "coding"}, base=0),
+            _letter(tmp_path / "b", {"CARC": "29", "Category": "timely filing"})]
+    profile = f"file:///tmp/lo-appeal-kinds-{uuid.uuid4().hex}"
+    try:
+        subprocess.run([shutil.which("soffice"), f"-env:UserInstallation={profile}", "--headless", "--convert-to",
+                        "pdf", "--outdir", str(tmp_path / "pdf"), *map(str, docs)],
+                       check=True, capture_output=True, timeout=180)
+    finally:
+        shutil.rmtree(profile.removeprefix("file://"), ignore_errors=True)
+    for d in docs:
+        assert (tmp_path / "pdf" / f"{d.stem}.pdf").read_bytes()[:5] == b"%PDF-"
+
+
 # ---------------------------------------------------------------- bad data: a clear message, no file
 
 def _fails(wb: Path, tmp_path: Path, denial="D-000001") -> str:

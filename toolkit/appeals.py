@@ -38,6 +38,36 @@ GROUP_MEANING = {
     "PI": "payer-initiated reduction",
 }
 _SIDE = {"RT": "right", "LT": "left", "50": "bilateral"}
+# What a denial's Category asks the letter to do (Category as the denial log decoded it from
+# toolkit/data/carc.csv; the CARC's own category when the cell is blank).  Anything else keeps
+# the medical-necessity letter.
+KIND_OF_CATEGORY = {
+    "medical necessity": "necessity",
+    "authorization": "authorization",
+    "timely filing": "timely_filing",
+    "coding": "correction",
+    "documentation": "correction",
+    "duplicate": "duplicate",
+    "eligibility": "eligibility",
+    "non-covered": "noncovered",
+    "bundling": "bundling",
+}
+KINDS = ("necessity", "authorization", "timely_filing", "correction", "duplicate", "eligibility", "noncovered",
+         "bundling")
+POLICY_KINDS = ("necessity", "authorization")  # letters that set the claim against the policy's criteria
+CORRECTION_UNIT = {True: "Reopenings", False: "Corrected Claims"}
+MEDICARE_REOPENING_DAYS = 365  # clerical errors: a reopening within one year of the initial determination
+MEDICARE_FILING_DAYS = 365  # 12 months from the date of service
+_MODIFIER_MEANING = {
+    "RT": "right side", "LT": "left side", "50": "bilateral procedure", "59": "distinct procedural service",
+    "XE": "separate encounter", "XS": "separate structure or organ", "XP": "separate practitioner",
+    "XU": "unusual non-overlapping service", "76": "repeat procedure by the same physician",
+    "77": "repeat procedure by another physician", "91": "repeat clinical laboratory test",
+    "25": "significant, separately identifiable evaluation and management service",
+    "FA": "left hand, thumb", "F5": "right hand, thumb", "TA": "left foot, great toe", "T5": "right foot, great toe",
+    "E1": "upper left eyelid", "E3": "upper right eyelid",
+}
+_NCCI_MODIFIERS = ("59", "XE", "XS", "XP", "XU", "25", "91", "RT", "LT", "76", "77")
 _MEMBER_ID_HEADERS = ("member id", "subscriber id", "insurance id", "medicare number", "mbi", "policy number")
 
 
@@ -75,6 +105,7 @@ class Casefile:
         self._denial_index = None
         self._denial_pos = None
         self._claim_pos = None
+        self._same_day = None
         if self.claims is not None:
             lines = self.claims["Line"].fillna(1)
             for row, cid, ln in zip(self.claims.index, self.claims["Claim ID"], lines):
@@ -114,20 +145,25 @@ class Casefile:
         payer = self.payers.loc[key]
         return payer, self._payer_rows.get(key)
 
-    def rule_for(self, payer: str, cpt: str, dos, *, row, sheet, position: int | None = None) -> pd.Series:
-        """The rule in force on ``dos``; ``position`` when already matched in bulk."""
+    def rule_for(self, payer: str, cpt: str, dos, *, row, sheet, position: int | None = None,
+                 required: bool = True) -> pd.Series | None:
+        """The rule in force on ``dos``; ``position`` when already matched in bulk.  A letter that
+        does not cite the policy (``required=False``: timely filing, duplicate, ...) takes None."""
         from .rules import match_rules
 
         pos = position
         if pos is None:
             pos = match_rules(pd.Series([payer]), pd.Series([cpt]),
                               pd.Series([pd.Timestamp(dos) if dos else pd.NaT]), self.rules).iloc[0]
+        if pos < 0 and not required:
+            return None
         if pos < 0:
             raise InputError(f"no rule in Rules applies to payer {payer!r}, CPT/HCPCS {cpt} on this date of service;"
                              " a letter must cite the payer's policy: add the rule, then run again",
                              file=self.file, sheet=sheet, row=row)
         rule = self.rules.iloc[pos]
-        require_policy(rule, int(rule["_source_row"]), self.file)
+        if required:
+            require_policy(rule, int(rule["_source_row"]), self.file)
         return rule
 
     def _denial_rule_positions(self) -> dict:
@@ -169,11 +205,30 @@ class Casefile:
         cpt = text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS"))
         dos = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))
         payer, payer_row = self.payer_for(payer_name, row=row, sheet="Denials")
+        kind = denial_kind(denial, self.code_tables)
         rule = self.rule_for(payer_name, cpt, dos, row=row, sheet="Denials",
-                             position=self._denial_rule_positions().get(row))
+                             position=self._denial_rule_positions().get(row), required=kind in POLICY_KINDS)
         ctx = practice_context(self.settings, letter=True)
-        ctx["payer"] = self._payer_context(payer, payer_row, appeal=True)
-        return build_appeal(ctx, denial, claim, rule, payer, self.codesets, self.today, self.code_tables)
+        medicare = text(payer.get("Payer Type")) == "Medicare"
+        ctx["payer"] = self._payer_context(payer, payer_row, appeal=True,
+                                           unit=CORRECTION_UNIT[medicare] if kind == "correction" else None)
+        same_day = self.same_day_lines(src, claim) if kind in ("duplicate", "bundling") else []
+        return build_appeal(ctx, denial, claim, rule, payer, self.codesets, self.today, self.code_tables,
+                            kind=kind, same_day=same_day)
+
+    def same_day_lines(self, src: pd.Series, claim: pd.Series | None) -> list[pd.Series]:
+        """The patient's other claim lines on the same date of service (a duplicate or bundling
+        denial is answered by showing how this line differs from them)."""
+        if self.claims is None:
+            return []
+        if self._same_day is None:
+            self._same_day = {}
+            days = self.claims["Date of Service"].map(as_date)
+            for row, pid, day in zip(self.claims.index, self.claims["Patient ID"], days):
+                self._same_day.setdefault((text(pid), day), []).append(row)
+        key = (text(src.get("Patient ID")), as_date(src.get("Date of Service")))
+        own = claim.name if claim is not None else None
+        return [self.claims.loc[r] for r in self._same_day.get(key, []) if r != own]
 
     def prior_auth_rows(self) -> list:
         """Claim lines whose rule requires prior authorization and that carry no number."""
@@ -198,12 +253,13 @@ class Casefile:
         ctx["payer"] = self._payer_context(payer, payer_row, appeal=False)
         return build_prior_auth(ctx, claim, rule, payer, self.codesets, self.today)
 
-    def _payer_context(self, payer: pd.Series, payer_row, *, appeal: bool) -> dict:
+    def _payer_context(self, payer: pd.Series, payer_row, *, appeal: bool, unit: str | None = None) -> dict:
         lines = self._payer_address(payer, payer_row)
         medicare = text(payer.get("Payer Type")) == "Medicare"
-        named = re.compile(r"attn|attention|appeal|redetermination|reconsideration", re.I)
+        named = re.compile(r"attn|attention|appeal|redetermination|reconsideration|reopening|corrected", re.I)
         if appeal and not any(named.search(ln) for ln in lines):  # the address already names the unit
-            lines = ["Attn: " + ("Redetermination Requests" if medicare else "Provider Appeals")] + lines
+            unit = unit or ("Redetermination Requests" if medicare else "Provider Appeals")
+            lines = ["Attn: " + unit] + lines
         return {
             "name": text(payer.get("Payer")),
             "type": text(payer.get("Payer Type")),
@@ -393,9 +449,112 @@ def _meaning(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
-def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd.Series, payer: pd.Series,
-                 codesets, today: dt.date, code_tables) -> dict:
-    """Fill ``ctx`` (practice, signer, payer already in) with the letter's content."""
+def denial_kind(denial: pd.Series, code_tables=None) -> str:
+    """Which letter a denial needs (one of ``KINDS``), from its Category, else its CARC's."""
+    category = " ".join(text(denial.get("Category")).casefold().replace("-", " - ").split()).replace(" - ", "-")
+    if not category and code_tables is not None:
+        known = code_tables.carc.get(text(denial.get("CARC")).upper())
+        category = known.category if known else ""
+    category = {"non covered": "non-covered", "noncovered": "non-covered", "not covered": "non-covered",
+                "medical-necessity": "medical necessity"}.get(category, category)
+    return KIND_OF_CATEGORY.get(category, "necessity")
+
+
+def _level(denial, payer, payer_name: str, medicare: bool, level2: bool, days) -> tuple[str, str, str]:
+    """Title, level sentence and the review asked for, by appeal level and payer type."""
+    denial_date = long_date(denial.get("Denial Date")) or NOT_ON_FILE
+    if medicare and not level2:
+        return ("Request for Redetermination (first-level Medicare appeal)",
+                (f"This is a request for redetermination, the first level of the Medicare appeals process, "
+                 f"filed within {days} days of the initial determination (remittance dated {denial_date})."),
+                "a redetermination")
+    if medicare:
+        return ("Request for Reconsideration by the Qualified Independent Contractor (second-level Medicare appeal)",
+                (f"This is a request for reconsideration, the second level of the Medicare appeals process, "
+                 f"filed within {MEDICARE_RECONSIDERATION_DAYS} days of the redetermination decision dated "
+                 f"{long_date(denial.get('Resolved Date')) or NOT_ON_FILE}, which upheld the denial."),
+                "a reconsideration")
+    if level2:
+        return ("Second-level appeal",
+                (f"This is a second-level appeal under {payer_name}'s provider appeal process, following the "
+                 f"decision of {long_date(denial.get('Resolved Date')) or NOT_ON_FILE} upholding the denial."),
+                "a second-level review")
+    window = f"the plan's {days}-day appeal window" if days else "the plan's appeal window"
+    return ("First-level appeal (request for reconsideration)",
+            (f"This is a first-level appeal under {payer_name}'s provider appeal process, filed within "
+             f"{window} from the denial dated {denial_date}."),
+            "a reconsideration")
+
+
+def _deadline_text(deadline, today, what: str = "appeal") -> str:
+    if deadline and deadline < today:
+        return (f"The {what} period ended on {long_date(deadline)}. We ask that you accept this {what} "
+                "for good cause: [state the reason for the late filing here].")
+    if deadline:
+        return f"The deadline for this {what} is {long_date(deadline)}; it is filed on {long_date(today)}."
+    return f"Please accept this {what} within the plan's {what} window (no deadline is on file)."
+
+
+def _mods_text(mods: list[str]) -> str:
+    return ", ".join(f"{m} ({_MODIFIER_MEANING[m]})" if m in _MODIFIER_MEANING else m for m in mods)
+
+
+def _line_label(row: pd.Series) -> str:
+    mods = split_modifiers(row.get("Modifiers"))
+    return (f"line {int(number(row.get('Line')) or 1)} of claim {text(row.get('Claim ID'))} "
+            f"({text(row.get('CPT/HCPCS'))}" + (f", modifier{'s' if len(mods) > 1 else ''} {', '.join(mods)}"
+                                                  if mods else "") + ")")
+
+
+def _corrections(denial, claim, codesets, code_tables, carc: str, rarcs: list[str]) -> list[str]:
+    """What the corrected line changes: modifiers and diagnoses as denied (the Denials row) set
+    against the line as it now stands in Claims, and the documentation a remark code asked for."""
+    out = []
+    if claim is not None:
+        before_m, now_m = split_modifiers(denial.get("Modifiers")), split_modifiers(claim.get("Modifiers"))
+        added = [m for m in now_m if m not in before_m]
+        removed = [m for m in before_m if m not in now_m]
+        if added:
+            out.append(f"Modifier{'s' if len(added) > 1 else ''} added: {_mods_text(added)}")
+        if removed:
+            out.append(f"Modifier{'s' if len(removed) > 1 else ''} removed: {', '.join(removed)}")
+        before_d, now_d = split_codes(denial.get("Dx Codes")), split_codes(claim.get("Dx Codes"))
+        if before_d:
+            norm = {c.replace(".", "").upper() for c in before_d}
+            now_norm = {c.replace(".", "").upper() for c in now_d}
+            added_d = [c for c in now_d if c.replace(".", "").upper() not in norm]
+            removed_d = [c for c in before_d if c.replace(".", "").upper() not in now_norm]
+            out += [f"Diagnosis added: {describe_dx(c, codesets)}" for c in added_d]
+            out += [f"Diagnosis removed: {c}" for c in removed_d]
+    if carc in ("251", "252"):
+        out.append("The attachment the remittance asked for is enclosed")
+    for r in rarcs:
+        meaning = code_tables.rarc.get(r.upper(), "")
+        if meaning and re.search(r"missing|incomplete|invalid|documentation|record|attachment", meaning,
+                                   re.IGNORECASE):
+            out.append(f"Remark code {r} ({_meaning(meaning)}): the corrected information is on the claim or "
+                       "in the enclosed records")
+    if not out:
+        out.append("[describe the correction made to the line here]")
+    if claim is not None:
+        mods = split_modifiers(claim.get("Modifiers"))
+        out.append("The corrected line as billed now: " + text(claim.get("CPT/HCPCS"))
+                   + (f", modifier{'s' if len(mods) > 1 else ''} {', '.join(mods)}" if mods else ", no modifier")
+                   + "; diagnoses " + (", ".join(split_codes(claim.get("Dx Codes"))) or NOT_ON_FILE))
+    return out
+
+
+def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd.Series | None, payer: pd.Series,
+                 codesets, today: dt.date, code_tables, *, kind: str | None = None,
+                 same_day: list | None = None) -> dict:
+    """Fill ``ctx`` (practice, signer, payer already in) with the letter's content.
+
+    ``kind`` (see ``KINDS``) decides what the letter argues and asks for: a medical-necessity or
+    authorization appeal sets the claim against the policy's criteria; timely filing shows the
+    dates; a coding or documentation denial becomes a reopening / corrected-claim cover letter
+    (not an appeal); duplicate, eligibility, non-covered and bundling letters are short.  Every
+    kind fills the same names, so a practice's older template still renders."""
+    kind = kind or denial_kind(denial, code_tables)
     src = claim if claim is not None else denial
     payer_name = ctx["payer"]["name"]
     medicare = text(payer.get("Payer Type")) == "Medicare"
@@ -403,9 +562,13 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
     cpt = text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS"))
     dos = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))
     claim_id, line = text(denial.get("Claim ID")), int(number(denial.get("Line")) or 1)
-    policy_ref = text(rule.get("Policy"))
+    policy_ref = text(rule.get("Policy")) if rule is not None else ""
     codes = split_codes(src.get("Dx Codes")) or split_codes(denial.get("Dx Codes"))
     units = number(src.get("Units")) if claim is not None else None
+    mods = split_modifiers(src.get("Modifiers"))
+    practice = ctx["practice"]["name"]
+    patient = _patient(claim, denial)
+    the_line = (f"line {line} of claim {claim_id} ({cpt}, date of service {short_date(dos) or NOT_ON_FILE})")
 
     # The denial, quoted.
     group, carc = text(denial.get("Group Code")).upper(), text(denial.get("CARC"))
@@ -420,78 +583,247 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
     if rarcs:
         quote += "; remark code" + ("s " if len(rarcs) > 1 else " ") + "; ".join(
             f"{r}: {_meaning(code_tables.rarc.get(r.upper(), '')) or 'see the remittance'}" for r in rarcs)
-    rows = criteria(rule, claim, denial, codesets)
+    rows = criteria(rule, claim, denial, codesets) if kind in POLICY_KINDS else []
     all_met = all(r["met"] == "Yes" for r in rows)
-    quote += (". We disagree: the service met each of the policy's criteria, as shown below." if all_met else
-              ". We disagree, for the reasons below.")
 
     deadline, days = _deadline(denial, payer, medicare, level2)
-    denial_date = long_date(denial.get("Denial Date")) or NOT_ON_FILE
-    if medicare and not level2:
-        title = "Request for Redetermination (first-level Medicare appeal)"
-        level_text = (f"This is a request for redetermination, the first level of the Medicare appeals process, "
-                      f"filed within {days} days of the initial determination (remittance dated {denial_date}).")
-        asks = "a redetermination"
-    elif medicare:
-        title = "Request for Reconsideration by the Qualified Independent Contractor (second-level Medicare appeal)"
-        level_text = (f"This is a request for reconsideration, the second level of the Medicare appeals process, "
-                      f"filed within {MEDICARE_RECONSIDERATION_DAYS} days of the redetermination decision dated "
-                      f"{long_date(denial.get('Resolved Date')) or NOT_ON_FILE}, which upheld the denial.")
-        asks = "a reconsideration"
-    elif level2:
-        title = "Second-level appeal"
-        level_text = (f"This is a second-level appeal under {payer_name}'s provider appeal process, following the "
-                      f"decision of {long_date(denial.get('Resolved Date')) or NOT_ON_FILE} upholding the denial.")
-        asks = "a second-level review"
-    else:
-        title = "First-level appeal (request for reconsideration)"
-        window = f"the plan's {days}-day appeal window" if days else "the plan's appeal window"
-        level_text = (f"This is a first-level appeal under {payer_name}'s provider appeal process, filed within "
-                      f"{window} from the denial dated {denial_date}.")
-        asks = "a reconsideration"
-    if deadline and deadline < today:
-        deadline_text = (f"The appeal period ended on {long_date(deadline)}. We ask that you accept this appeal "
-                         "for good cause: [state the reason for the late filing here].")
-    elif deadline:
-        deadline_text = f"The deadline for this appeal is {long_date(deadline)}; it is filed on {long_date(today)}."
-    else:
-        deadline_text = "Please accept this appeal within the plan's appeal window (no deadline is on file)."
-
+    title, level_text, asks = _level(denial, payer, payer_name, medicare, level2, days)
+    deadline_text = _deadline_text(deadline, today)
+    document = "Appeal of"  # the footer: "<document> claim C1001, line 1 · denial D-000001"
     denied = money(denial.get("Denied Amount"))
-    requested = (f"Please reverse the denial and reprocess line {line} of claim {claim_id} ({cpt}, date of service "
-                 f"{short_date(dos) or NOT_ON_FILE}) for payment" + (f" of the denied amount of {denied}" if denied else "")
-                 + " under the payer's policy.")
+    for_payment = " for payment" + (f" of the denied amount of {denied}" if denied else "")
     pa_number = text(claim.get("Prior Auth Number")) if claim is not None else ""
-    if pa_number and text(denial.get("Category")).casefold() == "authorization":
-        requested = (f"Please recognise authorization number {pa_number}, obtained before the service, "
-                     f"and reprocess line {line} of claim {claim_id} for payment" + (f" of {denied}" if denied else "") + ".")
-
+    argument: list[str] = []
+    corrections: list[str] = []
+    salutation = "Dear Appeals Reviewer:" if not medicare else "Dear Redetermination Reviewer:"
     enclosures = [f"Remittance advice dated {short_date(denial.get('Denial Date')) or NOT_ON_FILE} showing the denial",
-                  f"Claim {claim_id} (CMS-1500), line {line}",
-                  f"Office note for the date of service, {short_date(dos) or NOT_ON_FILE}"]
-    weeks = number(claim.get("Therapy Weeks")) if claim is not None else None
-    if weeks is not None or number(rule.get("Min Therapy Weeks")):
-        enclosures.append("Conservative therapy records" + (f" ({plain_number(weeks)} weeks)" if weeks else ""))
-    img = as_date(claim.get("Imaging Date")) if claim is not None else None
-    if img or yes(rule.get("Imaging Required")):
-        kind = (text(claim.get("Imaging Type")) if claim is not None else "") or "Imaging"
-        enclosures.append(f"{kind} report" + (f" dated {short_date(img)}" if img else ""))
-    if pa_number:
-        enclosures.append(f"Prior authorization approval {pa_number}")
-    if medicare and claim is not None and yes(claim.get("ABN on File")):
-        enclosures.append("Signed Advance Beneficiary Notice (CMS-R-131)")
-    enclosures.append(f"{payer_name} policy {policy_ref}: coverage criteria")
+                  f"Claim {claim_id} (CMS-1500), line {line}"]
+    office_note = f"Office note for the date of service, {short_date(dos) or NOT_ON_FILE}"
+
+    if kind in POLICY_KINDS:
+        quote += (". We disagree: the service met each of the policy's criteria, as shown below." if all_met else
+                  ". We disagree, for the reasons below.")
+        opening = (f"On behalf of our patient, {practice} requests {asks} of the denial of the service below. "
+                   f"The service was medically necessary under {payer_name}'s policy {policy_ref}, "
+                   + ("and the enclosed records show that each of its criteria was met." if all_met else
+                      "as the enclosed records document."))
+        argument = _argument(rule, claim, denial, codesets, policy_ref, payer_name)
+        requested = (f"Please reverse the denial and reprocess line {line} of claim {claim_id} ({cpt}, date of "
+                     f"service {short_date(dos) or NOT_ON_FILE}){for_payment} under the payer's policy.")
+        enclosures.append(office_note)
+        weeks = number(claim.get("Therapy Weeks")) if claim is not None else None
+        if weeks is not None or number(rule.get("Min Therapy Weeks")):
+            enclosures.append("Conservative therapy records" + (f" ({plain_number(weeks)} weeks)" if weeks else ""))
+        img = as_date(claim.get("Imaging Date")) if claim is not None else None
+        if img or yes(rule.get("Imaging Required")):
+            kind_img = (text(claim.get("Imaging Type")) if claim is not None else "") or "Imaging"
+            enclosures.append(f"{kind_img} report" + (f" dated {short_date(img)}" if img else ""))
+        if kind == "authorization":
+            exceeded = carc == "198"
+            if pa_number and exceeded:
+                title += f": authorization {pa_number} to be extended"
+                argument.insert(0, f"The service was authorized under number {pa_number}; the patient's condition "
+                                   "required more services than the authorization allowed, as the enclosed records "
+                                   "document.")
+                requested = (f"Please extend authorization number {pa_number} to cover this service and reprocess "
+                             f"line {line} of claim {claim_id}{for_payment.replace(' the denied amount of', '')}.")
+            elif pa_number:
+                title += f": authorization {pa_number} on file"
+                argument.insert(0, f"The service was authorized before it was performed, under number {pa_number}; "
+                                   "the approval is enclosed.")
+                requested = (f"Please recognise authorization number {pa_number}, obtained before the service, "
+                             f"and reprocess line {line} of claim {claim_id}"
+                             + (f" for payment of {denied}" if denied else " for payment") + ".")
+            else:
+                title += ": request for retroactive authorization"
+                argument.insert(0, "No authorization could be obtained before the service because [state why, "
+                                   "e.g. the patient's condition was urgent and the procedure could not be "
+                                   "delayed]. The service met the policy's criteria on the date it was performed, "
+                                   "as shown below.")
+                requested = (f"Please grant a retroactive authorization for {cpt} on "
+                             f"{short_date(dos) or NOT_ON_FILE}, apply it to line {line} of claim {claim_id}, and "
+                             f"reprocess the line{for_payment}.")
+                enclosures.append("Record of the urgent circumstances that prevented authorization in advance")
+        if pa_number:
+            enclosures.append(f"Prior authorization approval {pa_number}")
+        if medicare and claim is not None and yes(claim.get("ABN on File")):
+            enclosures.append("Signed Advance Beneficiary Notice (CMS-R-131)")
+        enclosures.append(f"{payer_name} policy {policy_ref}: coverage criteria")
+
+    elif kind == "timely_filing":
+        submitted = as_date(claim.get("Submitted Date")) if claim is not None else None
+        limit = number(payer.get("Timely Filing Days")) or (MEDICARE_FILING_DAYS if medicare else None)
+        limit = int(limit) if limit else None
+        last_day = dos + dt.timedelta(days=limit) if dos and limit else None
+        on_time = bool(submitted and dos and last_day and submitted <= last_day)
+        title += ": proof of timely filing"
+        limit_text = (f"{payer_name}'s filing limit of {limit} days from the date of service"
+                      + (f", which ended on {long_date(last_day)}" if last_day else "")) if limit else \
+            f"{payer_name}'s filing limit (not on file)"
+        if submitted and dos:
+            gap = (submitted - dos).days
+            argument.append(f"The claim was first submitted on {long_date(submitted)}, {gap} days after the date of "
+                            f"service ({long_date(dos)}), " + ("within " if on_time else "after ") + limit_text + ".")
+        else:
+            argument.append(f"The claim was first submitted on [enter the date the clearinghouse accepted the "
+                            f"claim], within {limit_text}.")
+        if on_time or not submitted:
+            argument.append(f"The enclosed clearinghouse acceptance report shows the date the claim was accepted "
+                            f"for delivery to {payer_name}.")
+            quote += ". We disagree: the claim was filed within the time limit, as shown below."
+        else:
+            argument.append("The claim could not be filed sooner because [state why, e.g. the patient gave other "
+                            "insurance at the visit, and enclose the proof].")
+            quote += ". We ask you to reconsider, for the reason below."
+        opening = (f"On behalf of our patient, {practice} requests {asks} of the denial of the service below for "
+                   "late filing. " + ("The claim reached the payer within its filing limit, as the enclosed proof "
+                                      "shows." if on_time or not submitted else
+                                      "The reason the claim could not be filed sooner is set out below."))
+        requested = (f"Please accept the enclosed proof of timely filing, reverse the timely-filing denial and "
+                     f"reprocess {the_line}{for_payment}.")
+        enclosures += ["Clearinghouse acceptance report" + (f" dated {short_date(submitted)}" if submitted else "")
+                       + " (proof of timely filing)",
+                       "Proof of the original submission (the payer's acknowledgement or claim status response)"]
+
+    elif kind == "correction":
+        corrections = _corrections(denial, claim, codesets, code_tables, carc, rarcs)
+        unprocessable = "MA130" in [r.upper() for r in rarcs]
+        salutation = "Dear Claims Reviewer:"
+        quote += ". The line has been corrected as listed below."
+        if medicare and unprocessable:
+            document = "Corrected-claim cover letter for"
+            title = "Corrected claim: resubmission of a claim returned as unprocessable (remark code MA130)"
+            opening = (f"The claim below was returned as unprocessable. {practice} has corrected it and resubmits "
+                       "it as a new claim; this is not an appeal.")
+            level_text = ("An unprocessable claim (remark code MA130) carries no appeal rights: it is corrected and "
+                          "resubmitted as a new claim, not appealed.")
+            limit = int(number(payer.get("Timely Filing Days")) or MEDICARE_FILING_DAYS)
+            deadline = dos + dt.timedelta(days=limit) if dos else None
+            deadline_text = _deadline_text(deadline, today, "filing").replace(
+                "filing window", "filing limit")
+            requested = f"Please process the enclosed corrected claim as a new claim for {the_line}."
+        elif medicare:
+            document = "Reopening request for"
+            title = "Request for Reopening: correction of a clerical error (not an appeal)"
+            opening = (f"{practice} asks you to reopen the initial determination of the service below to correct a "
+                       "clerical error. This is a request for a reopening, not a request for redetermination.")
+            level_text = (f"Medicare corrects clerical errors through a reopening rather than an appeal. A reopening "
+                          f"may be requested within one year of the initial determination (remittance dated "
+                          f"{long_date(denial.get('Denial Date')) or NOT_ON_FILE}).")
+            denied_on = as_date(denial.get("Denial Date"))
+            deadline = denied_on + dt.timedelta(days=MEDICARE_REOPENING_DAYS) if denied_on else None
+            deadline_text = _deadline_text(deadline, today, "reopening")
+            requested = (f"Please reopen the initial determination for {the_line}, apply the corrections listed "
+                         f"above and reprocess the line{for_payment}.")
+        else:
+            document = "Corrected-claim cover letter for"
+            title = "Corrected claim (replacement of the original claim, frequency code 7)"
+            opening = (f"{practice} submits a corrected claim for the service below; it replaces the original "
+                       "claim. This is a corrected claim, not an appeal.")
+            level_text = (f"The enclosed claim is a replacement of claim {claim_id} (claim frequency code 7) under "
+                          f"{payer_name}'s corrected-claim process.")
+            deadline = as_date(denial.get("Appeal Deadline"))
+            deadline_text = (f"Please process it by {long_date(deadline)}." if deadline else
+                             "Please process it under the plan's corrected-claim rules (no deadline is on file).")
+            requested = (f"Please process the enclosed corrected claim, which replaces claim {claim_id}, and "
+                         f"reprocess line {line}{for_payment}.")
+        enclosures[1] = f"Corrected claim {claim_id} (CMS-1500), line {line}"
+        enclosures.append(office_note + ", supporting the corrected codes")
+
+    elif kind == "duplicate":
+        title += ": not a duplicate service"
+        same = [o for o in (same_day or []) if text(o.get("CPT/HCPCS")) == cpt]
+        quote += ". The line is not a duplicate: it is a separate service, as explained below."
+        if same:
+            others = "; ".join(_line_label(o) for o in same)
+            argument.append(f"On {long_date(dos) or NOT_ON_FILE} the patient also had {others}. This line, "
+                            f"{_line_label(src)}, is a separate service, not a second bill for the same one.")
+            own, theirs = set(mods), {m for o in same for m in split_modifiers(o.get("Modifiers"))}
+            if own != theirs and own:
+                argument.append(f"Its modifier{'s' if len(mods) > 1 else ''} {_mods_text(mods)} "
+                                + ("distinguish" if len(mods) > 1 else "distinguishes") + " it from the other line.")
+            else:
+                argument.append("The two services differ as follows: [state the different site, session or "
+                                "time documented in the note].")
+        else:
+            argument.append(f"Our records show one {cpt} billed for this patient on {long_date(dos) or NOT_ON_FILE}: "
+                            f"line {line} of claim {claim_id}. It is not a repeat of an earlier claim; if your records "
+                            "hold another claim for this service, please send us its number so we can compare them.")
+        opening = (f"On behalf of our patient, {practice} requests {asks} of the denial of the service below as a "
+                   "duplicate. The line is a separate service, not a repeat of one already processed.")
+        requested = f"Please reprocess {the_line} as a separate service, not a duplicate,{for_payment}."
+        enclosures.append(office_note + ", documenting each service performed")
+
+    elif kind == "eligibility":
+        title += ": request to re-check coverage"
+        quote += ". We ask you to check the patient's coverage again with the details below."
+        why = {"26": "the service was before the patient's coverage began",
+               "27": "the service was after the patient's coverage ended",
+               "31": "the plan cannot identify the patient as its insured"}.get(
+            carc, "the patient was not eligible on the date of service")
+        argument.append(f"Your remittance says {why}. The patient's details, as on the member's card: member ID "
+                        f"{patient['member_id']}, name {patient['name']}, date of birth {patient['dob']}.")
+        argument.append(f"Please check the coverage in force on the date of service, {long_date(dos) or NOT_ON_FILE}, "
+                        "against these details; a copy of the card is enclosed.")
+        opening = (f"On behalf of our patient, {practice} requests {asks} of the eligibility denial of the service "
+                   "below and asks you to check the patient's coverage on the date of service again.")
+        requested = (f"Please re-check the patient's coverage on {short_date(dos) or NOT_ON_FILE} with member ID "
+                     f"{patient['member_id']} and reprocess line {line} of claim {claim_id}{for_payment}.")
+        enclosures += ["Copy of the patient's insurance card (front and back)",
+                       "Eligibility verification for the date of service"]
+
+    elif kind == "noncovered":
+        title += ": coverage review"
+        quote += ". We ask you to review this decision, for the reasons below."
+        if rule is not None and policy_ref:
+            sup = _supporting_dx(codes, rule)
+            argument.append(f"{payer_name}'s policy {policy_ref} covers {cpt}"
+                            + (f" for {describe_dx(sup, codesets)}" if sup else "")
+                            + " when its criteria are met; the enclosed records document them.")
+        else:
+            argument.append(f"{cpt} is a covered benefit of the patient's plan for the diagnoses treated "
+                            f"({', '.join(codes) or NOT_ON_FILE}): [cite the plan provision that covers it].")
+        opening = (f"On behalf of our patient, {practice} requests {asks} of the decision that the service below "
+                   "is not covered under the patient's plan.")
+        requested = (f"Please review the coverage decision for {the_line} and reprocess the line{for_payment}; if "
+                     "the plan excludes the service, please send us the plan provision that excludes it.")
+        enclosures.append(office_note)
+        if policy_ref:
+            enclosures.append(f"{payer_name} policy {policy_ref}: coverage criteria")
+
+    else:  # bundling
+        title += ": distinct, separately payable service"
+        quote += ". The service is distinct from the other services billed that day, as explained below."
+        others = [o for o in (same_day or []) if text(o.get("CPT/HCPCS")) != cpt]
+        ncci = [m for m in mods if m in _NCCI_MODIFIERS]
+        other_text = "; ".join(_line_label(o) for o in others)
+        if ncci:
+            argument.append(f"Line {line} carries modifier{'s' if len(ncci) > 1 else ''} {_mods_text(ncci)}: "
+                            f"{cpt} was a distinct service" + (f" from {other_text}" if others else "")
+                            + ", as the enclosed note documents.")
+        else:
+            argument.append(f"{cpt} was a distinct service" + (f" from {other_text}" if others else "")
+                            + ": [state the separate session, anatomic site or encounter documented in the note].")
+        argument.append("The National Correct Coding Initiative allows such a pair to be paid separately when the "
+                        "services are distinct and the line carries the appropriate modifier.")
+        opening = (f"On behalf of our patient, {practice} requests {asks} of the denial of the service below as "
+                   "bundled with another service on the same day. It was a distinct service, payable separately.")
+        requested = f"Please reprocess {the_line} as a distinct, separately payable service{for_payment}."
+        enclosures.append(office_note + ", documenting the distinct service")
 
     ctx.update({
+        "kind": kind,
         "letter_date": long_date(today),
-        "patient": _patient(claim, denial),
+        "patient": patient,
         "claim": {
             "id": claim_id, "line": str(line), "dos": short_date(dos) or NOT_ON_FILE,
-            "procedure": _procedure(cpt, split_modifiers(src.get("Modifiers")), rule),
+            "procedure": _procedure(cpt, mods, rule),
             "units": plain_number(units) if units is not None else "1",
             "billed": money(denial.get("Billed Amount")) or NOT_ON_FILE,
             "diagnoses": "\n".join(describe_dx(c, codesets) for c in codes) or NOT_ON_FILE,
             "provider": (text(claim.get("Rendering Provider")) if claim is not None else "") or NOT_ON_FILE,
+            "submitted": (short_date(claim.get("Submitted Date")) if claim is not None else "") or NOT_ON_FILE,
+            "prior_auth": pa_number,
         },
         "denial": {
             "id": text(denial.get("Denial ID")), "date": short_date(denial.get("Denial Date")) or NOT_ON_FILE,
@@ -499,26 +831,27 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
             "denied_amount": denied,
         },
         "appeal": {
+            "kind": kind,
+            "document": document,
             "title": title,
-            "salutation": "Dear Appeals Reviewer:" if not medicare else "Dear Redetermination Reviewer:",
-            "opening": (f"On behalf of our patient, {ctx['practice']['name']} requests {asks} of the denial of the "
-                        f"service below. The service was medically necessary under {payer_name}'s policy "
-                        f"{policy_ref}, " + ("and the enclosed records show that each of its criteria was met."
-                                             if all_met else "as the enclosed records document.")),
+            "salutation": salutation,
+            "opening": opening,
             "requested_action": requested,
             "level_text": level_text,
             "deadline_text": deadline_text,
             "deadline": short_date(deadline),
             "level": 2 if level2 else 1,
-            "contact_text": (f"Please direct any questions about this appeal to {ctx['signer']['name']} at "
-                             f"{ctx['practice']['phone']}."),
+            "contact_text": (f"Please direct any questions about this {'appeal' if kind != 'correction' else 'request'}"
+                             f" to {ctx['signer']['name']} at {ctx['practice']['phone']}."),
         },
-        "argument": _argument(rule, claim, denial, codesets, policy_ref, payer_name),
+        "argument": argument,
+        "corrections": corrections,
         "policy": {
             "reference": policy_ref,
             "sentence": (f"{payer_name} policy {policy_ref} (in force on the date of service) sets the criteria "
                          f"below for {cpt}" + ("; the claim meets each one as shown." if all_met else
-                                                ", set against what the claim and the enclosed records show.")),
+                                                ", set against what the claim and the enclosed records show."))
+            if rows else "",
         },
         "criteria": rows,
         "enclosures": enclosures,

@@ -214,10 +214,23 @@ def enclosures_and_signature(doc, contact: str) -> None:
     para(doc, "{{ practice.name }}", space_after=0)
 
 
+# Headings over the argument of an appeal letter, by kind of denial (``toolkit.appeals.KINDS``);
+# a medical-necessity denial, or any kind not listed, keeps "Why the service was medically necessary".
+ARGUMENT_HEADINGS = (
+    ("authorization", "Why the authorization should be applied"),
+    ("timely_filing", "Proof of timely filing"),
+    ("duplicate", "Why this is not a duplicate"),
+    ("eligibility", "Coverage on the date of service"),
+    ("noncovered", "Why the service should be covered"),
+    ("bundling", "Why the service is paid separately"),
+)
+
+
 def appeal_letter() -> Document:
+    """One letter for every kind of denial: ``kind`` picks the headings, the data the sentences."""
     doc = _base()
     letterhead(doc)
-    footer(doc, "Appeal of claim {{ claim.id }}, line {{ claim.line }} · denial {{ denial.id }}")
+    footer(doc, "{{ appeal.document }} claim {{ claim.id }}, line {{ claim.line }} · denial {{ denial.id }}")
     para(doc, "{{ letter_date }}", space_after=10)
     para(doc, "{{ payer.name }}", space_after=0)
     loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"], space_after=0)
@@ -240,13 +253,33 @@ def appeal_letter() -> Document:
     para(doc, "{{ appeal.opening }}")
     para(doc, "The denial", style="Heading 2")
     para(doc, "{{ denial.quote }}")
+    # The heading over the argument follows the kind of denial; edit any of them in Word.
+    para(doc, "{%p if argument %}")
+    first = True
+    for kind, heading in ARGUMENT_HEADINGS:
+        para(doc, f'{{%p {"if" if first else "elif"} kind == "{kind}" %}}')
+        para(doc, heading, style="Heading 2")
+        first = False
+    para(doc, "{%p else %}")
     para(doc, "Why the service was medically necessary", style="Heading 2")
+    para(doc, "{%p endif %}")
     loop(doc, "{%p for text in argument %}", ["{{ text }}"])
+    para(doc, "{%p endif %}")
+    para(doc, "{%p if corrections %}")
+    para(doc, "What was corrected", style="Heading 2")
+    loop(doc, "{%p for item in corrections %}", ["{{ item }}"], style="List Bullet")
+    para(doc, "{%p endif %}")
+    para(doc, "{%p if criteria %}")  # medical necessity and authorization: the policy, criterion by criterion
     para(doc, "The payer's policy, criterion by criterion", style="Heading 2")
     criteria_table(doc, "This claim")
+    para(doc, "{%p endif %}")
     para(doc, "Requested action", style="Heading 2")
     para(doc, "{{ appeal.requested_action }}")
+    para(doc, '{%p if kind == "correction" %}')
+    para(doc, "Reopening or corrected claim, not an appeal", style="Heading 2")
+    para(doc, "{%p else %}")
     para(doc, "Appeal level and deadline", style="Heading 2")
+    para(doc, "{%p endif %}")
     para(doc, "{{ appeal.level_text }}")
     para(doc, "{{ appeal.deadline_text }}")
     enclosures_and_signature(doc, "{{ appeal.contact_text }}")
