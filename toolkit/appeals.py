@@ -6,8 +6,13 @@ is filed before the deadline (see the domain notes).  ``Casefile`` gathers a den
 line, the rule in force on the date of service, the payer and the practice's Settings, checks
 that nothing a payer needs is missing, and returns the plain dict a Word template is filled with.
 
-What stops a letter (an error naming the table and row): an unknown denial, no rule or a rule
-without a Policy reference (the letter would cite nothing), a payer missing from Payers or
+The letter fits the kind of denial (``denial_kind``: its Category, else its CARC's): medical
+necessity and authorization argue criterion by criterion; timely filing shows the dates; coding
+and documentation denials become a reopening or corrected-claim cover letter, not an appeal;
+duplicate, eligibility, non-covered and bundling letters are short, each asking for its own action.
+
+What stops a letter (an error naming the table and row): an unknown denial, for a medical-necessity
+or authorization letter no rule or a rule without a Policy reference (it would cite nothing), a payer missing from Payers or
 without an Address (nowhere to send it), Settings without practice name, address or signer.
 What the letter shows as "[not on file]" for the biller to complete in Word: patient details
 when the claim line is no longer in Claims, the member ID when Claims has no such column.
