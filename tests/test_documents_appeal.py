@@ -288,6 +288,7 @@ def test_a_medicare_coding_denial_becomes_a_reopening_request_listing_the_correc
     out = _letter(tmp_path, {"CARC": "4", "Category": "coding", "Modifiers": "", "Dx Codes": "M54.16"}, base=0,
                   claims=_claims(C1001={"Modifiers": "KX"}))
     paras, text = _paragraphs(out), docx_text(out)
+    assert out.name == "reopening_D-000001_claim_C1001-1.docx"
     assert "Request for Reopening: correction of a clerical error (not an appeal)" in paras
     assert "Request for Redetermination" not in text and "Why the service was medically necessary" not in paras
     assert "Attn: Reopenings\nJE Part B Contractor" in text

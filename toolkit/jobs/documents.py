@@ -85,7 +85,10 @@ def _one_line(problems: list[str], what: str) -> MednecError:
 def appeal_file_name(ctx: dict) -> str:
     from ..word.render import safe_name
 
-    return (f"appeal_{safe_name(ctx['denial']['id'])}_claim_{safe_name(ctx['claim']['id'])}"
+    # A reopening request or a corrected-claim cover letter is not an appeal: its file says what it is.
+    prefix = {"Reopening request for": "reopening", "Corrected-claim cover letter for": "corrected_claim"}.get(
+        ctx.get("appeal", {}).get("document", ""), "appeal")
+    return (f"{prefix}_{safe_name(ctx['denial']['id'])}_claim_{safe_name(ctx['claim']['id'])}"
             f"-{safe_name(ctx['claim']['line'])}.docx")
 
 
