@@ -278,21 +278,14 @@ def _openpyxl_formats_and_charts(ws) -> None:
     trend.width, trend.height = 18, 8
     ws.add_chart(trend, CHART_ANCHORS[0])
 
-    reason = BarChart()
-    reason.type = "bar"
-    reason.title = "Denials by reason (CARC)"
-    reason.add_data(ref(CARCS, 2), titles_from_data=False)
-    reason.set_categories(ref(CARCS, 0))
-    reason.legend = None
-    reason.width, reason.height = 18, 8
-    ws.add_chart(reason, CHART_ANCHORS[1])
-
-    payer = BarChart()
-    payer.type = "bar"
-    payer.title = "Denial rate by payer"
-    payer.add_data(ref(PAYER, 3), titles_from_data=False)
-    payer.set_categories(ref(PAYER, 0))
-    payer.legend = None
-    payer.width, payer.height = 18, 8
-    ws.add_chart(payer, CHART_ANCHORS[2])
+    for title, block, column, anchor in (("Denials by reason (CARC)", CARCS, 2, CHART_ANCHORS[1]),
+                                         ("Denial rate by payer", PAYER, 3, CHART_ANCHORS[2])):
+        bars = BarChart()
+        bars.type = "bar"
+        bars.title = title
+        bars.add_data(ref(block, column), titles_from_data=False)
+        bars.set_categories(ref(block, 0))
+        bars.legend = None
+        bars.width, bars.height = 18, 8
+        ws.add_chart(bars, anchor)
 

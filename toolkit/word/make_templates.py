@@ -195,6 +195,16 @@ def footer(doc, text: str):
 
 # ---------------------------------------------------------------- the four templates
 
+def date_and_payer_address(doc, unit: str | None = None) -> None:
+    """The date, then the payer's name, unit and address, as on any letter to a payer."""
+    para(doc, "{{ letter_date }}", space_after=10)
+    para(doc, "{{ payer.name }}", space_after=0)
+    if unit:
+        para(doc, unit, space_after=0)
+    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"], space_after=0)
+    para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
+
+
 def criteria_table(doc, subject: str) -> None:
     """The payer's policy, criterion by criterion, against the claim (appeal) or patient (request)."""
     para(doc, "{{ policy.sentence }}").paragraph_format.keep_with_next = True
@@ -231,10 +241,7 @@ def appeal_letter() -> Document:
     doc = _base()
     letterhead(doc)
     footer(doc, "{{ appeal.document }} claim {{ claim.id }}, line {{ claim.line }} · denial {{ denial.id }}")
-    para(doc, "{{ letter_date }}", space_after=10)
-    para(doc, "{{ payer.name }}", space_after=0)
-    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"], space_after=0)
-    para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
+    date_and_payer_address(doc)
     para(doc, "{{ appeal.title }}", bold=True, size=12, space_after=6)
     label_table(doc, [
         ("Patient", "{{ patient.name }}"),
@@ -315,11 +322,7 @@ def prior_auth_request() -> Document:
     doc = _base()
     letterhead(doc)
     footer(doc, "Prior-authorization request · claim {{ claim.id }}, line {{ claim.line }}")
-    para(doc, "{{ letter_date }}", space_after=10)
-    para(doc, "{{ payer.name }}", space_after=0)
-    para(doc, "Utilization Management / Prior Authorization", space_after=0)
-    loop(doc, "{%p for line in payer.address_lines %}", ["{{ line }}"], space_after=0)
-    para(doc, "{{ payer.contact_line }}", size=9, space_after=10)
+    date_and_payer_address(doc, unit="Utilization Management / Prior Authorization")
     para(doc, "Request for prior authorization", bold=True, size=12, space_after=6)
     label_table(doc, [
         ("Patient", "{{ patient.name }}"),
