@@ -292,3 +292,12 @@ def test_a_bad_date_of_birth_is_not_repeated_in_the_message(tmp_path, cli):
     result = cli("validate", book)
     message = _one_line_error(result, "row 3", "column Date of Birth", "the value is not a date")
     assert "1951" not in message
+
+
+def test_an_unwritable_report_folder_is_one_line(sample_csvs, tmp_path, cli):
+    in_the_way = tmp_path / "reports"
+    in_the_way.write_text("a file where a folder should be")
+    result = cli("validate", sample_csvs["claims"], "--rules", sample_csvs["rules"], "--payers",
+                 sample_csvs["payers"], "--report", in_the_way / "r.csv")
+    _one_line_error(result, "r.csv: cannot write in", "reports")
+    assert in_the_way.read_text() == "a file where a folder should be"

@@ -8,6 +8,7 @@ e-mail or X12 imports.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -46,6 +47,9 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except MednecError as err:
             raise UserError(err) from None
+        except OSError as err:  # a full disk, a read-only or missing folder: one line, not a traceback
+            where = f"{os.path.basename(err.filename)}: " if getattr(err, "filename", None) else ""
+            raise UserError(MednecError(f"{where}{err.strerror or err}; nothing was changed")) from None
 
     def list_commands(self, ctx):
         return sorted(name for name in COMMANDS if self._load(name) is not None)

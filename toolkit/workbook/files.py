@@ -113,11 +113,20 @@ def write_csv(frame: pd.DataFrame, path: Path, *, delimiter: str = ",", bom: boo
 
 
 def atomic_write(path: Path, write) -> Path:
-    """Write through a temp file in the target folder, then replace: never a half file."""
+    """Write through a temp file in the target folder, then replace: never a half file.
+
+    A folder that cannot be written (missing, read-only, a file in the way, a full disk) is a
+    one-line ``MednecError`` naming the target, and the old file, if any, is left as it was.
+    """
+    from ..errors import MednecError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise MednecError(f"{path.name}: cannot write in {path.parent} ({exc.strerror or exc})") from None
     try:
         write(tmp)
         try:  # mkstemp makes 0600 files: keep the old file's mode, or the usual one for a new file
@@ -130,13 +139,20 @@ def atomic_write(path: Path, write) -> Path:
         except OSError:
             pass
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise MednecError(f"{path.name}: could not be written ({exc.strerror or exc}); nothing was changed") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
     return path
+
+
+def _discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 # ---------------------------------------------------------------- Excel, fast read-only
