@@ -53,7 +53,7 @@ def main(lines: int = 100_000, repeats: int = 5) -> None:
                        str(tmp / "report.csv"), "--as-of", "2026-11-27"]) for _ in range(repeats)]
     b, bc = statistics.median(w for w, _, _ in bare), statistics.median(c for _, c, _ in bare)
     o, oc = statistics.median(w for w, _, _ in ours), statistics.median(c for _, c, _ in ours)
-    print(f"                            wall      CPU")
+    print("                            wall      CPU")
     print(f"bare pandas read + write : {b:6.2f} s {bc:6.2f} s   peak {max(m for *_, m in bare):6.0f} MB")
     print(f"mednec validate --report : {o:6.2f} s {oc:6.2f} s   peak {max(m for *_, m in ours):6.0f} MB")
     print(f"ratio                    : {o / b:6.2f}x  {oc / bc:5.2f}x  (target <= 3x)")
