@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -93,7 +93,6 @@ class ImportCounts:
     reversals: int = 0
     denial_rows: int = 0
     remittances: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class DenialBuilder:

@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, MednecError
+from ..denials.log import ImportCounts
 from ..tables import CLAIMS, DENIALS, PAYERS
 
 
 @dataclass
-class ImportSummary:
+class ImportSummary(ImportCounts):
+    """The builder's counts over all files, plus what the import did with the rows."""
+
     files: int = 0
-    remittances: int = 0
-    claims: int = 0
-    paid_claims: int = 0
-    reversals: int = 0
     added: int = 0
     already_logged: int = 0
     refused: list[str] = field(default_factory=list)  # one line per refused file
@@ -79,7 +78,7 @@ def import_835_files(book, paths, as_of=None) -> ImportSummary:
     """
     import pandas as pd
 
-    from ..denials.log import KEY_COLUMN, DenialBuilder, ImportCounts, format_denial_id, next_denial_number
+    from ..denials.log import KEY_COLUMN, DenialBuilder, format_denial_id, next_denial_number
     from ..denials.x12_835 import read_835
 
     if not book.has_table(DENIALS):
@@ -102,13 +101,8 @@ def import_835_files(book, paths, as_of=None) -> ImportSummary:
             summary.refused.append(str(exc))
             continue
         file_date = dt.date.fromtimestamp(path.stat().st_mtime)
-        counts = ImportCounts()
         file_keys: set[str] = set()
-        rows = builder.rows(remits, source=path.name, file_date=as_of or file_date, counts=counts)
-        summary.remittances += counts.remittances
-        summary.claims += counts.claims
-        summary.paid_claims += counts.paid_claims
-        summary.reversals += counts.reversals
+        rows = builder.rows(remits, source=path.name, file_date=as_of or file_date, counts=summary)
         in_file: dict[str, int] = {}
         for row in rows:
             # Identical keys inside one file are distinct denials (masked or sloppy payer data):
