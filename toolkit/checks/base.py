@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..codesets.icd10cm import DX_SHAPE, CodeSets, DxInfo, format_dx, normalize_dx
+from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..rules import match_rules, payer_key
 from ..values import map_unique
 
@@ -306,6 +306,3 @@ class ClaimLines:
 def dx_list(codes) -> str:
     return ", ".join(format_dx(c) for c in codes)
 
-
-def info_ok(info: DxInfo | None) -> bool:
-    return info is not None
