@@ -30,6 +30,7 @@ from .checklists import (NOT_ON_FILE, as_date, describe_dx, joined, long_date, m
                          plain_number, practice_context, require_policy, requirements, short_date,
                          split_codes, split_modifiers, text, yes)
 from .errors import InputError
+from .rules import is_medicare
 from .tables import CLAIMS, DENIALS, header_key
 from .values import coerce_table
 
@@ -214,7 +215,7 @@ class Casefile:
         rule = self.rule_for(payer_name, cpt, dos, row=row, sheet="Denials",
                              position=self._denial_rule_positions().get(row), required=kind in POLICY_KINDS)
         ctx = practice_context(self.settings, letter=True)
-        medicare = text(payer.get("Payer Type")) == "Medicare"
+        medicare = is_medicare(payer.get("Payer Type"))
         ctx["payer"] = self._payer_context(payer, payer_row, appeal=True,
                                            unit=CORRECTION_UNIT[medicare] if kind == "correction" else None)
         same_day = self.same_day_lines(src, claim) if kind in ("duplicate", "bundling") else []
@@ -260,7 +261,7 @@ class Casefile:
 
     def _payer_context(self, payer: pd.Series, payer_row, *, appeal: bool, unit: str | None = None) -> dict:
         lines = self._payer_address(payer, payer_row)
-        medicare = text(payer.get("Payer Type")) == "Medicare"
+        medicare = is_medicare(payer.get("Payer Type"))
         named = re.compile(r"attn|attention|appeal|redetermination|reconsideration|reopening|corrected", re.I)
         if appeal and not any(named.search(ln) for ln in lines):  # the address already names the unit
             unit = unit or ("Redetermination Requests" if medicare else "Provider Appeals")
@@ -562,7 +563,7 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
     kind = kind or denial_kind(denial, code_tables)
     src = claim if claim is not None else denial
     payer_name = ctx["payer"]["name"]
-    medicare = text(payer.get("Payer Type")) == "Medicare"
+    medicare = is_medicare(payer.get("Payer Type"))
     level2 = text(denial.get("Status")).casefold() == "upheld"
     cpt = text(src.get("CPT/HCPCS")) or text(denial.get("CPT/HCPCS"))
     dos = as_date(src.get("Date of Service")) or as_date(denial.get("Date of Service"))

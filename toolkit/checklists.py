@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .errors import InputError
+from .rules import is_medicare
 from .values import is_blank
 
 NOT_ON_FILE = "[not on file]"
@@ -252,7 +253,7 @@ def checklist_context(rule: pd.Series, payer_type: str, settings: dict, codesets
         {"name": "Diagnosis specificity", "detail": "Avoid 'unspecified' codes where the record names the "
                                                     "side, site or type"},
     ]
-    if payer_type == "Medicare":
+    if is_medicare(payer_type):
         items.append({"name": "ABN", "detail": "If necessity is in doubt: ABN (CMS-R-131) signed before the "
                                                "service and modifier GA on the line"})
     ctx = practice_context(settings, letter=False)
@@ -288,7 +289,7 @@ def soap_context(cpt: str, rules: list[tuple[pd.Series, str]], settings: dict, c
     ages = [number(r.get("Imaging Max Age Days")) for r in imaging if number(r.get("Imaging Max Age Days"))]
     side = any(yes(r.get("Laterality Required")) for r, _ in rules)
     pa = [text(r.get("Payer")) for r, _ in rules if yes(r.get("Prior Auth Required"))]
-    medicare = any(t == "Medicare" for _, t in rules)
+    medicare = any(is_medicare(t) for _, t in rules)
 
     subjective = ["Chief complaint and history of present illness: onset, duration, severity, functional limits"]
     if weeks:

@@ -22,6 +22,20 @@ def payer_key(name) -> str:
     return " ".join(str(name).split()).casefold()
 
 
+MEDICARE = "medicare"
+
+
+def is_medicare(payer_type) -> bool:
+    """Payer Type names Original Medicare ("Medicare", in any case and spacing).
+
+    The one predicate for ABN advice, appeal deadlines and letters: Medicare Advantage,
+    Medicaid and commercial plans are not Original Medicare.
+    """
+    if payer_type is None or (isinstance(payer_type, float) and payer_type != payer_type):
+        return False
+    return payer_key(payer_type) == MEDICARE
+
+
 @dataclass(frozen=True)
 class CoveredDx:
     """A rule's Covered Dx list: exact codes, prefixes (``M48.06*``) and ranges (``M17.0-M17.9``)."""

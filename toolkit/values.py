@@ -30,6 +30,42 @@ _NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:[a-z]+\.?)?\s*$",
 NOT_APPLICABLE = frozenset({"n/a", "na", "n.a.", "-", "--", "null", "none", "unknown", "?"})
 
 
+# Text a spreadsheet would read as a formula (OWASP "CSV injection"): = + - @, tab, carriage return.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_guard(value):
+    """A value bound for a CSV cell: text that could start a formula gets a leading apostrophe.
+
+    Numbers are left alone (a negative amount is a number, not a formula); ``csv_unguard``
+    takes the apostrophe back off, so a CSV written and read by mednec round-trips unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_guard_series(series: pd.Series) -> pd.Series:
+    """``csv_guard`` over a text column, vectorised (reports have 100,000s of lines)."""
+    if series.dtype != object and not pd.api.types.is_string_dtype(series):
+        return series
+    text = series.astype(object)
+    risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START), na_action="ignore")
+    risky = risky.fillna(False).astype(bool)
+    if not risky.any():
+        return series
+    out = text.copy()
+    out[risky] = "'" + text[risky]
+    return out
+
+
+def csv_unguard(value):
+    """Undo ``csv_guard`` on a value read from a CSV: ``'=x`` → ``=x``; any other text as it is."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r":
+        return value[1:]
+    return value
+
+
 def is_blank(value) -> bool:
     """None, NaN, NaT, pd.NA, a string of spaces or "N/A": an empty cell, whatever the reader made of it."""
     if value is None or value is pd.NaT or value is pd.NA:

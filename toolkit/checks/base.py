@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
-from ..rules import match_rules, payer_key
+from ..rules import is_medicare, match_rules, payer_key
 from ..values import map_unique
 
 RED, AMBER = "RED", "AMBER"
@@ -153,8 +153,7 @@ class ClaimLines:
     @cached_property
     def medicare(self) -> pd.Series:
         """The line's payer is Original Medicare (Payer Type "Medicare" in Payers)."""
-        return map_unique(self.payer_row["Payer Type"], lambda t: str(t or "").strip().casefold() == "medicare"
-                          ).astype(bool)
+        return map_unique(self.payer_row["Payer Type"], is_medicare).astype(bool)
 
     def rule_yes(self, header: str) -> pd.Series:
         return self.rule[header].fillna(False).astype(bool) & self.has_rule

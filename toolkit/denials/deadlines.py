@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from ..rules import is_medicare
+
 MEDICARE_REDETERMINATION_DAYS = 120
 
 
@@ -40,7 +42,7 @@ class PayerDirectory:
         window = rec.get("Appeal Window Days")
         if window is not None and not (isinstance(window, float) and math.isnan(window)):
             return int(window)
-        if str(rec.get("Payer Type") or "").strip().casefold() == "medicare":
+        if is_medicare(rec.get("Payer Type")):
             return MEDICARE_REDETERMINATION_DAYS
         return None
 
