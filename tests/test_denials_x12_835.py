@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from denials_support import FIXTURES, SHARED_835
-from toolkit.denials.x12_835 import parse_835, read_835, tokenize
+from toolkit.denials.x12_835 import parse_835, read_835
+from toolkit.x12 import tokenize
 from toolkit.errors import InputError, MednecError
 
 ISA = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260301*1200*^*00501*000000001*0*P*:~"

@@ -1,14 +1,6 @@
 """X12 835 remittance advice (005010X221A1) → plain objects.
 
-Why a hand-written tokenizer: pyx12 (installed, maintained) was tried first.  Its reader
-(``pyx12.rawx12file.RawX12File``) insists on a fixed-width 106-character ISA segment, so it
-rejects files whose ISA is not space-padded (Nevada Medicaid sample), files that start with a
-byte-order mark, and envelope-less ST…SE fragments (what many portals hand out); and its
-validating walker checks every segment against the full X12 map, far slower than needed for
-a 10,000-claim remittance.  We only need a dozen segments, so a small tokenizer that takes the
-separators from the ISA (element separator = 4th character, component separator = ISA16,
-segment terminator = the character after ISA16) — or guesses them for a fragment — is both
-more tolerant and fast.
+Segments come from the shared tokenizer in ``toolkit.x12`` (why not pyx12: see there).
 
 The parser knows the 835 loops only as far as a denial log needs: payer (N1*PR), check/trace
 number (TRN02), payment and production dates (BPR16, DTM*405), claims (CLP) with their
@@ -19,14 +11,12 @@ adjustments, dates (DTM*472/150), control numbers (REF*6R) and remarks (LQ*HE).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-
-_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
-_JUNK_BEFORE_ID = re.compile(r"^[^A-Za-z0-9]+")
+from ..x12 import element as _el
+from ..x12 import tokenize
 
 
 @dataclass
@@ -92,90 +82,7 @@ class Remittance:
         return self.payment_date or self.production_date
 
 
-@dataclass
-class Separators:
-    element: str
-    component: str
-    segment: str
-
-
-# ---------------------------------------------------------------- tokenizer
-
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.lstrip("\ufeff")
-    for encoding in ("utf-8-sig", "utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
-        try:
-            return data.decode(encoding).lstrip("\ufeff")
-        except UnicodeDecodeError:
-            pass
-    return data.decode("latin-1")
-
-
-def _separators_from_isa(text: str) -> Separators:
-    """ISA: element separator is its 4th character; ISA16 is the component separator and the
-    character right after it ends the segment.  Counting separators (not fixed columns) also
-    reads an ISA whose fields are not space-padded."""
-    element = text[3]
-    pos = 3
-    for _ in range(15):  # ISA01 starts after the 1st separator; ISA16 after the 16th
-        pos = text.find(element, pos + 1)
-        if pos < 0:
-            raise ValueError("short ISA")
-    if pos + 2 >= len(text):
-        raise ValueError("short ISA")
-    component, segment = text[pos + 1], text[pos + 2]
-    return Separators(element, component, segment)
-
-
-def _guess_separators(text: str) -> Separators:
-    """An ST…SE fragment has no ISA: the element separator follows 'ST', the terminator is the
-    candidate after which every piece starts with a segment id, the component separator is the
-    character after SVC01's qualifier (default ':')."""
-    if not text.startswith("ST") or len(text) < 3:
-        raise ValueError("no ST")
-    element = text[2]
-    if element.isalnum() or element.isspace():
-        raise ValueError("no element separator")
-    for candidate in ("~", "'", "!", "|", "\n"):
-        if candidate == element or candidate not in text:
-            continue
-        pieces = [p.strip() for p in text.split(candidate) if p.strip()][:20]
-        if pieces and all(_SEGMENT_ID.match(p.split(element, 1)[0]) for p in pieces):
-            break
-    else:
-        raise ValueError("no segment terminator")
-    m = re.search(re.escape(element) + r"(?:HC|AD|ER|IV|N4|NU|WK|ZZ)([^A-Za-z0-9\s])", text)
-    component = m.group(1) if m and m.group(1) not in (element, candidate) else ":"
-    return Separators(element, component, candidate)
-
-
-def tokenize(data: bytes | str, *, file: str | Path | None = None) -> tuple[list[list[str]], Separators]:
-    """Bytes or text → segments (lists of elements) and the separators used."""
-    text = _decode(data).lstrip()
-    if not text:
-        raise InputError("the file is empty", file=file)
-    try:
-        seps = _separators_from_isa(text) if text.startswith("ISA") else _guess_separators(text)
-    except (ValueError, IndexError):
-        raise InputError("not an X12 835 remittance file (no ISA or ST segment at the start)", file=file) from None
-    segments = []
-    for raw in text.split(seps.segment):
-        raw = raw.strip()
-        if not raw:
-            continue
-        elements = raw.split(seps.element)
-        # Some files put the terminator and a line break the "wrong" way round (…\n~GS…).
-        elements[0] = _JUNK_BEFORE_ID.sub("", elements[0]).upper()
-        segments.append(elements)
-    return segments, seps
-
-
 # ---------------------------------------------------------------- parser
-
-def _el(seg: list[str], i: int) -> str:
-    return seg[i].strip() if len(seg) > i else ""
-
 
 def _money(text: str) -> float:
     try:
@@ -215,7 +122,7 @@ def _refuse_version(version: str, file) -> None:
 
 def parse_835(data: bytes | str, *, file: str | Path | None = None) -> list[Remittance]:
     """All ST…SE transaction sets of an 835 file (with or without ISA/GS envelope)."""
-    segments, seps = tokenize(data, file=file)
+    segments, seps = tokenize(data, file=file, kind="X12 835 remittance")
     isa_version = gs_version = ""
     remits: list[Remittance] = []
     remit: Remittance | None = None
