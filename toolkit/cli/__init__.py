@@ -52,21 +52,23 @@ class LazyGroup(click.Group):
             raise UserError(MednecError(f"{where}{err.strerror or err}; nothing was changed")) from None
 
     def list_commands(self, ctx):
-        return sorted(name for name in COMMANDS if self._load(name) is not None)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx, name):
         return self._load(name)
 
     @staticmethod
     def _load(name):
+        """The click command for ``name``, imported on first use.
+
+        A command whose module fails to import is a bug, not a missing feature: the ImportError
+        propagates (and fails the help test) instead of the command silently disappearing.
+        """
         target = COMMANDS.get(name)
         if not target:
             return None
         module, attr = target.split(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            return None  # not built yet
+        return getattr(importlib.import_module(module), attr)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
