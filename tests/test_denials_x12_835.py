@@ -45,7 +45,8 @@ def test_fragment_without_envelope_gets_separators_guessed():
 
 
 def test_several_transaction_sets_in_one_file_are_all_read():
-    two = ISA + BODY.replace("GE*1*1~IEA*1*000000001~", "") + BODY.split("~", 1)[1].replace("TRACE1", "TRACE2")
+    two = (ISA + BODY.replace("GE*1*1~IEA*1*000000001~", "")
+           + BODY.split("~", 1)[1].replace("TRACE1", "TRACE2").replace("GE*1*1", "GE*2*1"))
     remits = parse_835(two)
     assert [r.trace_number for r in remits] == ["TRACE1", "TRACE2"]
 
