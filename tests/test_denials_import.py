@@ -96,7 +96,7 @@ def test_appeal_deadlines_use_the_payer_window_or_medicare_120_days_from_receipt
     assert "Medicare redetermination, 120 days from receipt" in rows["CLM-1001"]["Notes"]
     assert "appeal window, 60 days" in rows["CLM-2001"]["Notes"]
     assert rows["CLM-2001"]["Payer"] == "Acme Health Plan"
-    assert rows["CLM-2001"]["Appeal Deadline"] == dt.date(2026, 5, 19)  # 2026-03-20 + 60
+    assert rows["CLM-2001"]["Appeal Deadline"] == dt.date(2026, 5, 18)  # DTM*405 2026-03-19 + 60
     assert rows["CLM-1001"]["Payer"] == "Medicare Part B"  # 835's 'MEDICARE PART B' matched to Payers
 
 
