@@ -93,8 +93,9 @@ def test_medicare_letter_fills_every_part_with_the_claim_denial_policy_and_pract
     assert "Please reverse the denial and reprocess line 1 of claim C1001 (63047, date of service 03/10/2026) " \
            "for payment of the denied amount of $2,450.00" in text
     assert "request for redetermination, the first level of the Medicare appeals process, filed within 120 days " \
-           "of the initial determination (remittance dated March 20, 2026)" in text
-    assert "The deadline for this appeal is July 18, 2026" in text
+           "of receipt of the initial determination (remittance dated March 20, 2026; receipt is presumed 5 days " \
+           "after it)" in text
+    assert "The deadline for this appeal is July 23, 2026" in text  # 5 days to receipt + 120
     for enclosure in ("Remittance advice dated 03/20/2026 showing the denial", "Claim C1001 (CMS-1500), line 1",
                       "Conservative therapy records (8 weeks)", "MRI report dated 02/01/2026",
                       "Medicare Part B policy LCD L30000 / Article A50000: coverage criteria"):
@@ -131,7 +132,7 @@ def test_a_criterion_the_claim_does_not_meet_is_shown_as_not_met_and_the_wording
 
 def test_a_late_appeal_asks_for_good_cause(workbook, tmp_path):
     out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000001", tmp_path, today=dt.date(2026, 9, 1))
-    assert "The appeal period ended on July 18, 2026. We ask that you accept this appeal for good cause" \
+    assert "The appeal period ended on July 23, 2026. We ask that you accept this appeal for good cause" \
            in docx_text(out)
 
 
@@ -142,7 +143,7 @@ def test_an_upheld_medicare_denial_gets_the_second_level_reconsideration_wording
     text = docx_text(appeal_letter(WorkbookFile(wb, writable=False), "D-000001", tmp_path, today=dt.date(2026, 5, 5)))
     assert "Request for Reconsideration by the Qualified Independent Contractor" in text
     assert "within 180 days of the redetermination decision dated May 1, 2026" in text
-    assert "The deadline for this appeal is October 28, 2026" in text
+    assert "The deadline for this appeal is November 2, 2026" in text  # 180 days from receipt (+5)
 
 
 def test_a_denial_whose_claim_line_left_the_claims_table_shows_not_on_file_for_the_biller(tmp_path):
@@ -418,7 +419,8 @@ def test_libreoffice_converts_the_reopening_and_timely_filing_letters(tmp_path):
     import subprocess
     import uuid
 
-    docs = [_letter(tmp_path / "a", {"CARC": "4", "Category": "coding"}, base=0),
+    docs = [_letter(tmp_path / "a", {"CARC": "4", "Category": "coding", "Modifiers": ""}, base=0,
+                    claims=_claims(C1001={"Modifiers": "KX"})),
             _letter(tmp_path / "b", {"CARC": "29", "Category": "timely filing"})]
     profile = f"file:///tmp/lo-appeal-kinds-{uuid.uuid4().hex}"
     try:
