@@ -499,15 +499,28 @@ def test_no_patient_data_in_error_messages(tmp_path):
 
 def test_cli_appeal_prints_the_path_and_marks_appealed(workbook, tmp_path):
     result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--denial", "D-000001",
-                                      "--out", str(tmp_path / "letters"), "--mark-appealed"])
+                                      "--out", str(tmp_path / "letters"), "--mark-appealed", "--as-of", "2026-04-01"])
     assert result.exit_code == 0, result.output
-    path = Path(result.output.strip())
+    first, marked = result.output.strip().splitlines()
+    path = Path(first)
     assert path == tmp_path / "letters" / "appeal_D-000001_claim_C1001-1.docx" and path.exists()
+    assert marked == "Marked Appealed: D-000001"
     assert read_table(workbook, DENIALS)["Status"].tolist()[0] == "Appealed"
 
 
+def test_cli_a_late_letter_needing_the_biller_is_listed_and_not_marked_appealed(workbook, tmp_path):
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path),
+                                      "--mark-appealed", "--as-of", "2026-09-01"])
+    assert result.exit_code == 0, result.output
+    assert ("Needs your input: D-000001: [state the reason for the late filing here]" in result.output)
+    # D-000002 (a commercial 180-day window) is still on time and complete: only it is marked
+    assert "Marked Appealed: D-000002 (not marked, they need your input first: D-000001)" in result.output
+    assert read_table(workbook, DENIALS)["Status"].tolist()[:2] == ["Open", "Appealed"]
+
+
 def test_cli_appeal_all_open_lists_every_letter(workbook, tmp_path):
-    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path),
+                                      "--as-of", "2026-04-01"])
     assert result.exit_code == 0, result.output
     assert [Path(line).name for line in result.output.split()] == ["appeal_D-000001_claim_C1001-1.docx",
                                                                    "appeal_D-000002_claim_C1002-1.docx"]
@@ -517,7 +530,7 @@ def test_cli_appeal_default_folder_is_the_output_folder_from_settings(tmp_path):
     from docs_workbook import SETTINGS_ROWS
 
     wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Output Folder": "Letters"}))
-    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000002"])
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000002", "--as-of", "2026-04-01"])
     assert result.exit_code == 0, result.output
     assert Path(result.output.strip()) == tmp_path / "Letters" / "appeal_D-000002_claim_C1002-1.docx"
 

@@ -51,6 +51,10 @@ from .evidence import (
 
 KINDS = tuple(k.value for k in LetterKind)
 _PLACEHOLDER = re.compile(r"\[[^\]]{3,}\]")
+# Context values the shipped templates do not print (a practice template may; it is then the
+# practice's own business): a blank one there is nothing the biller must fill in.
+_NOT_SHOWN = {"claim.submitted", "claim.provider", "claim.prior_auth", "denial.reason", "payer.type",
+              "practice.npi", "practice.tax_id", "signer.title"}
 
 __all__ = ["AppealCase", "KINDS", "KIND_OF_CATEGORY", "LETTERS", "LetterDraft", "LetterKind", "NoLetter",
            "POLICY_KINDS", "build_appeal", "build_prior_auth", "criteria", "denial_kind", "needs_input"]
@@ -171,7 +175,7 @@ def needs_input(ctx: dict) -> list[str]:
                 found.append(m.group(0)[:60] + ("…]" if len(m.group(0)) > 60 else ""))
 
     walk({k: v for k, v in ctx.items() if k not in ("warnings",)}, "")
-    return list(dict.fromkeys(found))
+    return [f for f in dict.fromkeys(found) if f.removesuffix(" not on file") not in _NOT_SHOWN]
 
 
 def build_prior_auth(ctx: dict, claim: pd.Series, rule: pd.Series, payer: pd.Series, codesets,
