@@ -546,3 +546,85 @@ def test_cli_unknown_denial_exits_non_zero_with_one_line(workbook):
 def test_cli_appeal_needs_exactly_one_of_denial_or_all_open(workbook):
     result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook)])
     assert result.exit_code != 0 and "give either --denial ID or --all-open" in result.output
+
+
+# ---------------------------------------------------------------- letters that never overstate
+
+def _no_letter(tmp_path, denial: dict, *, base: int = 0, claims=None) -> str:
+    from toolkit.letters import NoLetter
+
+    with pytest.raises(NoLetter) as err:
+        _letter(tmp_path, denial, base=base, claims=claims)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()), "no letter may be written"
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_a_coding_denial_whose_line_still_holds_the_invalid_code_gets_no_corrected_claim_letter(tmp_path):
+    message = _no_letter(tmp_path, {"CARC": "16", "RARC": "M76", "Category": "coding", "Root Cause": "DX_INVALID",
+                                    "Dx Codes": "M54.5"}, claims=_claims(C1001={"Dx Codes": "M54.5"}))
+    assert message.startswith("denial D-000001: no corrected-claim letter yet: diagnosis M54.5 is not billable")
+
+
+def test_a_coding_denial_whose_line_was_not_changed_gets_no_corrected_claim_letter(tmp_path):
+    message = _no_letter(tmp_path, {"CARC": "4", "Category": "coding", "Modifiers": ""})
+    assert "the line has not been changed since the denial" in message
+
+
+def test_medicare_timely_filing_gets_no_redetermination_letter_but_says_what_to_do(tmp_path):
+    message = _no_letter(tmp_path, {"CARC": "29", "Category": "timely filing"})
+    assert "no appeal rights" in message and "administrative error or the patient's retroactive entitlement" in message
+
+
+def test_pr50_with_ga_and_a_signed_abn_is_the_patients_to_pay_not_an_appeal(tmp_path):
+    message = _no_letter(tmp_path, {"Group Code": "PR", "CARC": "50", "Modifiers": "GA"},
+                         claims=_claims(C1001={"Modifiers": "GA", "ABN on File": "Y"}))
+    assert "the patient is liable for the denied amount ($2,450.00); bill the patient" in message
+
+
+def test_all_open_lists_the_denials_that_get_no_letter_and_writes_the_others(tmp_path):
+    from toolkit.jobs.documents import appeal_batch
+
+    rows = [dict(DENIAL_ROWS[0], CARC="29", Category="timely filing", Reason=None, RARC=None), dict(DENIAL_ROWS[1])]
+    wb = make_workbook(tmp_path / "wb.xlsx", denials=rows)
+    batch = appeal_batch(WorkbookFile(wb), None, tmp_path / "o", mark_appealed=True, today=TODAY)
+    assert [w.denial_id for w in batch.letters] == ["D-000002"] and batch.marked == ["D-000002"]
+    assert len(batch.no_letter) == 1 and batch.no_letter[0].startswith("denial D-000001: no letter")
+    assert read_table(wb, DENIALS)["Status"].tolist() == ["Open", "Appealed"]
+
+
+def test_a_necessity_letter_with_an_unmet_criterion_carries_a_warning_and_is_not_marked_appealed(tmp_path):
+    from docs_workbook import CLAIM_ROWS
+    from toolkit.jobs.documents import appeal_batch
+
+    claims = [dict(r) for r in CLAIM_ROWS]
+    claims[0]["Therapy Weeks"] = 4
+    wb = make_workbook(tmp_path / "wb.xlsx", claims=claims)
+    batch = appeal_batch(WorkbookFile(wb), ["D-000001"], tmp_path / "o", mark_appealed=True, today=TODAY)
+    letter = batch.letters[0]
+    assert letter.warnings == ["Conservative therapy: 4 weeks: PT twice weekly, NSAIDs"]
+    assert batch.marked == [] and read_table(wb, DENIALS)["Status"].tolist()[0] == "Open"
+
+
+def test_cli_prints_the_warning_and_no_letter_lines(tmp_path):
+    from docs_workbook import CLAIM_ROWS
+
+    claims = [dict(r) for r in CLAIM_ROWS]
+    claims[0]["Therapy Weeks"] = 4
+    wb = make_workbook(tmp_path / "wb.xlsx", claims=claims)
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000001", "--out",
+                                      str(tmp_path / "o"), "--as-of", "2026-04-01"])
+    assert result.exit_code == 0, result.output
+    assert ("Warning: D-000001: criteria not met, weigh before sending: Conservative therapy: 4 weeks: PT twice "
+            "weekly, NSAIDs") in result.output
+    rows = [dict(DENIAL_ROWS[0], CARC="29", Category="timely filing")]
+    wb2 = make_workbook(tmp_path / "wb2.xlsx", denials=rows)
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb2), "--denial", "D-000001", "--out",
+                                      str(tmp_path / "o2"), "--as-of", "2026-04-01"])
+    assert result.exit_code == 1 and result.output.startswith("No letter: denial D-000001: no letter: a Medicare")
+
+
+def test_every_kind_has_its_own_registered_builder():
+    from toolkit.letters import LETTERS, LetterKind
+
+    assert set(LETTERS) == set(LetterKind) and len(set(LETTERS.values())) == len(LetterKind)
