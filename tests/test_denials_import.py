@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-
 from denials_support import FIXTURES, SHARED_835, build_workbook
+
 from toolkit.cli import cli
 from toolkit.jobs.denials import import_835_files, refresh_denials
 from toolkit.tables import DENIALS
@@ -132,7 +132,8 @@ def test_manual_rows_get_blank_cells_filled_and_typed_cells_kept(tmp_path):
              "CPT/HCPCS": "29881", "CARC": "197", "Denial Date": dt.date(2026, 4, 1),
              "Category": "my own category", "Owner": "Kim"}
     path = build_workbook(tmp_path / "m.xlsx", denials=[typed, {"Claim ID": "X-9", "CARC": "50", "RARC": "N115",
-                                                                "Denial Date": dt.date(2026, 4, 2), "Payer": "Acme Health Plan"}])
+                                                                "Denial Date": dt.date(2026, 4, 2),
+                                                                "Payer": "Acme Health Plan"}])
     summary = refresh_denials(WorkbookFile(path))
     rows = _log(path)[0]
     r = rows["CLM-1002"]

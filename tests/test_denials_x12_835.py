@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from denials_support import FIXTURES, SHARED_835
+
 from toolkit.denials.x12_835 import parse_835, read_835
-from toolkit.x12 import tokenize
 from toolkit.errors import InputError, MednecError
+from toolkit.x12 import tokenize
 
 ISA = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260301*1200*^*00501*000000001*0*P*:~"
 BODY = ("GS*HP*PAYER*CLINIC*20260301*1200*1*X*005010X221A1~ST*835*0001~BPR*I*0*C*NON************20260301~"

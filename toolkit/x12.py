@@ -82,7 +82,9 @@ def tokenize(data: bytes | str, *, file: str | Path | None = None,
              kind: str = "X12") -> tuple[list[list[str]], Separators]:
     """Bytes or text → segments (lists of elements) and the separators used."""
     reader = SegmentReader(data, file=file, kind=kind)
-    return list(reader), reader.separators
+    segments = list(reader)
+    assert reader.separators is not None  # set by the first segment
+    return segments, reader.separators
 
 
 # ---------------------------------------------------------------- streaming

@@ -74,7 +74,8 @@ def refresh(workbook):
 
 @click.command("dashboard")
 @_WORKBOOK
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Count days left and weeks up to this date (default today).")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="Count days left and weeks up to this date (default today).")
 def dashboard(workbook, as_of):
     """Recompute the Dashboard sheet: denial rate by month, payer and procedure, top reasons,
     open appeals with days left, and how each figure compares with the practice's targets."""

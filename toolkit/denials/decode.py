@@ -90,7 +90,7 @@ class CodeTables:
         self.carc, self.rarc, self.rules = carc, rarc, rules
 
     @classmethod
-    def load(cls, settings: dict[str, str] | None = None, base_dir: Path | None = None) -> "CodeTables":
+    def load(cls, settings: dict[str, str] | None = None, base_dir: Path | None = None) -> CodeTables:
         paths = {}
         settings = {k.strip().casefold(): v for k, v in (settings or {}).items()}
         for name, key in SETTING_KEYS.items():

@@ -275,12 +275,12 @@ class DenialBuilder:
         notes.append(deadline.rule)
         if carc and not self.tables.is_known(carc):
             notes.append(f"CARC {carc} is not in the practice's CARC table: logged because the line paid nothing")
-        denial_carc = bool(carc) and self.tables.is_denial(primary.group, carc, paid <= 0)
+        denial_carc = primary is not None and self.tables.is_denial(primary.group, carc, paid <= 0)
         reason = self.tables.reason(carc, remarks) if carc else (
             NO_REASON + (". " + self.tables.reason("", remarks) if remarks else ""))
         return {
             "Claim ID": cell(claim.patient_control_number),
-            "Line": int(line_no) if not _blank(line_no) else None,
+            "Line": int(line_no) if line_no is not None and not _blank(line_no) else None,
             "Patient ID": str(linked.get("Patient ID") or "") if linked else "",
             "Payer": cell(payer),
             "Date of Service": dos,
@@ -395,10 +395,11 @@ def fill_blanks(denials: pd.DataFrame, *, tables: CodeTables, payers: PayerDirec
     """
     cols = ["Denial ID", "Patient ID", "Line", "Modifiers", "Dx Codes", "Reason", "Category", "Root Cause",
             "Appeal Deadline", "Status", "Source", "Notes"]
-    number = next_denial_number(denials["Denial ID"] if "Denial ID" in denials else [])
-    out = {c: [] for c in cols}
+    number = next_denial_number(denials["Denial ID"] if "Denial ID" in denials.columns else [])
+    out: dict[str, list] = {c: [] for c in cols}
     for _, rec in denials.iterrows():
-        get = lambda c: rec.get(c) if c in rec.index else None  # noqa: E731
+        def get(c, rec=rec):
+            return rec.get(c) if c in rec.index else None
         carc = str(get("CARC") or "").strip().upper()
         rarc = str(get("RARC") or "")
         linked = claims.find(get("Claim ID"), _date(get("Date of Service")), str(get("CPT/HCPCS") or ""))

@@ -348,7 +348,8 @@ class _Parser:
 
 def iter_835(source, *, file: str | Path | None = None, notes: list[str] | None = None) -> Iterator[Remittance]:
     """Each checked ST…SE transaction set of an 835 (bytes, text, a path or a binary file object),
-    as soon as it is complete (``notes`` collects what was accepted with a doubt).  Raises ``InputError`` for a file that is not a 5010 835 or is
+    as soon as it is complete (``notes`` collects what was accepted with a doubt).  Raises
+    ``InputError`` for a file that is not a 5010 835 or is
     incomplete; a consumer that wants all-or-nothing keeps what it built until the iterator ends."""
     reader = SegmentReader(source, file=file, kind="X12 835 remittance")
     parser = _Parser(file, notes)

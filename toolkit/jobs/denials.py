@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, MednecError
 from ..denials.log import ImportCounts
+from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS
 
 
@@ -138,7 +138,7 @@ def _read_files(builder, paths, existing, key_col, as_of, summary: ImportSummary
     for path in paths:
         path = Path(path)
         summary.files += 1
-        counts, notes, payments_before = ImportCounts(), [], len(builder.payments)
+        counts, notes, payments_before = ImportCounts(), list[str](), len(builder.payments)
         try:
             file_date = as_of or dt.date.fromtimestamp(path.stat().st_mtime)
             rows = builder.rows(iter_835(path, file=path, notes=notes), source=path.name, file_date=file_date,
@@ -217,7 +217,8 @@ class RefreshSummary:
     cells_filled: int = 0
 
     def __str__(self) -> str:
-        return f"{self.cells_filled} blank cell{'s' if self.cells_filled != 1 else ''} filled in {self.rows} denial rows."
+        return (f"{self.cells_filled} blank cell{'s' if self.cells_filled != 1 else ''} filled in {self.rows} "
+                "denial rows.")
 
 
 def refresh_denials(book) -> RefreshSummary:

@@ -15,7 +15,6 @@ from pathlib import Path
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS, RULES
 
-
 # ---------------------------------------------------------------- reading the book
 
 def _has(book, spec) -> bool:

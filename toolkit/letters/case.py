@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
@@ -69,8 +70,8 @@ class AppealCase:
     medicare: bool
     level2: bool  # the first appeal was Upheld: this is the second level
     today: dt.date
-    codesets: object
-    code_tables: object
+    codesets: Any  # toolkit.codesets.icd10cm.CodeSets
+    code_tables: Any  # toolkit.denials.decode.CodeTables
     cpt: str
     dos: dt.date | None
     claim_id: str

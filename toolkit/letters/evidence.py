@@ -106,7 +106,7 @@ def criteria(rule, claim, denial, codesets) -> list[dict]:
             need = number(rule.get("Min Therapy Weeks"))
             if weeks is not None:
                 evidence = f"{plain_number(weeks)} weeks" + (f": {notes}" if notes else "")
-                met = "Yes" if weeks >= need else "No"
+                met = "Yes" if weeks >= (need or 0) else "No"
             else:
                 evidence = "Documented in the enclosed therapy records" + (f" ({notes})" if notes else "")
         elif req.key == "imaging":
@@ -134,7 +134,8 @@ def criteria(rule, claim, denial, codesets) -> list[dict]:
             units = number(src.get("Units")) if "Units" in src.index else None
             units = units if units is not None else 1.0
             evidence = f"{plain_number(units)} unit{'s' if units != 1 else ''}"
-            met = "Yes" if units <= number(rule.get("Max Units")) else "No"
+            most = number(rule.get("Max Units"))
+            met = "Yes" if most is None or units <= most else "No"
         out.append({"name": req.name, "required": req.required, "evidence": evidence, "met": met})
     return out
 
