@@ -141,6 +141,14 @@ class ImportCounts:
     unmapped_payers: dict = field(default_factory=dict)  # 835 payer name → payer ID
 
 
+def _merge(total: ImportCounts, part: ImportCounts) -> None:
+    for name in ("claims", "paid_claims", "reversals", "remittances", "repeated_sets"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.unknown_codes.update(part.unknown_codes)
+    for name, pid in part.unmapped_payers.items():
+        total.unmapped_payers.setdefault(name, pid)
+
+
 @dataclass(frozen=True)
 class Payment:
     """A later remittance paying (part of) a claim line: it may resolve a logged denial."""
@@ -177,36 +185,58 @@ class DenialBuilder:
 
     def rows(self, remits: Iterable[Remittance], *, source: str, file_date: dt.date | None,
              counts: ImportCounts | None = None) -> list[dict]:
+        """Rows of whole remittances (each with its claims)."""
+        return self.stream_rows(((r, c) for r in remits for c in [*r.claims, None]), source=source,
+                                file_date=file_date, counts=counts)
+
+    def stream_rows(self, claims: Iterable[tuple[Remittance, ClaimPayment | None]], *, source: str,
+                    file_date: dt.date | None, counts: ImportCounts | None = None) -> list[dict]:
+        """Rows from ``iter_835_claims``: one claim at a time; a transaction set's rows (and the
+        payments it records) are kept only once its SE shows it is not a repeated transmission."""
         counts = counts if counts is not None else ImportCounts()
-        out = []
-        for remit in remits:
-            if remit.repeat:
-                counts.repeated_sets += 1
+        out: list[dict] = []
+        pending: list[dict] = []
+        pending_counts = ImportCounts()
+        payments_mark = len(self.payments)
+        payer: str | None = None
+        current: Remittance | None = None
+        for remit, claim in claims:
+            if remit is not current:
+                current, payer = remit, self._payer(remit, pending_counts)
+            if claim is not None:
+                pending.extend(self.claim_rows(remit, claim, source=source, file_date=file_date, payer=payer,
+                                               counts=pending_counts))
                 continue
-            counts.remittances += 1
-            out.extend(self.remittance_rows(remit, source=source, file_date=file_date, counts=counts))
+            if remit.repeat:  # the same transaction set again: forget what it gave
+                counts.repeated_sets += 1
+                del self.payments[payments_mark:]
+            else:
+                counts.remittances += 1
+                out.extend(pending)
+                _merge(counts, pending_counts)
+            pending, pending_counts, payments_mark, current = [], ImportCounts(), len(self.payments), None
+        counts.denial_rows += len(out)
         return out
 
-    def remittance_rows(self, remit: Remittance, *, source: str, file_date: dt.date | None,
-                        counts: ImportCounts) -> list[dict]:
-        denial_date = remit.remit_date or file_date
+    def _payer(self, remit: Remittance, counts: ImportCounts) -> str | None:
         payer = self.payers.match(remit.payer_name, remit.payer_id)
         if payer is None and (remit.payer_name or remit.payer_id):
             counts.unmapped_payers.setdefault(remit.payer_name or "?", remit.payer_id)
-        out = []
-        for claim in remit.claims:
-            counts.claims += 1
-            if claim.is_reversal:
-                counts.reversals += 1
-                continue
-            if claim.patient_control_number in self.watch:
-                self._note_payments(claim, denial_date, remit.trace_number or source)
-            rows = self._claim_rows(remit, claim, denial_date, source, payer, counts)
-            if not rows:
-                counts.paid_claims += 1
-            out.extend(rows)
-        counts.denial_rows += len(out)
-        return out
+        return payer
+
+    def claim_rows(self, remit: Remittance, claim: ClaimPayment, *, source: str, file_date: dt.date | None,
+                   payer: str | None, counts: ImportCounts) -> list[dict]:
+        denial_date = remit.remit_date or file_date
+        counts.claims += 1
+        if claim.is_reversal:
+            counts.reversals += 1
+            return []
+        if claim.patient_control_number in self.watch:
+            self._note_payments(claim, denial_date, remit.trace_number or source)
+        rows = self._claim_rows(remit, claim, denial_date, source, payer, counts)
+        if not rows:
+            counts.paid_claims += 1
+        return rows
 
     def _note_payments(self, claim: ClaimPayment, when, trace: str) -> None:
         for line in claim.lines:
@@ -341,23 +371,31 @@ def resolve(log: pd.DataFrame, payments: list[Payment], new_rows: list[dict], ke
     its key joins the Upheld row's, so a re-import changes nothing).  A remittance never resolves
     a denial it created itself (same trace number) nor one dated after it."""
     out = Resolution()
-    if log is None or not len(log):
+    if log is None or not len(log) or not (payments or new_rows):
         return out
+
+    def column(name: str) -> list:
+        return log[name].tolist() if name in log.columns else [None] * len(log)
+
     index: dict[tuple, list] = defaultdict(list)
-    for row, rec in log.iterrows():
-        status = str(rec.get("Status") or "").strip().casefold()
-        if status not in OPEN_STATUSES:
+    denial_dates, traces = {}, {}
+    for row, cid, cpt, dos, status, denied_on, key in zip(
+            log.index, column("Claim ID"), column("CPT/HCPCS"), column("Date of Service"), column("Status"),
+            column("Denial Date"), column(key_col) if key_col else [None] * len(log)):
+        if ("" if _blank(status) else str(status).strip().casefold()) not in OPEN_STATUSES:
             continue
-        index[_line_key(rec.get("Claim ID"), rec.get("CPT/HCPCS"), rec.get("Date of Service"))].append(row)
-        if _blank(rec.get("CPT/HCPCS")):
-            index[_line_key(rec.get("Claim ID"), "", None)].append(row)
+        blank_cpt = _blank(cpt)
+        index[_line_key(cid, "" if blank_cpt else cpt, dos)].append(row)
+        if blank_cpt:
+            index[_line_key(cid, "", None)].append(row)
+        denial_dates[row] = _date(denied_on)
+        traces[row] = "" if _blank(key) else str(key).split("|", 1)[0]
 
     def trace_of(row) -> str:
-        key = str(log.at[row, key_col]) if key_col and not _blank(log.at[row, key_col]) else ""
-        return key.split("|", 1)[0]
+        return traces.get(row, "")
 
     def later(row, when) -> bool:
-        logged = _date(log.at[row, "Denial Date"]) if "Denial Date" in log.columns else None
+        logged = denial_dates.get(row)
         return when is None or logged is None or when >= logged
 
     for pay in payments:

@@ -126,8 +126,10 @@ class _Parser:
     Why a class: the 835's loops nest (ISA > GS > ST > CLP > SVC) and each segment's meaning
     depends on which loop is open; one method per segment family keeps each step short."""
 
-    def __init__(self, file, notes: list[str] | None = None):
+    def __init__(self, file, notes: list[str] | None = None, keep_claims: bool = True):
         self.file = file
+        self.keep_claims = keep_claims  # False: claims only pass through ``finished``
+        self.finished: list[ClaimPayment] = []
         self.notes = notes if notes is not None else []
         self.isa_version = self.gs_version = self.isa13 = self.gs06 = ""
         self.in_isa = self.in_gs = False
@@ -301,7 +303,8 @@ class _Parser:
         return out
 
     def segment(self, seg: list[str]) -> Remittance | None:
-        """Take one segment; return the transaction set it completes, if any."""
+        """Take one segment; return the transaction set it completes, if any.  A claim that is
+        complete (the next CLP or the SE came) goes to ``self.finished`` for streaming readers."""
         self.segment_no += 1
         sid = seg[0]
         if sid in ("ISA", "GS", "GE", "IEA"):
@@ -316,15 +319,20 @@ class _Parser:
             return None  # TA1 and other segments outside a transaction set
         self.count += 1
         if sid == "SE":
+            if self.claim is not None:
+                self.finished.append(self.claim)
             return self.end(seg)
         if sid != "ST":
             self.digest.update("\x1d".join(seg).encode("utf-8", "surrogatepass") + b"\x1e")
         if sid == "CLP":
+            if self.claim is not None:
+                self.finished.append(self.claim)
             self.claim = ClaimPayment(
                 patient_control_number=_el(seg, 1), status=_el(seg, 2), charge=self.money(seg, 3),
                 paid=self.money(seg, 4), patient_responsibility=self.money(seg, 5),
                 payer_claim_number=_el(seg, 7))
-            self.remit.claims.append(self.claim)
+            if self.keep_claims:
+                self.remit.claims.append(self.claim)
             self.line = None
         elif self.claim is None:
             self.header(sid, seg)
@@ -344,6 +352,30 @@ class _Parser:
                             "the file is incomplete")
         if not self.any_set:
             raise self.fail("not an 835 remittance file (no ST*835 transaction set found)")
+
+
+def iter_835_claims(source, *, file: str | Path | None = None,
+                    notes: list[str] | None = None) -> Iterator[tuple[Remittance, ClaimPayment | None]]:
+    """The claims of an 835 one at a time, each with its transaction set's header, then
+    ``(remittance, None)`` once the set's SE trailer is checked (``remittance.repeat`` tells a
+    repeated transmission; its claims were already handed out, so a consumer keeps a set's rows
+    pending until then).  Nothing but the current claim is held: a 100 MB remittance streams."""
+    reader = SegmentReader(source, file=file, kind="X12 835 remittance")
+    parser = _Parser(file, notes, keep_claims=False)
+    for seg in reader:
+        if parser.segment_no == 0 and reader.separators is not None:
+            parser.comp = reader.separators.component
+        remit_in = parser.remit
+        done = parser.segment(seg)
+        if parser.finished:
+            owner = remit_in or done
+            assert owner is not None
+            for claim in parser.finished:
+                yield owner, claim
+            parser.finished.clear()
+        if done is not None:
+            yield done, None
+    parser.finish()
 
 
 def iter_835(source, *, file: str | Path | None = None, notes: list[str] | None = None) -> Iterator[Remittance]:

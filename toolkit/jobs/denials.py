@@ -131,7 +131,7 @@ def _builder(book, summary: ImportSummary, existing):
 def _read_files(builder, paths, existing, key_col, as_of, summary: ImportSummary) -> list[dict]:
     """Rows of every file, all-or-nothing per file (a file refused half-way adds nothing)."""
     from ..denials.log import KEY_COLUMN, ImportCounts, logged_keys
-    from ..denials.x12_835 import iter_835
+    from ..denials.x12_835 import iter_835_claims
 
     seen = logged_keys(existing[key_col]) if key_col else set()
     new_rows: list[dict] = []
@@ -141,8 +141,8 @@ def _read_files(builder, paths, existing, key_col, as_of, summary: ImportSummary
         counts, notes, payments_before = ImportCounts(), list[str](), len(builder.payments)
         try:
             file_date = as_of or dt.date.fromtimestamp(path.stat().st_mtime)
-            rows = builder.rows(iter_835(path, file=path, notes=notes), source=path.name, file_date=file_date,
-                                counts=counts)
+            rows = builder.stream_rows(iter_835_claims(path, file=path, notes=notes), source=path.name,
+                                       file_date=file_date, counts=counts)
         except OSError as exc:
             summary.refused.append(str(InputError(f"cannot read the file ({exc.strerror})", file=path)))
             continue
@@ -178,12 +178,8 @@ def _add_counts(summary: ImportSummary, counts) -> None:
 
 def _resolve(existing, builder, new_rows, key_col):
     from ..denials.log import resolve
-    from ..values import coerce_table
 
-    log = coerce_table(DENIALS, existing) if len(existing) else existing
-    if len(log) and key_col and key_col not in log.columns:
-        log = log.assign(**{key_col: existing[key_col]})
-    return resolve(log, builder.payments, new_rows, key_col)
+    return resolve(existing, builder.payments, new_rows, key_col)
 
 
 def _write(book, new_rows: list[dict], resolution, key_col) -> None:
