@@ -16,10 +16,10 @@ D = dt.date
 
 CLAIM_ROWS = [
     # Claim ID, Line, Patient ID, Payer, DOS, CPT, Modifiers, Dx, Submitted, Status, Finding Codes
-    ("CLM-1001", 1, "P001", "Medicare Part B", D(2026, 2, 5), "64483", "RT", "M48.061", D(2026, 2, 6), "RED", "DX_NOT_COVERED"),
+    ("CLM-1001", 1, "P001", "Medicare Part B", D(2026, 2, 5), "64483", "RT", "M48.061", D(2026, 2, 6), "RED", "DX_NOT_COVERED"),  # noqa: E501
     ("CLM-1001", 2, "P001", "Medicare Part B", D(2026, 2, 5), "99214", "", "M48.061", D(2026, 2, 6), "GREEN", ""),
-    ("CLM-1002", 1, "P002", "Medicare Part B", D(2026, 2, 10), "29881", "LT", "M23.221", D(2026, 2, 11), "RED", "PRIOR_AUTH_MISSING"),
-    ("CLM-2001", 1, "P003", "Acme Health Plan", D(2026, 3, 1), "72148", "", "M54.16", D(2026, 3, 2), "RED", "THERAPY_TOO_SHORT"),
+    ("CLM-1002", 1, "P002", "Medicare Part B", D(2026, 2, 10), "29881", "LT", "M23.221", D(2026, 2, 11), "RED", "PRIOR_AUTH_MISSING"),  # noqa: E501
+    ("CLM-2001", 1, "P003", "Acme Health Plan", D(2026, 3, 1), "72148", "", "M54.16", D(2026, 3, 2), "RED", "THERAPY_TOO_SHORT"),  # noqa: E501
 ]
 
 PAYER_ROWS = [
@@ -28,8 +28,11 @@ PAYER_ROWS = [
 ]
 
 
+PAYER_HEADERS = ["Payer", "Payer Type", "Timely Filing Days", "Appeal Window Days"]
+
+
 def build_workbook(path: Path, *, claims=CLAIM_ROWS, payers=PAYER_ROWS, denials=(), settings=(),
-                   dashboard: bool = True) -> Path:
+                   dashboard: bool = True, payer_headers=PAYER_HEADERS) -> Path:
     import xlsxwriter
 
     from toolkit.dashboard import add_dashboard_sheet
@@ -50,7 +53,7 @@ def build_workbook(path: Path, *, claims=CLAIM_ROWS, payers=PAYER_ROWS, denials=
     claim_headers = ["Claim ID", "Line", "Patient ID", "Payer", "Date of Service", "CPT/HCPCS", "Modifiers",
                      "Dx Codes", "Submitted Date", "Status", "Finding Codes"]
     table(CLAIMS, claim_headers, claims)
-    table(PAYERS, ["Payer", "Payer Type", "Timely Filing Days", "Appeal Window Days"], payers)
+    table(PAYERS, list(payer_headers), payers)
     den_rows = [[row.get(h) for h in DENIALS.headers] for row in denials]
     table(DENIALS, DENIALS.headers, den_rows)
     ws = wb.add_worksheet("Settings")

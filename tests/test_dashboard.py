@@ -55,8 +55,8 @@ def test_dashboard_values_match_the_hand_count_of_the_fixture_log(refreshed):
     assert value["Open denials with a deadline"] == 7 and value["Overdue (deadline passed)"] == 0
     assert value["Denials not matched to a submitted claim"] == 4
     assert cells[4][2] == "< 5%" and cells[4][3] == "NO"
-    # open appeals block, soonest first: Acme's 60-day window (2026-03-20 + 60) beats Medicare's 120
-    assert cells[24][:6] == ["D-000001", "CLM-2001", "Acme Health Plan", "50", dt.date(2026, 5, 19), 55]
+    # open appeals block, soonest first: Acme's 60-day window (DTM*405 2026-03-19 + 60) beats Medicare's 125
+    assert cells[24][:6] == ["D-000001", "CLM-2001", "Acme Health Plan", "50", dt.date(2026, 5, 18), 54]
     # top CARC block (R6): CO-50 twice
     assert cells[5][17:20] == ["50", "medical necessity", 2]
     # monthly block (I6:P17): last row is the as-of month

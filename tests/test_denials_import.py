@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-
 from denials_support import FIXTURES, SHARED_835, build_workbook
+
 from toolkit.cli import cli
 from toolkit.jobs.denials import import_835_files, refresh_denials
 from toolkit.tables import DENIALS
@@ -67,12 +67,14 @@ def test_claim_level_timely_filing_gives_one_claim_row(imported):
 
 def test_claim_level_co4_on_a_denied_claim_explains_its_unpaid_line(imported):
     r = _log(imported[0])[0]["CLM-1007"]
-    assert (r["CPT/HCPCS"], r["CARC"], r["Root Cause"], r["Denied Amount"]) == ("27447", "4", "LATERALITY_MISSING", 350)
+    # nothing (no finding, no remark code) says which modifier: no checklist item is blamed
+    assert (r["CPT/HCPCS"], r["CARC"], r["Root Cause"], r["Denied Amount"]) == ("27447", "4", "", 350)
 
 
 def test_several_triplets_in_one_cas_only_the_non_routine_one_is_denied(imported):
     r = _log(imported[0])[0]["CLM-1005"]
-    assert (r["CARC"], r["Denied Amount"], r["Paid Amount"], r["Root Cause"]) == ("151", 80, 40, "UNITS_EXCEEDED")
+    # CO-151 with N362 (units above the acceptable maximum) is the MUE check's business
+    assert (r["CARC"], r["Denied Amount"], r["Paid Amount"], r["Root Cause"]) == ("151", 80, 40, "MUE_EXCEEDED")
 
 
 def test_a_reversal_and_its_reprocessed_denial_are_counted_once(imported):
@@ -87,12 +89,14 @@ def test_the_claim_findings_refine_the_root_cause_of_a_co50(imported):
     assert r["Root Cause"] == "THERAPY_TOO_SHORT"
 
 
-def test_appeal_deadlines_use_the_payer_window_or_medicare_120_days(imported):
+def test_appeal_deadlines_use_the_payer_window_or_medicare_120_days_from_receipt(imported):
     rows = _log(imported[0])[0]
-    assert rows["CLM-1001"]["Denial Date"] == dt.date(2026, 3, 2)  # BPR16
-    assert rows["CLM-1001"]["Appeal Deadline"] == dt.date(2026, 6, 30)  # Medicare, no window: +120
+    assert rows["CLM-1001"]["Denial Date"] == dt.date(2026, 3, 1)  # DTM*405 production date, not BPR16
+    assert rows["CLM-1001"]["Appeal Deadline"] == dt.date(2026, 7, 4)  # Medicare: +5 days to receipt, +120
+    assert "Medicare redetermination, 120 days from receipt" in rows["CLM-1001"]["Notes"]
+    assert "appeal window, 60 days" in rows["CLM-2001"]["Notes"]
     assert rows["CLM-2001"]["Payer"] == "Acme Health Plan"
-    assert rows["CLM-2001"]["Appeal Deadline"] == dt.date(2026, 5, 19)  # 2026-03-20 + 60
+    assert rows["CLM-2001"]["Appeal Deadline"] == dt.date(2026, 5, 18)  # DTM*405 2026-03-19 + 60
     assert rows["CLM-1001"]["Payer"] == "Medicare Part B"  # 835's 'MEDICARE PART B' matched to Payers
 
 
@@ -128,13 +132,14 @@ def test_manual_rows_get_blank_cells_filled_and_typed_cells_kept(tmp_path):
              "CPT/HCPCS": "29881", "CARC": "197", "Denial Date": dt.date(2026, 4, 1),
              "Category": "my own category", "Owner": "Kim"}
     path = build_workbook(tmp_path / "m.xlsx", denials=[typed, {"Claim ID": "X-9", "CARC": "50", "RARC": "N115",
-                                                                "Denial Date": dt.date(2026, 4, 2), "Payer": "Acme Health Plan"}])
+                                                                "Denial Date": dt.date(2026, 4, 2),
+                                                                "Payer": "Acme Health Plan"}])
     summary = refresh_denials(WorkbookFile(path))
     rows = _log(path)[0]
     r = rows["CLM-1002"]
     assert r["Category"] == "my own category" and r["Owner"] == "Kim" and r["Payer"] == "medicare part b"
     assert r["Root Cause"] == "PRIOR_AUTH_MISSING" and "authorization" in r["Reason"]
-    assert r["Appeal Deadline"] == dt.date(2026, 7, 30)  # Medicare type, 120 days
+    assert r["Appeal Deadline"] == dt.date(2026, 8, 4)  # Medicare type: 5 days to receipt + 120 days
     assert (r["Dx Codes"], r["Patient ID"], r["Source"], r["Status"]) == ("M23.221", "P002", "manual", "Open")
     x = rows["X-9"]
     assert x["Root Cause"] == "DX_NOT_COVERED" and x["Appeal Deadline"] == dt.date(2026, 6, 1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from denials_support import FIXTURES, SHARED_835
+
 from toolkit.denials.x12_835 import parse_835, read_835
-from toolkit.x12 import tokenize
 from toolkit.errors import InputError, MednecError
+from toolkit.x12 import tokenize
 
 ISA = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *260301*1200*^*00501*000000001*0*P*:~"
 BODY = ("GS*HP*PAYER*CLINIC*20260301*1200*1*X*005010X221A1~ST*835*0001~BPR*I*0*C*NON************20260301~"
@@ -45,7 +45,8 @@ def test_fragment_without_envelope_gets_separators_guessed():
 
 
 def test_several_transaction_sets_in_one_file_are_all_read():
-    two = ISA + BODY.replace("GE*1*1~IEA*1*000000001~", "") + BODY.split("~", 1)[1].replace("TRACE1", "TRACE2")
+    two = (ISA + BODY.replace("GE*1*1~IEA*1*000000001~", "")
+           + BODY.split("~", 1)[1].replace("TRACE1", "TRACE2").replace("GE*1*1", "GE*2*1"))
     remits = parse_835(two)
     assert [r.trace_number for r in remits] == ["TRACE1", "TRACE2"]
 

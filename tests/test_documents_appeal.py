@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from docs_workbook import DENIAL_ROWS, PAYER_ROWS, RULE_ROWS, make_workbook
+
 from toolkit.cli import cli
 from toolkit.errors import InputError
 from toolkit.jobs.documents import appeal_letter, appeal_letters_all_open
-from toolkit.workbook.files import WorkbookFile, read_table
 from toolkit.tables import DENIALS
+from toolkit.workbook.files import WorkbookFile, read_table
 
 TODAY = dt.date(2026, 4, 1)
 
@@ -93,8 +93,9 @@ def test_medicare_letter_fills_every_part_with_the_claim_denial_policy_and_pract
     assert "Please reverse the denial and reprocess line 1 of claim C1001 (63047, date of service 03/10/2026) " \
            "for payment of the denied amount of $2,450.00" in text
     assert "request for redetermination, the first level of the Medicare appeals process, filed within 120 days " \
-           "of the initial determination (remittance dated March 20, 2026)" in text
-    assert "The deadline for this appeal is July 18, 2026" in text
+           "of receipt of the initial determination (remittance dated March 20, 2026; receipt is presumed 5 days " \
+           "after it)" in text
+    assert "The deadline for this appeal is July 23, 2026" in text  # 5 days to receipt + 120
     for enclosure in ("Remittance advice dated 03/20/2026 showing the denial", "Claim C1001 (CMS-1500), line 1",
                       "Conservative therapy records (8 weeks)", "MRI report dated 02/01/2026",
                       "Medicare Part B policy LCD L30000 / Article A50000: coverage criteria"):
@@ -131,7 +132,7 @@ def test_a_criterion_the_claim_does_not_meet_is_shown_as_not_met_and_the_wording
 
 def test_a_late_appeal_asks_for_good_cause(workbook, tmp_path):
     out = appeal_letter(WorkbookFile(workbook, writable=False), "D-000001", tmp_path, today=dt.date(2026, 9, 1))
-    assert "The appeal period ended on July 18, 2026. We ask that you accept this appeal for good cause" \
+    assert "The appeal period ended on July 23, 2026. We ask that you accept this appeal for good cause" \
            in docx_text(out)
 
 
@@ -142,7 +143,7 @@ def test_an_upheld_medicare_denial_gets_the_second_level_reconsideration_wording
     text = docx_text(appeal_letter(WorkbookFile(wb, writable=False), "D-000001", tmp_path, today=dt.date(2026, 5, 5)))
     assert "Request for Reconsideration by the Qualified Independent Contractor" in text
     assert "within 180 days of the redetermination decision dated May 1, 2026" in text
-    assert "The deadline for this appeal is October 28, 2026" in text
+    assert "The deadline for this appeal is November 2, 2026" in text  # 180 days from receipt (+5)
 
 
 def test_a_denial_whose_claim_line_left_the_claims_table_shows_not_on_file_for_the_biller(tmp_path):
@@ -263,7 +264,8 @@ def test_a_timely_filing_denial_shows_the_submission_date_against_the_payer_limi
             "within Acme Health Plan's filing limit of 180 days from the date of service, which ended on August 30, "
             "2026.") in paras
     assert ("Please accept the enclosed proof of timely filing, reverse the timely-filing denial and reprocess line 1 "
-            "of claim C1002 (29881, date of service 03/03/2026) for payment of the denied amount of $3,100.00.") in paras
+            "of claim C1002 (29881, date of service 03/03/2026) for payment of the denied amount of "
+            "$3,100.00.") in paras
     assert _criteria(out) == {} and "The payer's policy, criterion by criterion" not in paras
     assert _enclosures(out) == [
         "Remittance advice dated 03/18/2026 showing the denial", "Claim C1002 (CMS-1500), line 1",
@@ -418,7 +420,8 @@ def test_libreoffice_converts_the_reopening_and_timely_filing_letters(tmp_path):
     import subprocess
     import uuid
 
-    docs = [_letter(tmp_path / "a", {"CARC": "4", "Category": "coding"}, base=0),
+    docs = [_letter(tmp_path / "a", {"CARC": "4", "Category": "coding", "Modifiers": ""}, base=0,
+                    claims=_claims(C1001={"Modifiers": "KX"})),
             _letter(tmp_path / "b", {"CARC": "29", "Category": "timely filing"})]
     profile = f"file:///tmp/lo-appeal-kinds-{uuid.uuid4().hex}"
     try:
@@ -497,15 +500,28 @@ def test_no_patient_data_in_error_messages(tmp_path):
 
 def test_cli_appeal_prints_the_path_and_marks_appealed(workbook, tmp_path):
     result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--denial", "D-000001",
-                                      "--out", str(tmp_path / "letters"), "--mark-appealed"])
+                                      "--out", str(tmp_path / "letters"), "--mark-appealed", "--as-of", "2026-04-01"])
     assert result.exit_code == 0, result.output
-    path = Path(result.output.strip())
+    first, marked = result.output.strip().splitlines()
+    path = Path(first)
     assert path == tmp_path / "letters" / "appeal_D-000001_claim_C1001-1.docx" and path.exists()
+    assert marked == "Marked Appealed: D-000001"
     assert read_table(workbook, DENIALS)["Status"].tolist()[0] == "Appealed"
 
 
+def test_cli_a_late_letter_needing_the_biller_is_listed_and_not_marked_appealed(workbook, tmp_path):
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path),
+                                      "--mark-appealed", "--as-of", "2026-09-01"])
+    assert result.exit_code == 0, result.output
+    assert ("Needs your input: D-000001: [state the reason for the late filing here]" in result.output)
+    # D-000002 (a commercial 180-day window) is still on time and complete: only it is marked
+    assert "Marked Appealed: D-000002 (not marked, they need your input first: D-000001)" in result.output
+    assert read_table(workbook, DENIALS)["Status"].tolist()[:2] == ["Open", "Appealed"]
+
+
 def test_cli_appeal_all_open_lists_every_letter(workbook, tmp_path):
-    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook), "--all-open", "--out", str(tmp_path),
+                                      "--as-of", "2026-04-01"])
     assert result.exit_code == 0, result.output
     assert [Path(line).name for line in result.output.split()] == ["appeal_D-000001_claim_C1001-1.docx",
                                                                    "appeal_D-000002_claim_C1002-1.docx"]
@@ -515,7 +531,7 @@ def test_cli_appeal_default_folder_is_the_output_folder_from_settings(tmp_path):
     from docs_workbook import SETTINGS_ROWS
 
     wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Output Folder": "Letters"}))
-    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000002"])
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000002", "--as-of", "2026-04-01"])
     assert result.exit_code == 0, result.output
     assert Path(result.output.strip()) == tmp_path / "Letters" / "appeal_D-000002_claim_C1002-1.docx"
 
@@ -531,3 +547,86 @@ def test_cli_unknown_denial_exits_non_zero_with_one_line(workbook):
 def test_cli_appeal_needs_exactly_one_of_denial_or_all_open(workbook):
     result = CliRunner().invoke(cli, ["appeal", "--workbook", str(workbook)])
     assert result.exit_code != 0 and "give either --denial ID or --all-open" in result.output
+
+
+# ---------------------------------------------------------------- letters that never overstate
+
+def _no_letter(tmp_path, denial: dict, *, base: int = 0, claims=None) -> str:
+    from toolkit.letters import NoLetter
+
+    with pytest.raises(NoLetter) as err:
+        _letter(tmp_path, denial, base=base, claims=claims)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()), "no letter may be written"
+    assert "\n" not in str(err.value)
+    return str(err.value)
+
+
+def test_a_coding_denial_whose_line_still_holds_the_invalid_code_gets_no_corrected_claim_letter(tmp_path):
+    message = _no_letter(tmp_path, {"CARC": "16", "RARC": "M76", "Category": "coding", "Root Cause": "DX_INVALID",
+                                    "Dx Codes": "M54.5"}, claims=_claims(C1001={"Dx Codes": "M54.5"}))
+    assert message.startswith("denial D-000001: no corrected-claim letter yet: diagnosis M54.5 is not billable")
+
+
+def test_a_coding_denial_whose_line_was_not_changed_gets_no_corrected_claim_letter(tmp_path):
+    message = _no_letter(tmp_path, {"CARC": "4", "Category": "coding", "Modifiers": ""})
+    assert "the line has not been changed since the denial" in message
+
+
+def test_medicare_timely_filing_gets_no_redetermination_letter_but_says_what_to_do(tmp_path):
+    message = _no_letter(tmp_path, {"CARC": "29", "Category": "timely filing"})
+    assert "no appeal rights" in message and "administrative error or the patient's retroactive entitlement" in message
+
+
+def test_pr50_with_ga_and_a_signed_abn_is_the_patients_to_pay_not_an_appeal(tmp_path):
+    message = _no_letter(tmp_path, {"Group Code": "PR", "CARC": "50", "Modifiers": "GA"},
+                         claims=_claims(C1001={"Modifiers": "GA", "ABN on File": "Y"}))
+    assert "the patient is liable for the denied amount ($2,450.00); bill the patient" in message
+
+
+def test_all_open_lists_the_denials_that_get_no_letter_and_writes_the_others(tmp_path):
+    from toolkit.jobs.documents import appeal_batch
+
+    rows = [dict(DENIAL_ROWS[0], CARC="29", Category="timely filing", Reason=None, RARC=None), dict(DENIAL_ROWS[1])]
+    wb = make_workbook(tmp_path / "wb.xlsx", denials=rows)
+    batch = appeal_batch(WorkbookFile(wb), None, tmp_path / "o", mark_appealed=True, today=TODAY)
+    assert [w.denial_id for w in batch.letters] == ["D-000002"] and batch.marked == ["D-000002"]
+    assert len(batch.no_letter) == 1 and batch.no_letter[0].startswith("denial D-000001: no letter")
+    assert read_table(wb, DENIALS)["Status"].tolist() == ["Open", "Appealed"]
+
+
+def test_a_necessity_letter_with_an_unmet_criterion_carries_a_warning_and_is_not_marked_appealed(tmp_path):
+    from docs_workbook import CLAIM_ROWS
+
+    from toolkit.jobs.documents import appeal_batch
+
+    claims = [dict(r) for r in CLAIM_ROWS]
+    claims[0]["Therapy Weeks"] = 4
+    wb = make_workbook(tmp_path / "wb.xlsx", claims=claims)
+    batch = appeal_batch(WorkbookFile(wb), ["D-000001"], tmp_path / "o", mark_appealed=True, today=TODAY)
+    letter = batch.letters[0]
+    assert letter.warnings == ["Conservative therapy: 4 weeks: PT twice weekly, NSAIDs"]
+    assert batch.marked == [] and read_table(wb, DENIALS)["Status"].tolist()[0] == "Open"
+
+
+def test_cli_prints_the_warning_and_no_letter_lines(tmp_path):
+    from docs_workbook import CLAIM_ROWS
+
+    claims = [dict(r) for r in CLAIM_ROWS]
+    claims[0]["Therapy Weeks"] = 4
+    wb = make_workbook(tmp_path / "wb.xlsx", claims=claims)
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb), "--denial", "D-000001", "--out",
+                                      str(tmp_path / "o"), "--as-of", "2026-04-01"])
+    assert result.exit_code == 0, result.output
+    assert ("Warning: D-000001: criteria not met, weigh before sending: Conservative therapy: 4 weeks: PT twice "
+            "weekly, NSAIDs") in result.output
+    rows = [dict(DENIAL_ROWS[0], CARC="29", Category="timely filing")]
+    wb2 = make_workbook(tmp_path / "wb2.xlsx", denials=rows)
+    result = CliRunner().invoke(cli, ["appeal", "--workbook", str(wb2), "--denial", "D-000001", "--out",
+                                      str(tmp_path / "o2"), "--as-of", "2026-04-01"])
+    assert result.exit_code == 1 and result.output.startswith("No letter: denial D-000001: no letter: a Medicare")
+
+
+def test_every_kind_has_its_own_registered_builder():
+    from toolkit.letters import LETTERS, LetterKind
+
+    assert set(LETTERS) == set(LetterKind) and len(set(LETTERS.values())) == len(LetterKind)

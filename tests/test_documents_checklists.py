@@ -278,3 +278,17 @@ def test_a_template_folder_without_some_kinds_falls_back_to_the_shipped_ones(tmp
     wb = make_workbook(tmp_path / "wb.xlsx", settings=dict(SETTINGS_ROWS, **{"Template Folder": "tpl"}))
     [path] = build_checklists(book(wb), tmp_path / "o", cpt="63047", today=TODAY)
     assert "Medical-necessity checklist: Medicare Part B · 63047" in docx_text(path)
+
+
+def test_a_prior_auth_request_for_a_service_already_performed_is_a_retro_authorization_request(workbook, tmp_path):
+    from docx import Document
+
+    path = prior_auth_requests(book(workbook), tmp_path, today=dt.date(2026, 5, 1))[0]  # C1003 was on 2026-04-20
+    doc = Document(str(path))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    assert "Request for retroactive authorization" in text
+    assert "requests retroactive authorization for the service below, performed on April 20, 2026" in text
+    assert "before 29881 is performed" not in text
+    assert "Date performed" in cells and "Planned date" not in cells
+    assert "Utilization Management" in "\n".join(p.text for p in doc.paragraphs) + "\n".join(cells)

@@ -34,7 +34,7 @@ def test_sample_remittances_land_in_the_log_with_their_root_causes(day):
     assert by_claim["000110"]["Root Cause"] == "PRIOR_AUTH_MISSING"
     assert by_claim["000120"]["Root Cause"] == "TIMELY_FILING"
     assert by_claim["000124"]["Group Code"] == "PR" and by_claim["000124"]["Modifiers"] == "GA"
-    assert str(by_claim["000106"]["Appeal Deadline"])[:10] == "2027-03-20"  # Medicare: 120 days
+    assert str(by_claim["000106"]["Appeal Deadline"])[:10] == "2027-03-25"  # Medicare: 5 days to receipt + 120
 
 
 def test_appeal_letter_for_a_sample_denial(day, tmp_path, cli):

@@ -106,6 +106,8 @@ PAYERS = TableSpec("Payers", "tblPayers", (
     C("Phone", "text"),
     C("Fax", "text"),
     C("Portal", "text"),
+    C("Payer ID", "text"),  # (added) the ID 835s carry (N1*PR…XV, REF*2U); several separated by ';'
+    C("Also Known As", "text"),  # (added) names 835s use for this payer, separated by ';'
 ))
 
 DENIAL_STATUSES = ("Open", "Appealed", "Resubmitted", "Paid", "Upheld", "Written Off")

@@ -81,25 +81,154 @@ def _guess_separators(text: str) -> Separators:
 def tokenize(data: bytes | str, *, file: str | Path | None = None,
              kind: str = "X12") -> tuple[list[list[str]], Separators]:
     """Bytes or text → segments (lists of elements) and the separators used."""
-    text = _decode(data).lstrip()
-    if not text:
-        raise InputError("the file is empty", file=file)
-    try:
-        seps = _separators_from_isa(text) if text.startswith("ISA") else _guess_separators(text)
-    except (ValueError, IndexError):
-        raise InputError(f"not an {kind} file (no ISA or ST segment at the start)", file=file) from None
-    segments = []
-    for raw in text.split(seps.segment):
+    reader = SegmentReader(data, file=file, kind=kind)
+    segments = list(reader)
+    assert reader.separators is not None  # set by the first segment
+    return segments, reader.separators
+
+
+# ---------------------------------------------------------------- streaming
+
+#: Files above this size are refused in one line (a remittance or claim batch from a payer or
+#: clearinghouse is a few MB; 100 MB already holds ~400,000 claims).  Documented in docs/denials.md.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+#: A "segment" longer than this means the file has no usable segment terminator.
+MAX_SEGMENT_CHARS = 1024 * 1024
+CHUNK_BYTES = 1 << 20
+
+
+class _Decoder:
+    """Incremental bytes → text: UTF-16 when the file starts with its byte-order mark, else UTF-8,
+    falling back to Latin-1 from the first undecodable chunk on (what ``_decode`` does for a
+    whole file)."""
+
+    def __init__(self, head: bytes):
+        import codecs
+
+        self.name = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        self._dec = codecs.getincrementaldecoder(self.name)()
+
+    def __call__(self, chunk: bytes, final: bool = False) -> str:
+        import codecs
+
+        try:
+            return self._dec.decode(chunk, final)
+        except UnicodeDecodeError:
+            if self.name == "latin-1":
+                raise
+            self.name = "latin-1"
+            self._dec = codecs.getincrementaldecoder("latin-1")()
+            return self._dec.decode(chunk, final)
+
+
+class SegmentReader:
+    """Segments of an X12 file, read incrementally (a chunk at a time), so a 100 MB remittance
+    never sits in memory whole.  ``separators`` is set once the first segment is read.
+
+    ``source`` is bytes, text, a path or a binary file object.  Why hand-written: see the module
+    docstring (pyx12 cannot read fragments or unpadded ISAs, and is far slower)."""
+
+    def __init__(self, source, *, file: str | Path | None = None, kind: str = "X12",
+                 chunk_bytes: int = CHUNK_BYTES):
+        self.file, self.kind, self.chunk_bytes = file, kind, chunk_bytes
+        self.source = source
+        self.separators: Separators | None = None
+        self.segments_read = 0
+
+    def _chunks(self):
+        src = self.source
+        if isinstance(src, str):
+            yield src.lstrip("\ufeff")
+            return
+        if isinstance(src, (bytes, bytearray)):
+            text = _decode(bytes(src))
+            yield text
+            return
+        close = False
+        if isinstance(src, (str, Path)) or hasattr(src, "__fspath__"):
+            path = Path(src)
+            try:
+                size = path.stat().st_size
+                if size > MAX_FILE_BYTES:
+                    raise InputError(f"the file is {size / 1e6:.0f} MB, above the {MAX_FILE_BYTES // 2**20} MB "
+                                     f"limit for one {self.kind} file: ask for it in smaller files", file=self.file)
+                src = path.open("rb")
+            except OSError as exc:
+                raise InputError(f"cannot read the file ({exc.strerror})", file=self.file) from None
+            close = True
+        try:
+            first = src.read(self.chunk_bytes)
+            decode = _Decoder(first)
+            total = len(first)
+            chunk = first
+            while chunk:
+                nxt = src.read(self.chunk_bytes)
+                total += len(nxt)
+                if total > MAX_FILE_BYTES:
+                    raise InputError(f"the file is above the {MAX_FILE_BYTES // 2**20} MB limit for one "
+                                     f"{self.kind} file: ask for it in smaller files", file=self.file)
+                yield decode(chunk, final=not nxt)
+                chunk = nxt
+        finally:
+            if close:
+                src.close()
+
+    def __iter__(self):
+        seps: Separators | None = None
+        pending = ""
+        started = False
+        for text in self._chunks():
+            if not started:
+                text = (pending + text).lstrip().lstrip("\ufeff").lstrip()
+                pending = ""
+                if not text:
+                    continue
+                if len(text) < 200 and not text.startswith("ST"):
+                    pending = text  # an ISA needs ~106 characters: wait for more
+                    continue
+                seps = self._separators(text)
+                started = True
+            else:
+                text = pending + text
+            assert seps is not None
+            pieces = text.split(seps.segment)
+            pending = pieces.pop()
+            if len(pending) > MAX_SEGMENT_CHARS:
+                raise InputError(f"a segment is longer than {MAX_SEGMENT_CHARS:,} characters: the file has no "
+                                 "usable segment terminator or is damaged", file=self.file)
+            for raw in pieces:
+                seg = self._segment(raw, seps)
+                if seg is not None:
+                    yield seg
+        if not started:
+            if pending.strip():
+                self._separators(pending.strip())
+                started = True
+                seps = self.separators
+            else:
+                raise InputError("the file is empty", file=self.file)
+        if pending.strip() and seps is not None:
+            seg = self._segment(pending, seps)
+            if seg is not None:
+                yield seg
+
+    def _separators(self, text: str) -> Separators:
+        try:
+            seps = _separators_from_isa(text) if text.startswith("ISA") else _guess_separators(text)
+        except (ValueError, IndexError):
+            raise InputError(f"not an {self.kind} file (no ISA or ST segment at the start)", file=self.file) from None
+        self.separators = seps
+        return seps
+
+    def _segment(self, raw: str, seps: Separators) -> list[str] | None:
         raw = raw.strip()
         if not raw:
-            continue
+            return None
         elements = raw.split(seps.element)
         # Some files put the terminator and a line break the "wrong" way round (…\n~GS…).
         elements[0] = _JUNK_BEFORE_ID.sub("", elements[0]).upper()
-        segments.append(elements)
-    return segments, seps
-
-
+        self.segments_read += 1
+        return elements
 
 
 def element(seg: list[str], i: int) -> str:

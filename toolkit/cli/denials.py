@@ -40,8 +40,15 @@ def import_835(files, workbook):
     """Add the denials in one or more 835 remittance files (ERA) to the Denials table.
 
     Each denied service line becomes one row with the reason in plain English, the checklist
-    item that would have prevented it, and the appeal deadline. Importing the same file again
-    adds nothing. Paid claims and reversals are not logged.
+    item that would have prevented it, and the appeal deadline (Notes say which rule gave it).
+    Importing the same file again adds nothing; a remittance repeated inside one file is read
+    once. Paid claims, reversals and routine adjustments (deductible, coinsurance, contractual,
+    sequestration, discounts ...) are not logged. A later remittance that pays a logged denial
+    marks it Paid; one that denies an Appealed line again marks it Upheld.
+
+    A file that is not a 5010 835, or is truncated or damaged, is refused whole (nothing added)
+    with one line saying why; codes missing from the CARC table and payers missing from Payers
+    are listed so you can add them.
     """
     from ..jobs.denials import import_835_files
 
@@ -67,7 +74,8 @@ def refresh(workbook):
 
 @click.command("dashboard")
 @_WORKBOOK
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Count days left and weeks up to this date (default today).")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="Count days left and weeks up to this date (default today).")
 def dashboard(workbook, as_of):
     """Recompute the Dashboard sheet: denial rate by month, payer and procedure, top reasons,
     open appeals with days left, and how each figure compares with the practice's targets."""

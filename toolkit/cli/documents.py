@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,6 +21,19 @@ def _open(workbook: Path, writable: bool = False):
     return WorkbookFile(workbook, writable=writable)
 
 
+def _as_of(value):
+    import datetime as dt
+
+    from ..errors import InputError
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--as-of '{value}' is not a date like 2026-03-31") from None
+
+
 def _print(paths, none_message: str) -> None:
     if not paths:
         click.echo(none_message)
@@ -33,25 +47,47 @@ def _print(paths, none_message: str) -> None:
 @click.option("--all-open", is_flag=True, help="Write a letter for every denial whose Status is Open.")
 @_OUT
 @click.option("--mark-appealed", is_flag=True,
-              help="Also set the denial's Status to Appealed in the workbook (close the workbook in Excel first).")
-def appeal(workbook, denial_id, all_open, out_dir, mark_appealed):
+              help="Also set the Status to Appealed, but only for letters that need nothing more from you (no "
+                   "[...] to fill in, no [not on file], no unmet criterion). Close the workbook in Excel first.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date the letters and count deadlines to this day "
+                                                            "(default today).")
+def appeal(workbook, denial_id, all_open, out_dir, mark_appealed, as_of):
     """Write the appeal letter (Word) for a denial and print where it is.
 
     The letter takes the practice letterhead and signer from Settings, the payer's address from
     Payers, and argues the claim against the payer's policy from Rules, criterion by criterion.
-    Check it, print it on letterhead, sign it, and add the enclosures it lists.
+    A coding denial gets a reopening or corrected-claim letter only once the Claims line is
+    correct; Medicare timely filing and a patient liable under a signed ABN get no letter, just
+    one line saying what to do. Letters that still hold a [...] placeholder or [not on file],
+    or whose policy criteria are not all met, are listed as needing your input.
+    Check each letter, print it on letterhead, sign it, and add the enclosures it lists.
 
     Example: mednec appeal --workbook denials.xlsm --denial D-000123
     """
-    from ..jobs.documents import appeal_letter, appeal_letters_all_open
+    from ..jobs.documents import appeal_batch
 
     if bool(denial_id) == bool(all_open):
         raise click.UsageError("give either --denial ID or --all-open")
     book = _open(workbook, writable=mark_appealed)
-    if all_open:
-        _print(appeal_letters_all_open(book, out_dir, mark_appealed=mark_appealed), "No open denials: nothing to write.")
-    else:
-        _print([appeal_letter(book, denial_id, out_dir, mark_appealed=mark_appealed)], "")
+    batch = appeal_batch(book, None if all_open else [denial_id], out_dir, mark_appealed=mark_appealed,
+                         today=_as_of(as_of))
+    if all_open and not batch.letters and not batch.no_letter:
+        click.echo("No open denials: nothing to write.")
+    for w in batch.letters:
+        click.echo(str(w.path))
+    for w in batch.letters:
+        if w.needs:
+            click.echo(f"Needs your input: {w.denial_id}: " + "; ".join(w.needs))
+        if w.warnings:
+            click.echo(f"Warning: {w.denial_id}: criteria not met, weigh before sending: " + "; ".join(w.warnings))
+    for line in batch.no_letter:
+        click.echo(f"No letter: {line}")
+    if mark_appealed:
+        held = [w.denial_id for w in batch.letters if not w.ready]
+        click.echo(f"Marked Appealed: {', '.join(batch.marked) or 'none'}"
+                   + (f" (not marked, they need your input first: {', '.join(held)})" if held else ""))
+    if not all_open and batch.no_letter:
+        sys.exit(1)
 
 
 @click.command()

@@ -9,11 +9,11 @@ patient's name.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS, RULES
-
 
 # ---------------------------------------------------------------- reading the book
 
@@ -92,43 +92,85 @@ def appeal_file_name(ctx: dict) -> str:
             f"-{safe_name(ctx['claim']['line'])}.docx")
 
 
+@dataclass
+class WrittenLetter:
+    """One letter written, and what stands between it and the mailbox."""
+    denial_id: str
+    path: Path
+    needs: list[str] = field(default_factory=list)  # "[…]" placeholders and "[not on file]" to fill in
+    warnings: list[str] = field(default_factory=list)  # policy criteria the claim does not meet
+
+    @property
+    def ready(self) -> bool:
+        return not self.needs and not self.warnings
+
+
+@dataclass
+class AppealBatch:
+    letters: list[WrittenLetter] = field(default_factory=list)
+    no_letter: list[str] = field(default_factory=list)  # one line each: why no letter, what to do
+    marked: list[str] = field(default_factory=list)  # Denial IDs set to Appealed
+
+    @property
+    def paths(self) -> list[Path]:
+        return [w.path for w in self.letters]
+
+
 def appeal_letter(book, denial_id: str, out_dir=None, mark_appealed: bool = False, *,
                   today: dt.date | None = None) -> Path:
-    """Write the appeal letter for one denial; with ``mark_appealed`` set its Status to Appealed."""
-    return _appeals(book, [denial_id], out_dir, mark_appealed, today)[0]
+    """Write the appeal letter for one denial; with ``mark_appealed`` set its Status to Appealed
+    when the letter needs nothing more.  Raises ``NoLetter`` when no letter should be written."""
+    batch = appeal_batch(book, [denial_id], out_dir, mark_appealed, today=today)
+    if batch.no_letter:
+        from ..letters import NoLetter
+
+        raise NoLetter(batch.no_letter[0])
+    return batch.paths[0]
 
 
 def appeal_letters_all_open(book, out_dir=None, mark_appealed: bool = False, *,
                             today: dt.date | None = None) -> list[Path]:
     """Write a letter for every denial whose Status is Open (or blank)."""
+    return appeal_batch(book, None, out_dir, mark_appealed, today=today).paths
+
+
+def appeal_batch(book, ids: list[str] | None, out_dir=None, mark_appealed: bool = False, *,
+                 today: dt.date | None = None) -> AppealBatch:
+    """Letters for ``ids`` (``None``: every open denial).  All-or-nothing for errors in the data (a
+    missing payer address stops the batch); a denial that should get no letter is listed instead.
+    ``mark_appealed`` sets Appealed only on letters that need nothing more from the biller."""
+    import pandas as pd
+
+    from ..letters import NoLetter, needs_input
+
     case = casefile(book, today=today)
-    ids = case.open_denial_ids()
-    if not ids:
-        return []
-    return _appeals(book, ids, out_dir, mark_appealed, today, case=case)
-
-
-def _appeals(book, ids, out_dir, mark_appealed, today, case=None) -> list[Path]:
-    case = case or casefile(book, today=today)
+    ids = case.open_denial_ids() if ids is None else ids
+    batch = AppealBatch()
     contexts, problems = [], []
     for denial_id in ids:
         try:
-            contexts.append((case.denial_row(denial_id), case.appeal(denial_id)))
+            contexts.append((denial_id, case.denial_row(denial_id), case.appeal(denial_id)))
+        except NoLetter as exc:
+            batch.no_letter.append(str(exc))
         except InputError as exc:
             problems.append(f"denial {denial_id}: {exc}" if len(ids) > 1 else str(exc))
     if problems:
         raise _one_line(problems, "appeal letters")
+    if not contexts:
+        return batch
     folder = output_folder(book, out_dir, case.settings)
     renderer = _renderer("appeal_letter", book, case.settings)
-    docs = [(folder / appeal_file_name(ctx), renderer.render(ctx)) for _, ctx in contexts]
-    paths = _write_all(docs)
+    docs = [(folder / appeal_file_name(ctx), renderer.render(ctx)) for _, _, ctx in contexts]
+    for (denial_id, _, ctx), path in zip(contexts, _write_all(docs)):
+        batch.letters.append(WrittenLetter(denial_id, path, needs_input(ctx), list(ctx.get("warnings") or [])))
     if mark_appealed:
-        import pandas as pd
-
-        rows = [row for row, _ in contexts]
-        book.write_columns(DENIALS, pd.DataFrame({"Status": ["Appealed"] * len(rows)}, index=rows))
-        book.save()
-    return paths
+        ready = {w.denial_id for w in batch.letters if w.ready}
+        rows = [row for denial_id, row, _ in contexts if denial_id in ready]
+        if rows:
+            book.write_columns(DENIALS, pd.DataFrame({"Status": ["Appealed"] * len(rows)}, index=rows))
+            book.save()
+        batch.marked = [w.denial_id for w in batch.letters if w.ready]
+    return batch
 
 
 # ---------------------------------------------------------------- checklists, SOAP templates

@@ -323,7 +323,7 @@ def prior_auth_request() -> Document:
     letterhead(doc)
     footer(doc, "Prior-authorization request · claim {{ claim.id }}, line {{ claim.line }}")
     date_and_payer_address(doc, unit="Utilization Management / Prior Authorization")
-    para(doc, "Request for prior authorization", bold=True, size=12, space_after=6)
+    para(doc, "{{ request.title }}", bold=True, size=12, space_after=6)  # prior or retroactive
     label_table(doc, [
         ("Patient", "{{ patient.name }}"),
         ("Date of birth", "{{ patient.dob }}"),
@@ -331,7 +331,7 @@ def prior_auth_request() -> Document:
         ("Patient account", "{{ patient.account }}"),
         ("Requested service", "{{ claim.procedure }}"),
         ("Units", "{{ claim.units }}"),
-        ("Planned date", "{{ claim.dos }}"),
+        ("{{ request.date_label }}", "{{ claim.dos }}"),  # "Planned date", or "Date performed"
         ("Diagnoses", "{{ claim.diagnoses }}"),
         ("Rendering provider", "{{ claim.provider }}"),
         ("Ordering practice", "{{ practice.name }} · NPI {{ practice.npi }} · Tax ID {{ practice.tax_id }}"),
