@@ -34,9 +34,10 @@ from ..errors import InputError
 from ..x12 import Separators, tokenize
 
 # Every segment the 005010X222A1 837P may carry: anything else is noted and passed through.
-KNOWN_SEGMENTS = frozenset(
-    "ISA GS ST BHT NM1 PER HL PRV N3 N4 REF SBR PAT DMG CLM DTP PWK CN1 AMT K3 NTE CR1 CR2 CRC HI HCP "
-    "CAS OI MOA MIA LX SV1 SV5 CR3 QTY MEA PS1 LIN CTP SVD LQ FRM SE GE IEA TA1".split())
+KNOWN_SEGMENTS = frozenset((
+    "ISA", "GS", "ST", "BHT", "NM1", "PER", "HL", "PRV", "N3", "N4", "REF", "SBR", "PAT", "DMG", "CLM", "DTP",
+    "PWK", "CN1", "AMT", "K3", "NTE", "CR1", "CR2", "CRC", "HI", "HCP", "CAS", "OI", "MOA", "MIA", "LX", "SV1",
+    "SV5", "CR3", "QTY", "MEA", "PS1", "LIN", "CTP", "SVD", "LQ", "FRM", "SE", "GE", "IEA", "TA1"))
 DIAGNOSIS_QUALIFIERS = {"ABK": "10", "ABF": "10", "BK": "9", "BF": "9"}
 PROCEDURE_QUALIFIERS = {"HC", "ER", "IV", "WK"}
 IMPORTED_COLUMNS = ("Patient ID", "Patient Name", "Date of Birth", "Sex", "Payer", "Date of Service",
@@ -350,7 +351,7 @@ class _Reader:
                 hl_id, parent_id, level = _el(seg, 1), _el(seg, 2), _el(seg, 3)
                 parent = node_of_id.get(parent_id) if parent_id else None
                 if parent_id and parent is None:
-                    raise self.fail(i, f"HL02 names a parent HL that is not in this transaction")
+                    raise self.fail(i, "HL02 names a parent HL that is not in this transaction")
                 node_of_id[hl_id] = len(tx.nodes)
                 tx.nodes.append(HLNode(i, -1, hl_id, parent_id, level, parent))
                 nm1 = ""
@@ -506,7 +507,8 @@ class _Reader:
                            + (f" and {n - 1} more segment{'s' if n > 2 else ''}" if n > 1 else "")
                            + " not in the 837P guide: kept as received")
         if b.icd9_lines:
-            b.notes.append(f"{b.path.name}: {b.icd9_lines} line{'s carry' if b.icd9_lines != 1 else ' carries'} ICD-9-CM "
+            verb = "s carry" if b.icd9_lines != 1 else " carries"
+            b.notes.append(f"{b.path.name}: {b.icd9_lines} line{verb} ICD-9-CM "
                            "codes (HI qualifiers BK/BF), not accepted for services since 1 Oct 2015: recode in "
                            "ICD-10-CM")
 

@@ -127,8 +127,8 @@ def import_837_files(book, paths) -> Import837Summary:
         summary.notes += batch.notes
         summary.claims += len(batch.claims)
         summary.lines += len(batch.rows)
-        for key, n in unmatched_payers(batch, payers).items():
-            unmatched[key] = unmatched.get(key, 0) + n
+        for payer, n in unmatched_payers(batch, payers).items():
+            unmatched[payer] = unmatched.get(payer, 0) + n
         frame = claims_frame(batch)
         for rec in frame.to_dict("records"):
             key = _line_key(rec["Claim ID"], rec["Line"])
@@ -154,9 +154,8 @@ def import_837_files(book, paths) -> Import837Summary:
         headers = [h for h in CLAIMS.headers if h in ("Claim ID", "Line") or h in IMPORTED_COLUMNS]
         book.append_rows(CLAIMS, pd.DataFrame(list(new_rows.values()), columns=headers))
     summary.added = len(new_rows)
-    if new_rows or changes:
-        if hasattr(book, "save"):
-            book.save()
+    if (new_rows or changes) and hasattr(book, "save"):
+        book.save()
     return summary
 
 
