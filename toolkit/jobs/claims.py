@@ -151,7 +151,8 @@ def import_837_files(book, paths) -> Import837Summary:
     for column, cells in changes.items():
         book.write_columns(CLAIMS, pd.DataFrame({column: pd.Series(cells, dtype=object)}))
     if new_rows:
-        headers = [h for h in CLAIMS.headers if h in ("Claim ID", "Line") or h in IMPORTED_COLUMNS]
+        # Charge is not a contract column: the first import adds it at the table's right edge.
+        headers = [h for h in [*CLAIMS.headers, "Charge"] if h in ("Claim ID", "Line") or h in IMPORTED_COLUMNS]
         book.append_rows(CLAIMS, pd.DataFrame(list(new_rows.values()), columns=headers))
     summary.added = len(new_rows)
     if (new_rows or changes) and hasattr(book, "save"):
@@ -193,6 +194,12 @@ def batch_claims(path, *, payers=None, workbook=None):
     if workbook is not None:
         frame = merge_documentation(frame, _workbook_claims(workbook))
     return batch, frame
+
+
+def read_claims_837(path, payers=None, *, workbook=None):
+    """An 837P batch as a Claims frame (the ``mednec validate FILE.837`` source): payers mapped by
+    payer ID / Also Known As, documentation columns from ``workbook``'s Claims when it is one."""
+    return batch_claims(path, payers=payers, workbook=workbook)[1]
 
 
 def _workbook_claims(workbook):
