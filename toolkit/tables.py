@@ -69,7 +69,6 @@ CLAIMS = TableSpec("Claims", "tblClaims", (
     C("Patient Declined", "yn"),
     C("Submitted Date", "date"),
     C("Rendering Provider", "text"),
-    C("Charge", "money"),  # (added) the line's billed amount, e.g. from an 837P's SV102
 ))
 
 # Patient identifiers: shown only in the letters, never in messages, logs or e-mails.
