@@ -2,8 +2,8 @@
 
 Only what a subset changes is recomputed: SE01 (segments), GE01 (transaction sets), IEA01
 (groups), the trailers' control numbers (SE02 = ST02, GE02 = GS06, IEA02 = ISA13), HL01/HL02
-when a dropped subscriber leaves a gap in the HL numbering, and HL04 when a loop loses all its
-children.  Every other segment, unknown ones included, is written byte for byte as received.
+(from 1, as the TR3 wants) in a transaction that lost an HL loop, and HL04 when a loop loses all
+its children.  Every other segment, unknown ones included, is written byte for byte as received.
 
 Control numbers: READY keeps the batch's own (the clearinghouse has not seen them; the PM
 system's numbering stays traceable); HELD gets a new ISA13/GS06 derived from the received ones,
@@ -95,10 +95,8 @@ def _transaction(batch: Batch837, tx, kept: list[int], el: str) -> list[str]:
     order = sorted(needed)
     if len(order) == len(tx.nodes):  # nothing dropped: the HL numbers stay as received
         new_id = {node.hl_id: node.hl_id for node in tx.nodes}
-    else:  # consecutive again, from the batch's own first number (usually 1)
-        first = tx.nodes[0].hl_id
-        base = int(first) if first.isdigit() else 1
-        new_id = {tx.nodes[n].hl_id: str(base + k) for k, n in enumerate(order)}
+    else:  # the TR3: HL01 starts at 1 in each transaction and goes up by one
+        new_id = {tx.nodes[n].hl_id: str(k + 1) for k, n in enumerate(order)}
     has_child = {tx.nodes[n].parent for n in order if tx.nodes[n].parent is not None}
     body = [raw[tx.st], *raw[tx.st + 1: tx.header_end]]
     for n in order:
