@@ -44,7 +44,8 @@ def subset_text(batch: Batch837, keep: set[int], *, new_numbers: bool = False) -
 
     Transactions, groups and interchanges left without a claim are dropped.
     """
-    raw, segs, seps = batch.raw, batch.segments, batch.separators
+    raw, trailing = batch.raw_segments()
+    segs, seps = batch.segments, batch.separators
     el, term = seps.element, seps.segment
     out: list[str] = []
     written = 0
@@ -64,7 +65,7 @@ def subset_text(batch: Batch837, keep: set[int], *, new_numbers: bool = False) -
                     continue
                 n_tx += 1
                 written += len(kept)
-                group_out += _transaction(batch, tx, kept, el)
+                group_out += _transaction(batch, raw, tx, kept, el)
             if n_tx:
                 gs = _with(raw[grp.gs], el, {6: new_gs06}) if new_numbers else raw[grp.gs]
                 ge = _with(raw[grp.ge], el, {1: str(n_tx), 2: new_gs06})
@@ -77,12 +78,12 @@ def subset_text(batch: Batch837, keep: set[int], *, new_numbers: bool = False) -
             for g in groups_out:
                 out += g
             out.append(_with(raw[ix.iea], el, {1: str(len(groups_out)), 2: new_isa13.strip()}))
-    text = term.join(out) + term + batch.trailing if out else ""
+    text = term.join(out) + term + trailing if out else ""
     return text, written
 
 
-def _transaction(batch: Batch837, tx, kept: list[int], el: str) -> list[str]:
-    raw, segs = batch.raw, batch.segments
+def _transaction(batch: Batch837, raw: list[str], tx, kept: list[int], el: str) -> list[str]:
+    segs = batch.segments
     claims = batch.claims
     needed: set[int] = set()
     by_node: dict[int, list[int]] = {}

@@ -100,9 +100,8 @@ class Batch837:
     """A read 837P file: raw segment texts, their elements, the envelopes, claims and rows."""
     path: Path
     separators: Separators
-    raw: list[str]  # each segment's text as received (leading line breaks included), no terminator
+    text: str  # the file as read (BOM and leading blanks dropped)
     segments: list[list[str]]
-    trailing: str = ""  # what followed the last terminator (a final line break)
     encoding: str = "utf-8"
     interchanges: list[Interchange] = field(default_factory=list)
     transactions: list[Transaction] = field(default_factory=list)
@@ -112,6 +111,20 @@ class Batch837:
     payer_names: list[tuple[str, str]] = field(default_factory=list)  # (NM1*PR name, id) of each row
     notes: list[str] = field(default_factory=list)
     icd9_lines: int = 0
+    _raw: tuple[list[str], str] | None = field(default=None, repr=False)
+
+    def raw_segments(self) -> tuple[list[str], str]:
+        """Each segment's text as received (leading line breaks kept, terminator dropped), one per
+        tokenized segment, and what followed the last terminator.  Only scrub needs them."""
+        if self._raw is not None:
+            return self._raw
+        pieces = self.text.split(self.separators.segment)
+        trailing = pieces.pop() if pieces and not pieces[-1].strip() else ""
+        raw = [p for p in pieces if p.strip()]
+        if len(raw) != len(self.segments):  # the tokenizer and this split must agree one to one
+            raise InputError("the segments could not be told apart (wrong separators?)", file=self.path)
+        self._raw = (raw, trailing)
+        return self._raw
 
 
 # ---------------------------------------------------------------- payers
@@ -234,12 +247,7 @@ def read_837(path: str | Path, *, payers=None) -> Batch837:
         raise InputError("file not found", file=path)
     text, encoding = _text(path)
     segments, seps = tokenize(text, file=path, kind="837P")
-    pieces = text.split(seps.segment)
-    trailing = pieces.pop() if pieces and not pieces[-1].strip() else ""
-    raw = [p for p in pieces if p.strip()]
-    if len(raw) != len(segments):  # the tokenizer and this split must agree one to one
-        raise InputError("the segments could not be told apart (wrong separators?)", file=path)
-    batch = Batch837(path, seps, raw, segments, trailing, encoding)
+    batch = Batch837(path, seps, text, segments, encoding)
     _Reader(batch, payer_matcher(payers)).read()
     return batch
 
@@ -289,9 +297,11 @@ class _Reader:
                 unit.end = end
             claim = line = unit = None
 
+        known = KNOWN_SEGMENTS
         for i, seg in enumerate(segs):
             sid = seg[0]
-            if not _SEGMENT_ID.match(sid):
+            q = seg[1].strip() if len(seg) > 1 else ""  # the qualifier most branches test
+            if sid not in known and not _SEGMENT_ID.match(sid):
                 raise self.fail(i, "not a segment id: wrong separators? (the ISA declares element "
                                    f"'{b.separators.element}', segment terminator '{_show(b.separators.segment)}')")
             if sid == "ISA":
@@ -348,7 +358,7 @@ class _Reader:
                     tx.header_end = i
                 if tx.nodes and tx.nodes[-1].end < 0:
                     tx.nodes[-1].end = i
-                hl_id, parent_id, level = _el(seg, 1), _el(seg, 2), _el(seg, 3)
+                hl_id, parent_id, level = q, _el(seg, 2), _el(seg, 3)
                 parent = node_of_id.get(parent_id) if parent_id else None
                 if parent_id and parent is None:
                     raise self.fail(i, "HL02 names a parent HL that is not in this transaction")
@@ -373,7 +383,7 @@ class _Reader:
                 if node.level not in ("22", "23"):
                     raise self.fail(i, "a claim (CLM) under a billing-provider HL (needs a subscriber or patient HL)")
                 who = pat if node.level == "23" else {}
-                claim = {"id": _el(seg, 1), "charge": _number(_el(seg, 2)) or 0.0, "dx": [], "auth": "",
+                claim = {"id": q, "charge": _number(_el(seg, 2)) or 0.0, "dx": [], "auth": "",
                          "rendering": "", "date": None, "sub": sub, "pat": who, "billing": billing, "loop": False}
                 unit = ClaimUnit(i, -1, len(tx.nodes) - 1, len(b.transactions) - 1, claim["id"], claim["charge"])
                 tx.claims.append(len(b.claims))
@@ -383,7 +393,7 @@ class _Reader:
                 # Inside an HL loop, before its claims: billing provider, subscriber, payer, patient.
                 level = tx.nodes[-1].level if tx.nodes else ""
                 if sid == "NM1":
-                    nm1 = _el(seg, 1)
+                    nm1 = q
                     if nm1 == "85":
                         billing = _provider(seg)
                     elif nm1 == "IL":
@@ -392,7 +402,7 @@ class _Reader:
                         sub.update(payer=_el(seg, 3), payer_id=_el(seg, 9))
                     elif nm1 == "QC":
                         pat.update(name=_person(seg), id=_el(seg, 9))
-                elif sid == "DMG" and _el(seg, 1) == "D8":
+                elif sid == "DMG" and q == "D8":
                     target = pat if (level == "23" and nm1 == "QC") else sub if nm1 == "IL" else None
                     if target is not None:
                         target.update(dob=_date(_el(seg, 2)), sex=_el(seg, 3))
@@ -401,7 +411,7 @@ class _Reader:
             elif sid == "LX":
                 if line is not None:
                     self.add_row(claim, line, unit)
-                line = {"lx": _el(seg, 1), "sv1": None, "date": None, "auth": "", "rendering": "", "loop": False,
+                line = {"lx": q, "sv1": None, "date": None, "auth": "", "rendering": "", "loop": False,
                         "at": i}
             elif sid == "SV1" and line is None:
                 raise self.fail(i, "a service line without its LX segment (loop 2400 starts with LX)")
@@ -411,13 +421,13 @@ class _Reader:
                     line["sv1_at"] = i
                 elif sid == "NM1":
                     line["loop"] = True
-                    if _el(seg, 1) == "82":
+                    if q == "82":
                         line["rendering"] = _provider(seg)
                 elif line["loop"]:
                     pass  # 2410-2440 loops: drug, facility, other providers, adjudication, forms
-                elif sid == "DTP" and _el(seg, 1) == "472":
+                elif sid == "DTP" and q == "472":
                     line["date"] = _date(_el(seg, 3))
-                elif sid == "REF" and _el(seg, 1) == "G1":
+                elif sid == "REF" and q == "G1":
                     line["auth"] = _el(seg, 2)
                 elif sid in ("SVD", "LIN"):
                     line["loop"] = True
@@ -426,7 +436,7 @@ class _Reader:
             else:  # 2300 claim segments, then its 2310-2330 loops
                 if sid in ("NM1", "SBR"):
                     claim["loop"] = True
-                    if sid == "NM1" and _el(seg, 1) == "82" and not claim["rendering"] and not _other_payer(claim):
+                    if sid == "NM1" and q == "82" and not claim["rendering"] and not _other_payer(claim):
                         claim["rendering"] = _provider(seg)
                     if sid == "SBR":
                         claim["other_payer"] = True
@@ -435,9 +445,9 @@ class _Reader:
                         self.unknown.append((i, sid))
                 elif sid == "HI":
                     self.read_hi(i, seg, claim)
-                elif sid == "REF" and _el(seg, 1) == "G1":
+                elif sid == "REF" and q == "G1":
                     claim["auth"] = _el(seg, 2)
-                elif sid == "DTP" and _el(seg, 1) in ("472", "434") and claim["date"] is None:
+                elif sid == "DTP" and q in ("472", "434") and claim["date"] is None:
                     claim["date"] = _date(_el(seg, 3))
                 elif sid not in KNOWN_SEGMENTS:
                     self.unknown.append((i, sid))
