@@ -269,7 +269,7 @@ def scrub_file(path, ready, held, *, rules, payers, workbook=None, report=None, 
     from ..claims.x12_837 import unmatched_payers
     from ..validation import run_checks
     from ..workbook.files import atomic_write
-    from .validate import load_codesets, load_edits, write_report
+    from .validate import _workbook_settings, load_codesets, load_edits, write_report
 
     path = Path(path)
     for out in (ready, held, report):
@@ -280,8 +280,10 @@ def scrub_file(path, ready, held, *, rules, payers, workbook=None, report=None, 
     batch, frame = batch_claims(path, payers=payers, workbook=workbook)
     if batch.interchanges and batch.interchanges[0].isa < 0:
         raise InputError("an ST…SE fragment without ISA/GS envelopes: scrub needs the whole batch file", file=path)
-    validation = run_checks(frame, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths),
-                            edits=load_edits(ncci_path, near=path.parent))
+    settings = _workbook_settings(Path(workbook)) if workbook is not None else {}
+    near = Path(workbook).parent if workbook is not None else path.parent
+    validation = run_checks(frame, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
+                            edits=load_edits(ncci_path, settings, near=near))
     status = validation.results["Status"].tolist()
     codes = validation.results["Finding Codes"].tolist()
     summary = ScrubSummary(file=path.name, claims=len(batch.claims), lines=len(batch.rows),
