@@ -158,8 +158,14 @@ def payer_matcher(payers) -> Callable[[str, str], str | None]:
                 if _key(alias) and _key(alias) != "nan":
                     by_name.setdefault(_key(alias), name)
 
+    seen: dict[tuple[str, str], str | None] = {}
+
     def match(payer_id: str, name: str) -> str | None:
-        return by_id.get(_key(payer_id)) if payer_id and _key(payer_id) in by_id else by_name.get(_key(name))
+        key = (payer_id, name)
+        if key not in seen:  # a batch names a handful of payers on every line
+            seen[key] = (by_id.get(_key(payer_id)) if payer_id and _key(payer_id) in by_id
+                         else by_name.get(_key(name)))
+        return seen[key]
 
     return match
 
@@ -234,6 +240,11 @@ def is_837_file(path: str | Path) -> bool:
 def _text(path: Path) -> tuple[str, str]:
     """The file's text and the encoding it was read with (scrub writes its output back in it)."""
     data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows tools sometimes save "Unicode" (UTF-16)
+        try:
+            return data.decode("utf-16").lstrip("\ufeff").lstrip(), "utf-16"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8-sig").lstrip("\ufeff").lstrip(), "utf-8"
     except UnicodeDecodeError:
@@ -544,20 +555,8 @@ class _Reader:
                                                 f"'{b.separators.component}' the ISA declares: wrong separators?")
             raise self.fail(line["sv1_at"], f"SV101 qualifier '{qualifier}' is not a procedure code qualifier (HC)")
         modifiers = [m.strip() for m in parts[2:6] if m.strip()]
-        dx = claim["dx"]
-        order: list[int] = []
-        for p in _el(sv1, 7).split(b.separators.component):
-            p = p.strip()
-            if p.isdigit() and 1 <= int(p) <= len(dx) and int(p) - 1 not in order:
-                order.append(int(p) - 1)
-        order += [k for k in range(len(dx)) if k not in order]
-        codes: list[str] = []
-        for k in order:
-            code = _dx(dx[k][1]) if dx[k][0] == "10" else _icd9(dx[k][1])
-            if code not in codes:
-                codes.append(code)
-        if any(dx[k][0] == "9" for k in order):
-            b.icd9_lines += 1
+        dx_text, icd9 = _dx_text(tuple(claim["dx"]), sv1[7] if len(sv1) > 7 else "", b.separators.component)
+        b.icd9_lines += icd9
         sub, pat = claim["sub"], claim["pat"]
         who = pat or sub
         payer_name, payer_id = sub.get("payer", ""), sub.get("payer_id", "")
@@ -572,16 +571,34 @@ class _Reader:
             "Date of Service": line["date"] or claim["date"],
             "CPT/HCPCS": parts[1].strip() if len(parts) > 1 else "",
             "Modifiers": ", ".join(modifiers),
-            "Units": _number(_el(sv1, 4)),
-            "Dx Codes": ", ".join(codes),
+            "Units": _number(sv1[4].strip() if len(sv1) > 4 else ""),
+            "Dx Codes": dx_text,
             "Prior Auth Number": line["auth"] or claim["auth"],
             "Rendering Provider": line["rendering"] or claim["rendering"] or claim["billing"],
-            "Charge": _number(_el(sv1, 2)),
+            "Charge": _number(sv1[2].strip() if len(sv1) > 2 else ""),
         })
         b.payer_names.append((payer_name, payer_id))
         if unit is not None:
             unit.rows.append(len(b.rows) - 1)
             b.row_claim.append(len(b.claims) - 1)
+
+
+@lru_cache(maxsize=65536)
+def _dx_text(dx: tuple[tuple[str, str], ...], pointers: str, component: str) -> tuple[str, bool]:
+    """The line's Dx Codes: the codes its SV107 pointers name (in pointer order), then the claim's
+    others; and whether any is ICD-9.  Cached: a batch repeats the same diagnoses and pointers."""
+    order: list[int] = []
+    for p in pointers.split(component):
+        p = p.strip()
+        if p.isdigit() and 1 <= int(p) <= len(dx) and int(p) - 1 not in order:
+            order.append(int(p) - 1)
+    order += [k for k in range(len(dx)) if k not in order]
+    codes: list[str] = []
+    for k in order:
+        code = _dx(dx[k][1]) if dx[k][0] == "10" else _icd9(dx[k][1])
+        if code not in codes:
+            codes.append(code)
+    return ", ".join(codes), any(dx[k][0] == "9" for k in order)
 
 
 def _other_payer(claim: dict) -> bool:
