@@ -65,7 +65,7 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds of one fresh process (CPU swings less on a shared machine)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
     wall = time.perf_counter() - start
@@ -101,8 +101,8 @@ def main(lines: int = 100_000, repeats: int = 3) -> None:
     print("                                         wall      CPU")
     print(f"bare pandas read of the CSV          : {bare[0]:6.2f} s {bare[1]:6.2f} s")
     print(f"mednec validate claims.csv --report  : {csv_validate[0]:6.2f} s {csv_validate[1]:6.2f} s  (for comparison)")
-    print(f"mednec validate batch.837 --report   : {ours[0]:6.2f} s {ours[1]:6.2f} s  ratio {ours[0] / bare[0]:5.2f}x wall, "
-          f"{ours[1] / bare[1]:5.2f}x CPU (target <= 3x)")
+    print(f"mednec validate batch.837 --report   : {ours[0]:6.2f} s {ours[1]:6.2f} s  "
+          f"ratio {ours[0] / bare[0]:5.2f}x wall, {ours[1] / bare[1]:5.2f}x CPU (target <= 3x)")
     print(f"mednec scrub batch.837               : {scrub[0]:6.2f} s {scrub[1]:6.2f} s  (target < 30 s)")
 
 
