@@ -362,3 +362,14 @@ def test_a_public_batch_split_in_two_adds_no_pyx12_error_to_those_of_the_batch(t
         text, _ = subset_text(batch, keep, new_numbers=new)
         (tmp_path / name).write_text(text)
         assert set(pyx12_errors(tmp_path / name)) - received == set()
+
+
+def test_a_batch_wrapped_at_80_characters_or_padded_with_nuls_reads_the_same(tmp_path):
+    text = FIXTURE.read_text().replace("\n", "")
+    wrapped = tmp_path / "wrapped.837"
+    wrapped.write_text("\r\n".join(text[i:i + 80] for i in range(0, len(text), 80)))
+    padded = tmp_path / "padded.837"
+    padded.write_text(FIXTURE.read_text() + "\x00" * 40 + "\x1a")
+    expected = read_claims_837(FIXTURE)
+    for path in (wrapped, padded):
+        assert read_claims_837(path).equals(expected)

@@ -237,8 +237,25 @@ def is_837_file(path: str | Path) -> bool:
     return False
 
 
+def _unwrap(text: str) -> str:
+    """Some PM systems wrap a batch at a fixed width (80 characters a line), cutting segments in
+    two; such a file is every line the same length but the last: join the lines again."""
+    lines = text.split("\n")
+    width = len(lines[0].rstrip("\r"))
+    if len(lines) > 2 and width >= 40 and all(len(line.rstrip("\r")) == width for line in lines[:-1]):
+        return text.replace("\r\n", "").replace("\n", "")
+    return text
+
+
 def _text(path: Path) -> tuple[str, str]:
-    """The file's text and the encoding it was read with (scrub writes its output back in it)."""
+    """The file's text and the encoding it was read with (scrub writes its output back in it).
+
+    NUL and Ctrl-Z padding after the last segment (old transfer tools) is dropped."""
+    text, encoding = _decoded(path)
+    return _unwrap(text.rstrip("\x00\x1a")), encoding
+
+
+def _decoded(path: Path) -> tuple[str, str]:
     data = path.read_bytes()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows tools sometimes save "Unicode" (UTF-16)
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError, MednecError
@@ -323,6 +324,7 @@ def scrub_file(path, ready, held, *, rules, payers, workbook=None, report=None, 
     return summary
 
 
+@lru_cache(maxsize=1)
 def _red_codes() -> frozenset[str]:
     from ..checks import CHECKS, RED
 
