@@ -312,6 +312,23 @@ def test_reimport_updates_imported_columns_and_keeps_what_the_biller_typed(workb
     assert after["Therapy Notes"] == "PT 6 weeks" and float(after["Therapy Weeks"]) == 6
 
 
+def test_reimport_never_replaces_a_payer_with_a_name_payers_does_not_know(workbook):
+    import pandas as pd
+
+    from toolkit.jobs.claims import import_837_files
+    from toolkit.workbook.files import WorkbookFile
+
+    import_837_files(WorkbookFile(workbook), [FIXTURE])
+    book = WorkbookFile(workbook)
+    claims = book.read_table(CLAIMS)
+    rows = list(claims.index[claims["Claim ID"] == "A1004"])
+    assert claims.loc[rows, "Payer"].tolist() == ["MEDICARE PART B"]  # not in the sample Payers by that name
+    book.write_columns(CLAIMS, pd.DataFrame({"Payer": ["Medicare"]}, index=rows))  # the biller maps it
+    book.save()
+    import_837_files(WorkbookFile(workbook), [FIXTURE])
+    assert read_table(workbook, CLAIMS).loc[rows, "Payer"].tolist() == ["Medicare"]
+
+
 def test_a_refused_file_is_named_and_the_other_files_are_still_imported(workbook, tmp_path):
     bad = _variant(tmp_path, "old.837", ("*00501*", "*00401*"))
     done = subprocess.run([sys.executable, "-m", "toolkit", "claims", "import-837", str(bad), str(FIXTURE),

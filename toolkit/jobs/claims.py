@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError, MednecError
-from ..tables import CLAIMS, PAYERS
+from ..tables import CLAIMS, PAYERS, header_key
 
 # Columns the biller fills (documentation): never written by an import, merged into a batch
 # read for validate/scrub from the workbook's rows for the same claim and line.
@@ -101,11 +101,13 @@ def import_837_files(book, paths) -> Import837Summary:
     import pandas as pd
 
     from ..claims.x12_837 import IMPORTED_COLUMNS, claims_frame, read_837, unmatched_payers
-    from ..values import is_blank
+    from ..values import is_blank, to_text
 
     if not book.has_table(CLAIMS):
         raise InputError("no Claims sheet or tblClaims table in the workbook", file=getattr(book, "path", None))
     payers = book.read_table(PAYERS) if book.has_table(PAYERS) else None
+    payer_col = next((c for c in (payers.columns if payers is not None else []) if header_key(c) == "payer"), None)
+    payer_names = {to_text(v).casefold() for v in payers[payer_col] if to_text(v)} if payer_col is not None else set()
     existing = book.read_table(CLAIMS)
     cols = {str(c).strip().casefold(): c for c in existing.columns}
     known: dict[tuple[str, int], int] = {}
@@ -142,6 +144,8 @@ def import_837_files(book, paths) -> Import837Summary:
                     old = existing.at[row, cols[column.casefold()]] if column.casefold() in cols else None
                     if is_blank(new) or _same(old, new):
                         continue
+                    if column == "Payer" and not is_blank(old) and str(new).casefold() not in payer_names:
+                        continue  # an NM1*PR name no Payers row knows never replaces the payer in Claims
                     changes.setdefault(column, {})[row] = new
                     changed = True
                 summary.updated += changed
