@@ -249,7 +249,10 @@ def test_scrub_command_writes_both_files_and_a_report(tmp_path, payers_csv):
     assert "Held       1 claims" in done.stdout
     import pandas as pd
 
-    assert len(pd.read_csv(report, dtype=str)) == 5
+    rows = pd.read_csv(report, dtype=str)
+    assert len(rows) == 5
+    assert rows.loc[rows["Claim ID"] == "A1003", "Scrub"].tolist() == ["Held"]
+    assert set(rows.loc[rows["Claim ID"] != "A1003", "Scrub"]) == {"Ready"}
 
 
 def test_validate_reads_an_837_batch_one_report_row_per_service_line(tmp_path, payers_csv):

@@ -274,7 +274,7 @@ def scrub_file(path, ready, held, *, rules, payers, workbook=None, report=None, 
     from ..claims.x12_837 import unmatched_payers
     from ..validation import run_checks
     from ..workbook.files import atomic_write
-    from .validate import _workbook_settings, load_codesets, load_edits, write_report
+    from .validate import _workbook_settings, load_codesets, load_edits
 
     path = Path(path)
     for out in (ready, held, report):
@@ -324,8 +324,24 @@ def scrub_file(path, ready, held, *, rules, payers, workbook=None, report=None, 
             summary.notes.append(f"{out.name} is from an earlier run (this batch wrote nothing there): "
                                  "do not upload it")
     if report is not None:
-        summary.report_path = str(write_report(validation, report))
+        outcome = ["Ready" if batch.row_claim[r] in keep else "Held" for r in range(len(batch.rows))]
+        summary.report_path = str(_write_scrub_report(validation, outcome, report))
     return summary
+
+
+def _write_scrub_report(validation, outcome: list[str], out) -> Path:
+    """Validate's report (one row per service line) with the claim's outcome: Ready or Held."""
+    from ..workbook.files import atomic_write, write_csv
+    from .validate import _write_xlsx_report, report_frame
+
+    out = Path(out)
+    frame = report_frame(validation)
+    frame["Scrub"] = outcome
+    if out.suffix.lower() == ".csv":
+        return write_csv(frame, out)
+    if out.suffix.lower() == ".xlsx":
+        return atomic_write(out, lambda tmp: _write_xlsx_report(frame, validation, tmp))
+    raise InputError("the report must be a .csv or .xlsx file", file=out)
 
 
 @lru_cache(maxsize=1)
