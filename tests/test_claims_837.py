@@ -393,3 +393,46 @@ def test_a_batch_wrapped_at_80_characters_or_padded_with_nuls_reads_the_same(tmp
     expected = read_claims_837(FIXTURE)
     for path in (wrapped, padded):
         assert read_claims_837(path).equals(expected)
+
+
+def _two_transactions_two_interchanges(tmp_path) -> Path:
+    """The fixture twice in one group (ST 0001/0002), then once more in a second interchange; the
+    copies' claim IDs renamed, and only the first copy's A1003 keeps its RED diagnosis."""
+    text = FIXTURE.read_text()
+    head, rest = text.split("ST*837*0001*005010X222A1~\n", 1)
+    body, tail = rest.split("GE*1*4711~\n", 1)
+    body2 = ("ST*837*0002*005010X222A1~\n" + body.replace("SE*67*0001", "SE*67*0002")
+             .replace("CLM*A1", "CLM*B1").replace("HI*ABK:M545~", "HI*ABK:M5450~"))
+    second = (head.replace("000004711", "000004712").replace("*4711*", "*4712*")
+              + "ST*837*0001*005010X222A1~\n" + body.replace("CLM*A1", "CLM*C1")
+              + "GE*1*4712~\nIEA*1*000004712~\n")
+    path = tmp_path / "multi.837"
+    path.write_text(head + "ST*837*0001*005010X222A1~\n" + body + body2 + "GE*2*4711~\n" + tail + second)
+    return path
+
+
+def test_a_batch_of_several_transactions_and_interchanges_splits_into_valid_files(tmp_path, payers_csv):
+    path = _two_transactions_two_interchanges(tmp_path)
+    assert pyx12_errors(path) == []
+    summary = _scrub(tmp_path, payers_csv, path=path)
+    assert (summary.claims, summary.ready_claims, len(summary.held)) == (12, 10, 2)
+    held = (tmp_path / "HELD.837").read_text()
+    assert held.count("ISA*") == 2 and held.count("ST*837*") == 2 and "ST*837*0002" not in held
+    for out in ("READY.837", "HELD.837"):
+        assert pyx12_errors(tmp_path / out) == []
+    assert sorted(set(read_claims_837(tmp_path / "HELD.837")["Claim ID"])) == ["A1003", "C1003"]
+
+
+def test_a_subscriber_who_keeps_claims_but_loses_the_held_dependent_gets_hl04_zero(tmp_path, payers_csv):
+    dependent = ("HL*3*2*23*0~\nPAT*19~\nNM1*QC*1*DOE*JOHN~\nN3*10 ELM STREET~\nN4*SPRINGFIELD*IL*627010000~\n"
+                 "DMG*D8*20120101*M~\nCLM*A1005*180***11:B:1*Y*A*Y*Y~\nHI*ABK:M545~\nLX*1~\n"
+                 "SV1*HC:72100*180*UN*1***1~\nDTP*472*D8*20261020~\n")
+    path = _variant(tmp_path, "family.837", ("HL*2*1*22*0~", "HL*2*1*22*1~"),
+                    ("HL*5*1*22*0~", "HL*6*1*22*0~"), ("HL*4*3*23*0~", "HL*5*4*23*0~"),
+                    ("HL*3*1*22*1~", dependent + "HL*4*1*22*1~"), ("SE*67*0001", "SE*78*0001"))
+    assert pyx12_errors(path) == []
+    _scrub(tmp_path, payers_csv, path=path)
+    ready = (tmp_path / "READY.837").read_text()
+    assert "HL*2*1*22*0~" in ready and "HL*3*1*22*0~" in ready  # no child left; the Medicare subscriber renumbered
+    assert pyx12_errors(tmp_path / "READY.837") == [] and pyx12_errors(tmp_path / "HELD.837") == []
+    assert sorted(set(read_claims_837(tmp_path / "HELD.837")["Claim ID"])) == ["A1003", "A1005"]
