@@ -94,6 +94,8 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
         raise InputError("file not found", file=file)
     from ..claims.x12_837 import is_837_file
 
+    if is_837_file(file) and (rules_path is None or payers_path is None):
+        raise InputError("an 837P batch carries no Rules or Payers: give --workbook, or --rules and --payers", file=file)
     if report is not None or is_837_file(file):
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
                                                      as_of=as_of, codeset_paths=list(codeset_paths),
