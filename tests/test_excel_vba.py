@@ -282,7 +282,7 @@ def test_split_of_a_windows_command_line_keeps_paths_and_escaped_quotes():
 @pytest.mark.parametrize("key", list(BUTTONS))
 def test_each_button_reaches_python_with_its_entry_function(configured, key):
     _, macro = BUTTONS[key]
-    kwargs = {"files": [str(configured.parent / "a.835")]} if key == "import" else {}
+    kwargs = {"files": [str(configured.parent / "a.835")]} if key in ("import", "import837") else {}
     if key == "appeal":
         kwargs["select"] = ("Denials", "B4")
     command = run_button(configured, macro, **kwargs)
@@ -293,7 +293,8 @@ def test_each_button_reaches_python_with_its_entry_function(configured, key):
     assert "import toolkit.excel.entry as e; e." in code
     assert f'--wb={configured.name}' in argv and "--from_xl=1" in argv
     expected = {"validate": "e.validate()", "import": "e.import_835([", "appeal": "e.appeal_selected(4)",
-                "checklists": "e.checklists()", "dashboard": "e.dashboard()", "digest": "e.digest()"}[key]
+                "checklists": "e.checklists()", "dashboard": "e.dashboard()", "digest": "e.digest()",
+                "import837": "e.import_837(["}[key]
     assert expected in code
 
 

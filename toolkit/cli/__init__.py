@@ -30,6 +30,8 @@ COMMANDS = {
     "scheduler": "toolkit.cli.digest:scheduler",
     "codeset": "toolkit.cli.validate:codeset",
     "rules": "toolkit.cli.rules:rules",
+    "claims": "toolkit.cli.claims:claims",
+    "scrub": "toolkit.cli.claims:scrub",
 }
 
 

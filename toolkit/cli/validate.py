@@ -35,6 +35,8 @@ def _as_of(ctx, param, value):
               help="Payers table from another workbook or a CSV (instead of the workbook's own).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the results to this .csv or .xlsx file and leave FILE untouched.")
+@click.option("--workbook", "-w", type=click.Path(dir_okay=False, path_type=Path),
+              help="For an 837P batch: take Rules, Payers and what you typed in Claims from this workbook.")
 @click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
               help="Treat this date as today (timely filing, future dates of service).")
 @click.option("--codeset", "codeset_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -42,11 +44,13 @@ def _as_of(ctx, param, value):
 @click.option("--ncci", "ncci_path", type=click.Path(dir_okay=False, path_type=Path),
               help="An NCCI index (from 'mednec codeset ncci-build'): also check code pairs billed "
                    "together (PTP) and units per code (MUE). Default: the Settings key 'NCCI Index'.")
-def validate(file, rules_path, payers_path, report, as_of, codeset_paths, ncci_path):
+def validate(file, rules_path, payers_path, report, workbook, as_of, codeset_paths, ncci_path):
     """Check every claim line in FILE and mark it GREEN, AMBER or RED.
 
     FILE is the workbook (.xlsx/.xlsm) with the Claims, Rules and Payers sheets, or a Claims
-    CSV exported from the practice-management system (then give --rules and --payers).
+    CSV exported from the practice-management system (then give --rules and --payers), or an
+    837P claim batch (.837/.x12/.edi, or .txt starting with ISA; give --workbook, or --rules
+    and --payers): one report row per service line, the batch itself is never changed.
 
     Without --report the Status, Finding Codes, Findings, Policy and Validated At columns of
     the Claims table are filled in place; nothing else in the file changes. Close the
@@ -57,6 +61,7 @@ def validate(file, rules_path, payers_path, report, as_of, codeset_paths, ncci_p
     """
     from ..jobs import validate as job
 
+    rules_path, payers_path = rules_path or workbook, payers_path or workbook
     with _ProgressBar() as progress:
         _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path)
 
@@ -87,11 +92,16 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
     suffix = file.suffix.lower()
     if not file.exists():
         raise InputError("file not found", file=file)
-    if report is not None:
+    from ..claims.x12_837 import is_837_file
+
+    if is_837_file(file) and (rules_path is None or payers_path is None):
+        raise InputError("an 837P batch carries no Rules or Payers: give --workbook, or --rules and --payers", file=file)
+    if report is not None or is_837_file(file):
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
                                                      as_of=as_of, codeset_paths=list(codeset_paths),
                                                      progress=progress, ncci_path=ncci_path)
-        click.echo(job.summary_text(validation, where=f"Report written to {written}"))
+        click.echo(job.summary_text(validation, where=f"Report written to {written}" if written else
+                                    f"{file.name} is not changed; add --report OUT.csv for one row per line"))
         return
     if suffix in (".xlsx", ".xlsm"):
         from ..workbook.files import WorkbookFile

@@ -59,6 +59,23 @@ def import_835(paths: list[str] | tuple[str, ...] = ()) -> None:
     _run("Import 835 Files", job, module="toolkit.jobs.denials")
 
 
+def import_837(paths: list[str] | tuple[str, ...] = ()) -> None:
+    """Import 837 Files: add the service lines of the chosen 837P claim files to the Claims table."""
+
+    def job(book):
+        from ..errors import InputError
+        from ..jobs.claims import import_837_files
+
+        if not paths:
+            raise InputError("no 837 file was chosen")
+        _status(book, f"mednec: importing {len(paths)} claim file{'s' if len(paths) != 1 else ''}…")
+        summary = import_837_files(book, [Path(p) for p in paths])
+        refused = f" Refused: {'; '.join(summary.refused)}" if summary.refused else ""
+        return _summary_text(summary) + refused
+
+    _run("Import 837 Files", job, module="toolkit.jobs.claims")
+
+
 def appeal_selected(row: int) -> None:
     """Appeal Letter for Selected Denial: ``row`` is the Excel row of the active cell on Denials."""
 

@@ -162,20 +162,25 @@ def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -
         wb.close()
 
 
-def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=None, payers_path=None,
-                       as_of=None, codeset_paths=None, progress=None, ncci_path=None) -> tuple[Validation, Path]:
-    """Read claims (CSV or workbook, read-only), validate, write the report to ``out``."""
+def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules_path=None, payers_path=None,
+                       as_of=None, codeset_paths=None, progress=None, ncci_path=None) -> tuple[Validation, Path | None]:
+    """Read claims (CSV, workbook or 837P batch; read-only), validate, write the report to ``out``."""
+    from ..claims.x12_837 import is_837_file
     from ..workbook.files import EXCEL_SUFFIXES, read_table
+    from .claims import read_claims_837
 
     claims_path = Path(claims_path)
     is_workbook = claims_path.suffix.lower() in EXCEL_SUFFIXES
     _require_tables(claims_path, is_workbook, rules_path, payers_path)
-    claims = read_table(claims_path, CLAIMS)
     rules = read_override(rules_path, RULES) if rules_path else read_table(claims_path, RULES)
     payers = read_override(payers_path, PAYERS) if payers_path else read_table(claims_path, PAYERS)
+    claims = read_claims_837(claims_path, payers, workbook=rules_path) if is_837_file(claims_path) \
+        else read_table(claims_path, CLAIMS)
     settings = _workbook_settings(claims_path) if is_workbook else {}
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
                             progress=progress, edits=load_edits(ncci_path, settings, near=claims_path.parent))
+    if out is None:  # an 837P batch is never written to: the summary alone
+        return validation, None
     if Path(out).resolve() == claims_path.resolve():
         raise InputError("the report would overwrite the input; choose another --report file", file=out)
     return validation, write_report(validation, out)

@@ -39,6 +39,7 @@ BUTTONS = {
     "checklists": ("Build Checklists", "BuildChecklists"),
     "dashboard": ("Refresh Dashboard", "RefreshDashboard"),
     "digest": ("Monthly Digest", "MonthlyDigest"),
+    "import837": ("Import 837 Files", "Import837Files"),
 }
 
 # Settings rows a new practice fills in (Key, Value).  KPI targets have sensible defaults.
@@ -73,7 +74,8 @@ TRAFFIC = {"GREEN": ("#C6EFCE", "#006100"), "AMBER": ("#FFEB9C", "#9C5700"), "RE
 
 INSTRUCTIONS = (
     ("Before you submit: check every claim line", None),
-    ("1. Paste or type your claim lines into the Claims sheet (one row per line; keep the column headers).", None),
+    ("1. Paste or type your claim lines into the Claims sheet (one row per line; keep the column headers), or "
+     "press Import 837 Files and choose the 837P batch your practice-management system wrote.", None),
     ("2. Press Validate Claims. Every line gets a Status: GREEN = ready to submit, AMBER = fix the "
      "documentation or coding first, RED = it will be denied as it stands.", None),
     ("3. Read the Findings column of each AMBER or RED line: it says what is missing and what to do. "
@@ -324,6 +326,7 @@ def _write(path, vba: bytes, samples: dict) -> None:
     _title(ws, fmt, "Claims", "One row per claim line. Press Validate Claims: Status, Findings and Policy are filled "
                               "in on the right (GREEN ready, AMBER fix first, RED will be denied).")
     _button(ws, 0, 3, "validate", width=150)
+    _button(ws, 0, 5, "import837", width=150)
     first, last = _add_table(wb, ws, fmt, CLAIMS, headers, _rows(CLAIMS, headers, samples.get("Claims")),
                              first_col_freeze=2)
     end = HEADER_ROW + TABLE_ROWS["Claims"]

@@ -25,6 +25,19 @@ Public Sub Import835Files()
     RunPython ENTRY & "import_835([" & paths & "])"
 End Sub
 
+Public Sub Import837Files()
+    Dim picked As Variant, i As Long, paths As String
+    picked = Application.GetOpenFilename( _
+        "837P claim files (*.837;*.txt;*.edi;*.x12),*.837;*.txt;*.edi;*.x12,All files (*.*),*.*", _
+        1, "Choose the 837P claim files to import", , True)
+    If Not IsArray(picked) Then Exit Sub
+    For i = LBound(picked) To UBound(picked)
+        If Len(paths) > 0 Then paths = paths & ", "
+        paths = paths & PyText(CStr(picked(i)))
+    Next i
+    RunPython ENTRY & "import_837([" & paths & "])"
+End Sub
+
 Public Sub AppealLetterForSelectedDenial()
     If ActiveSheet.Name <> "Denials" Then
         MsgBox "Go to the Denials sheet, click any cell in the denial's row, then press the button again.", _
