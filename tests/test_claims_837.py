@@ -315,20 +315,23 @@ def test_reimport_updates_imported_columns_and_keeps_what_the_biller_typed(workb
     assert after["Therapy Notes"] == "PT 6 weeks" and float(after["Therapy Weeks"]) == 6
 
 
-def test_reimport_never_replaces_a_payer_with_a_name_payers_does_not_know(workbook):
+def test_reimport_never_replaces_a_payer_with_a_name_payers_does_not_know(workbook, tmp_path):
     import pandas as pd
 
     from toolkit.jobs.claims import import_837_files
     from toolkit.workbook.files import WorkbookFile
 
-    import_837_files(WorkbookFile(workbook), [FIXTURE])
+    # A payer the sample Payers knows by neither name, alias nor payer ID.
+    batch = _variant(tmp_path, "unknown_payer.837", ("NM1*PR*2*MEDICARE PART B*****PI*00952~",
+                                                     "NM1*PR*2*NORTHWIND MUTUAL*****PI*99999~"))
+    import_837_files(WorkbookFile(workbook), [batch])
     book = WorkbookFile(workbook)
     claims = book.read_table(CLAIMS)
     rows = list(claims.index[claims["Claim ID"] == "A1004"])
-    assert claims.loc[rows, "Payer"].tolist() == ["MEDICARE PART B"]  # not in the sample Payers by that name
+    assert claims.loc[rows, "Payer"].tolist() == ["NORTHWIND MUTUAL"]
     book.write_columns(CLAIMS, pd.DataFrame({"Payer": ["Medicare"]}, index=rows))  # the biller maps it
     book.save()
-    import_837_files(WorkbookFile(workbook), [FIXTURE])
+    import_837_files(WorkbookFile(workbook), [batch])
     assert read_table(workbook, CLAIMS).loc[rows, "Payer"].tolist() == ["Medicare"]
 
 
