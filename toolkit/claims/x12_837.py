@@ -129,42 +129,21 @@ class Batch837:
 
 # ---------------------------------------------------------------- payers
 
-def _key(text: object) -> str:
-    return " ".join(str(text or "").split()).casefold()
-
-
 def payer_matcher(payers) -> Callable[[str, str], str | None]:
     """(NM1*PR payer ID, NM1*PR name) → the practice's Payer name, or None.
 
-    Matched on the Payers columns ``Payer ID`` (exact, case-insensitive) and ``Also Known As``
-    (names separated by ``;``, ``|`` or new lines), then on the Payer name itself.  The same
-    lookup the 835 import does by N1*PR; the lead may fold the two into one function.
+    The 835 import's lookup (``PayerDirectory``: Payer ID, then name, then Also Known As), memoised
+    per distinct pair because a batch names a handful of payers on every line.
     """
-    by_id: dict[str, str] = {}
-    by_name: dict[str, str] = {}
-    if payers is not None and len(payers):
-        cols = {_key(c): c for c in payers.columns}
-        for rec in payers.to_dict("records"):
-            name = str(rec.get(cols.get("payer", "Payer")) or "").strip()
-            if not name or name.casefold() == "nan":
-                continue
-            by_name.setdefault(_key(name), name)
-            pid = rec.get(cols["payer id"]) if "payer id" in cols else None
-            for one in re.split(r"[;|\n]", str(pid or "")):
-                if _key(one) and _key(one) != "nan":
-                    by_id.setdefault(_key(one), name)
-            aka = rec.get(cols["also known as"]) if "also known as" in cols else None
-            for alias in re.split(r"[;|\n]", str(aka or "")):
-                if _key(alias) and _key(alias) != "nan":
-                    by_name.setdefault(_key(alias), name)
+    from ..denials.deadlines import PayerDirectory
 
+    directory = PayerDirectory(payers)
     seen: dict[tuple[str, str], str | None] = {}
 
     def match(payer_id: str, name: str) -> str | None:
         key = (payer_id, name)
-        if key not in seen:  # a batch names a handful of payers on every line
-            seen[key] = (by_id.get(_key(payer_id)) if payer_id and _key(payer_id) in by_id
-                         else by_name.get(_key(name)))
+        if key not in seen:
+            seen[key] = directory.match(name, payer_id)
         return seen[key]
 
     return match
