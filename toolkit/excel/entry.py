@@ -126,9 +126,9 @@ def caller_book():
     """The workbook whose button was pressed (see the module docstring for the file stand-in)."""
     file = os.environ.get(CALLER_FILE_ENV)
     if file:
-        from ..workbook.files import WorkbookFile
+        from ..workbook.fastxlsx import open_book
 
-        return WorkbookFile(file)
+        return open_book(file)
     import xlwings as xw
 
     from .live import LiveBook
