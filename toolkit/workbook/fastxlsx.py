@@ -149,8 +149,8 @@ class _Table:
 
     def __post_init__(self) -> None:
         m = re.search(rb'<table\b[^>]*?\sref="([^"]+)"', self.xml)
-        if not m or b"totalsRowCount" in self.xml:
-            raise FastPathUnsupported(f"table {self.name} has a totals row or no range")
+        if not m or re.search(rb'totalsRowCount="[1-9]|headerRowCount="0"', self.xml):
+            raise FastPathUnsupported(f"table {self.name} has a totals row, no header row or no range")
         self.c0, self.r0, self.c1, self.r1 = _bounds(m.group(1).decode())
         self.headers = [_unescape(n.decode()) for n in re.findall(rb'<tableColumn\b[^>]*?\sname="([^"]*)"', self.xml)]
         if len(self.headers) != self.c1 - self.c0 + 1:
@@ -489,7 +489,11 @@ class FastBook:
             return self._openpyxl(str(exc)).save(path)
         ensure_not_locked(target)
         assert self._pkg is not None
-        return atomic_write(target, self._pkg.write)
+        written = atomic_write(target, self._pkg.write)
+        if target == self.path:  # the book goes on from what is now on disk
+            self._ops, self._frames, self._tables = [], {}, None
+            self._pkg = _Package(self.path)
+        return written
 
     # -- the fast path proper
     def _apply(self) -> None:
