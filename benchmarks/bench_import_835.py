@@ -1,4 +1,4 @@
-"""Time the import of an 835 with 10,000 claims into a workbook's Denials table (fast writer against openpyxl; target <= 4 s CPU).
+"""Time the import of an 835 with 10,000 claims into a workbook's Denials table: fast writer against openpyxl.
 
 Generates a remittance where every claim has two service lines: one paid (CO-45, PR-2) and,
 for a third of the claims, one denied (CO-50/N115, CO-197 or CO-16/M76 in turn); the workbook

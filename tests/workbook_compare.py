@@ -104,7 +104,7 @@ def assert_same_workbook(a: Path, b: Path) -> None:
 
 
 def _without(view: dict, cells: set) -> dict:
-    from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
     for sheet, coordinate in cells:
         letters, row = coordinate_from_string(coordinate)

@@ -516,9 +516,10 @@ class FastBook:
             return next(iter(styles.values()))
 
         for op, spec, frame in self._ops:
-            table = tables.get(spec.table.casefold())
-            if table is None:
+            found = tables.get(spec.table.casefold())
+            if found is None:
                 raise FastPathUnsupported(f"no {spec.table} Excel Table")
+            table = found
             if table.sheet_part not in sheets:
                 sheets[table.sheet_part] = _Sheet(pkg.read(table.sheet_part), table.sheet_name)
             writer = _TableWriter(table, sheets[table.sheet_part], styles_part)
