@@ -174,8 +174,10 @@ class _Table:
 
 
 def _unescape(text: str) -> str:
-    return (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-            .replace("&amp;", "&"))
+    """XML entities, then Excel's ``_xHHHH_`` escapes (a line break in a header is ``_x000a_``)."""
+    text = (text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+            .replace("&#10;", "\n").replace("&amp;", "&"))
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
 # ---------------------------------------------------------------- one worksheet, rows parsed on demand
