@@ -40,8 +40,7 @@ from .files import _cell_value, _check_excel_file, atomic_write, ensure_not_lock
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _ROW = re.compile(rb"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
 _ROW_NUM = re.compile(rb'<row\b[^>]*?\sr="(\d+)"')
-_CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
-_CELL_REF = re.compile(rb'^<c\b[^>]*?\sr="([A-Z]{1,3})(\d+)"')
+_CELLS = re.compile(rb'(<c\b[^>]*?\sr="([A-Z]{1,3})\d+"[^>]*?(?:/>|>.*?</c>))', re.S)  # (cell, column letters)
 _STYLE = re.compile(rb'^<c\b[^>]*?\ss="(\d+)"')
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
 _EPOCH = dt.datetime(1899, 12, 30)
@@ -51,11 +50,18 @@ class FastPathUnsupported(Exception):
     """The workbook has something the fast writer does not edit; openpyxl takes over."""
 
 
+_LETTERS: dict[int, str] = {}
+_INDEX: dict[bytes, int] = {}
+
+
 def col_letter(n: int) -> str:
-    s = ""
+    if n in _LETTERS:
+        return _LETTERS[n]
+    key, s = n, ""
     while n:
         n, r = divmod(n - 1, 26)
         s = chr(65 + r) + s
+    _LETTERS[key] = s
     return s
 
 
@@ -216,11 +222,14 @@ class _Sheet:
                 end = raw.index(b">")
                 tag = raw[:end].rstrip(b"/")
                 tag = re.sub(rb'\sspans="[^"]*"', b"", tag)  # an optional hint; dropped rather than kept wrong
-                for m in _CELL.finditer(raw, end):
-                    ref = _CELL_REF.match(m.group())
-                    if ref is None:
-                        raise FastPathUnsupported(f"sheet {self.name}: a cell without its reference")
-                    cells[col_index(ref.group(1).decode())] = m.group()
+                found = _CELLS.findall(raw, end)
+                if len(found) != raw.count(b"<c ") + raw.count(b"<c>") + raw.count(b"<c/>"):
+                    raise FastPathUnsupported(f"sheet {self.name}: a cell without its reference")
+                for cell, letters in found:
+                    c = _INDEX.get(letters)
+                    if c is None:
+                        c = _INDEX[letters] = col_index(letters.decode())
+                    cells[c] = cell
             self.edited[r] = (tag, cells)
         return self.edited[r]
 
@@ -235,8 +244,7 @@ class _Sheet:
         old = cells.get(c)
         if old is not None and b"<f" in old:
             raise FastPathUnsupported(f"sheet {self.name}: a formula in a cell to be written")
-        ref = f"{col_letter(c)}{r}".encode()
-        attrs = (b'<c r="' + ref + b'"' + (b' s="%d"' % style if style else b"")
+        attrs = (b'<c r="%s%d"' % (col_letter(c).encode(), r) + (b' s="%d"' % style if style else b"")
                  + (b' t="' + kind + b'"' if kind else b""))
         if xml_body is None:
             if old is None and not style:
@@ -244,8 +252,10 @@ class _Sheet:
             cells[c] = attrs + b"/>"
         else:
             cells[c] = attrs + b">" + xml_body + b"</c>"
-        self.max_row = max(self.max_row, r)
-        self.max_col = max(self.max_col, c)
+        if r > self.max_row:
+            self.max_row = r
+        if c > self.max_col:
+            self.max_col = c
 
     def to_xml(self) -> bytes:
         parts = [self._fix_dimension(self.head)]
@@ -549,6 +559,7 @@ class _TableWriter:
 
     def __init__(self, table: _Table, sheet: _Sheet, styles):
         self.table, self.sheet, self.styles = table, sheet, styles
+        self.texts: dict[str, bytes] = {}
 
     def _columns(self, headers) -> dict[str, int]:
         t = self.table
@@ -586,14 +597,17 @@ class _TableWriter:
     def _put(self, r: int, c: int, value, override: int | None) -> None:
         """One cell as openpyxl would leave it: the cell's own style, a date format added for a
         date on a non-date format, then ``override`` (the style copied from the row above)."""
-        value = _cell_value(value)
+        if type(value) is not str:
+            value = _cell_value(value)
         style = self.sheet.style(r, c)
         if value is None or value == "":  # openpyxl writes "" as a cell with no value: the same here
             self.sheet.set(r, c, None, None, override if override is not None else style)
             return
         if isinstance(value, str):
-            space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
-            body = f"<is><t{space}>{_xml_text(value)}</t></is>".encode()
+            body = self.texts.get(value)
+            if body is None:  # Status, codes and policies repeat: each text is escaped once
+                space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
+                body = self.texts[value] = f"<is><t{space}>{_xml_text(value)}</t></is>".encode()
             self.sheet.set(r, c, body, b"inlineStr", override if override is not None else style)
             return
         if isinstance(value, bool):
