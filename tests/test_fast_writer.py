@@ -192,6 +192,9 @@ def test_835_import_appends_denials_the_same_as_openpyxl_with_dates_amounts_and_
     assert_same_workbook(fast, slow)
     again = import_835_files(FastBook(fast), [first, second])
     assert again.added == 0
+    if SOFFICE:  # LibreOffice opens the macro workbook the fast writer saved, and prints it
+        _soffice(["--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(fast)], tmp_path)
+        assert (tmp_path / "pdf" / "fast.pdf").stat().st_size > 1000
 
 
 def test_marking_denials_appealed_updates_status_cells_like_openpyxl(tmp_path):

@@ -74,7 +74,7 @@ def test_a_placeholder_in_the_document_properties_is_left_to_docxtpl(tmp_path):
     renderer = Renderer(path)
     with pytest.raises(TemplateProblem, match=r"cannot be filled"):
         renderer.render({})
-    assert renderer._prepared is False  # docxtpl renders this template, letter by letter
+    assert renderer._tried and renderer._prepared is None  # docxtpl renders this template, letter by letter
 
 
 def test_a_mistyped_placeholder_is_named_on_the_batch_path_too(tmp_path):

@@ -186,6 +186,8 @@ def _run(action: str, job, *, module: str) -> None:
             _fail(book, action, exc, f"{action} could not finish: {exc}")
         _fail(book, action, exc, _unexpected(action))
     message = message or f"{action}: done."
+    if getattr(book, "fallback_note", None):  # the fast in-place writer handed over to openpyxl
+        message = f"{message} ({book.fallback_note})"
     _status(book, message)
     tell = getattr(book, "tell", None)
     if tell is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from ..errors import MednecError
 from ..workbook.files import atomic_write
@@ -64,7 +65,8 @@ class Renderer:
             raise TemplateProblem(f"{self.path.name}: cannot read the template ({exc.strerror})") from None
         self._env = _caching_environment()
         self._patched: dict[str, str] = {}
-        self._prepared: _Prepared | None | bool = None  # False: this template needs docxtpl every time
+        self._prepared: _Prepared | None = None
+        self._tried = False  # taken apart already (``_prepared`` None then: docxtpl for every letter)
 
     def render(self, context: dict) -> bytes:
         """The filled document as .docx bytes; ``TemplateProblem`` names what went wrong.
@@ -77,9 +79,9 @@ class Renderer:
 
         name = self.path.name
         try:
-            if self._prepared is None:
-                self._prepared = _Prepared.of(self._bytes, self._env) or False
-            if self._prepared:
+            if not self._tried:
+                self._prepared, self._tried = _Prepared.of(self._bytes, self._env), True
+            if self._prepared is not None:
                 data = self._prepared.render(context)
                 if data is not None:
                     return self._checked(data, name)
@@ -197,7 +199,7 @@ class _Prepared:
     line statements rely on, the ``{_{`` escapes, ``resolve_listing`` — so the letters read the
     same; a letter whose filled XML does not parse is left to docxtpl (its recovering parser)."""
 
-    def __init__(self, infos, parts: dict[str, bytes], compiled: dict[str, object]):
+    def __init__(self, infos, parts: dict[str, bytes], compiled: dict[str, Any]):
         import zipfile
 
         self.infos, self.compiled = infos, compiled
@@ -231,7 +233,7 @@ class _Prepared:
                 src = parts[name].decode("utf-8")
                 if "{" not in src:
                     continue
-                patched = DocxTemplate.patch_xml(None, src)  # type: ignore[arg-type]  # uses no state
+                patched = DocxTemplate.patch_xml(None, src)  # uses no state
                 if re.search(r"\{%-?\s*tc\b", patched) or "docPr" in patched:
                     return None
                 compiled[name] = env.from_string(re.sub(r"<w:p([ >])", r"\n<w:p\1", patched))
@@ -248,10 +250,10 @@ class _Prepared:
 
         filled = {}
         for name, template in self.compiled.items():
-            xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", template.render(context))  # type: ignore[attr-defined]
+            xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", template.render(context))
             xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
             if _LISTING.search(xml):  # tabs and line breaks in the data become Word's, paragraph by paragraph
-                xml = _PARAGRAPH.sub(lambda m: DocxTemplate.resolve_listing(None, m.group(0))  # type: ignore[arg-type]
+                xml = _PARAGRAPH.sub(lambda m: DocxTemplate.resolve_listing(None, m.group(0))
                                      if _LISTING.search(m.group(0)) else m.group(0), xml)
             data = xml.encode("utf-8")
             try:

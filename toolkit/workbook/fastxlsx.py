@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import posixpath
 import re
 import zipfile
@@ -131,12 +132,16 @@ class _Package:
         return out
 
     def write(self, target: str) -> None:
-        with zipfile.ZipFile(self._zip_path) as src, zipfile.ZipFile(target, "w") as out:
-            for info in self.infos:
-                data = self.changed.get(info.filename)
-                if data is None:
-                    data = src.read(info.filename)  # every part we did not change, byte for byte
-                out.writestr(info, data, compress_type=info.compress_type)
+        """The new package into ``target`` (the temp file ``atomic_write`` renames), on disk before the rename."""
+        with open(target, "wb") as fh:
+            with zipfile.ZipFile(self._zip_path) as src, zipfile.ZipFile(fh, "w") as out:
+                for info in self.infos:
+                    data = self.changed.get(info.filename)
+                    if data is None:
+                        data = src.read(info.filename)  # every part we did not change, byte for byte
+                    out.writestr(info, data, compress_type=info.compress_type)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 @dataclass
@@ -220,6 +225,8 @@ class _Sheet:
                 tag = f'<row r="{r}"'.encode()
             else:
                 end = raw.index(b">")
+                if b"<extLst" in raw:
+                    raise FastPathUnsupported(f"sheet {self.name}: a row with extensions")
                 tag = raw[:end].rstrip(b"/")
                 tag = re.sub(rb'\sspans="[^"]*"', b"", tag)  # an optional hint; dropped rather than kept wrong
                 found = _CELLS.findall(raw, end)
