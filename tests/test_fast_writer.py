@@ -265,3 +265,22 @@ def test_the_cli_says_when_openpyxl_wrote_the_workbook(tmp_path, cli):
     assert "saved through openpyxl" in result.output
     fine = build_user_workbook(tmp_path / "fine.xlsx")
     assert "openpyxl" not in cli("validate", fine, "--as-of", AS_OF).output
+
+
+def test_a_sheet_written_with_prefixed_xml_is_left_to_openpyxl(tmp_path):
+    """Some generators (the .NET Open XML SDK) write <x:sheetData>; the fast writer does not edit those."""
+    src = build_user_workbook(tmp_path / "user.xlsx")
+    parts = _parts(src)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet = sheet.replace("<worksheet ", f'<worksheet xmlns:x="{main}" ', 1)
+    sheet = sheet.replace("<sheetData>", "<x:sheetData>").replace("</sheetData>", "</x:sheetData>")
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    book = open_book(src)
+    validation = validate_book(book, as_of=AS_OF)
+    assert book.fallback_note and "sheetData" in book.fallback_note
+    assert WorkbookFile(src, writable=False).read_table(CLAIMS)["Status"].tolist() == \
+        validation.results["Status"].tolist()
