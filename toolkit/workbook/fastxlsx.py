@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..tables import TableSpec, header_key
-from .files import _cell_value, _check_excel_file, atomic_write, ensure_not_locked, read_table_fast
+from .files import _cell_value, _check_excel_file, _table_names, atomic_write, ensure_not_locked, read_table_fast
 
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _ROW = re.compile(rb"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
@@ -381,6 +381,8 @@ class FastBook:
             raise InputError("not a valid Excel workbook (the file is damaged)", file=self.path) from None
         self._tables: dict[str, _Table] | None = None
         self._unsupported: str | None = None
+        self._calamine_tables: set[str] = set()
+        self._root = "xl/workbook.xml"
         self._sheet_names: list[str] | None = None
 
     # -- reading (calamine)
@@ -392,6 +394,7 @@ class FastBook:
             try:
                 wb = pc.CalamineWorkbook.from_path(str(self.path), load_tables=True)
                 self._sheet_names = list(wb.sheet_names)
+                self._calamine_tables = {n.casefold() for n in _table_names(wb)}
                 wb.close()
             except Exception:
                 raise InputError("not a valid Excel workbook (the file is damaged)", file=self.path) from None
@@ -409,6 +412,7 @@ class FastBook:
         for _, (kind, target) in pkg.rels("").items():
             if kind.endswith("/officeDocument"):
                 root = target
+        self._root = root
         workbook = pkg.read(root)
         if re.search(rb'<workbookPr\b[^>]*date1904="(1|true)"', workbook):
             raise FastPathUnsupported("the workbook uses the 1904 date system")
@@ -434,7 +438,7 @@ class FastBook:
         if self._slow is not None:
             return self._slow.has_table(spec)
         tables = self._index()
-        return spec.table.casefold() in tables or any(
+        return spec.table.casefold() in tables or spec.table.casefold() in self._calamine_tables or any(
             n.strip().casefold() == spec.name.casefold() for n in self._sheet_names or [])
 
     def read_table(self, spec: TableSpec) -> pd.DataFrame:
@@ -528,7 +532,7 @@ class FastBook:
 
         def styles_part() -> _Styles:
             if not styles:
-                name = next((t for k, t in pkg.rels("xl/workbook.xml").values() if k.endswith("/styles")), None)
+                name = next((t for k, t in pkg.rels(self._root).values() if k.endswith("/styles")), None)
                 if name is None:
                     raise FastPathUnsupported("no styles part")
                 styles[name] = _Styles(pkg.read(name))
