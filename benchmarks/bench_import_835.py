@@ -1,4 +1,4 @@
-"""Time the import of an 835 with 10,000 claims into a workbook's Denials table (target < 10 s).
+"""Time the import of an 835 with 10,000 claims into a workbook's Denials table: fast writer against openpyxl.
 
 Generates a remittance where every claim has two service lines: one paid (CO-45, PR-2) and,
 for a third of the claims, one denied (CO-50/N115, CO-197 or CO-16/M76 in turn); the workbook
@@ -60,16 +60,27 @@ def main(n: int = 10_000) -> None:
     remits = parse_835(remit.read_bytes())
     print(f"parse only:          {time.perf_counter() - t:6.2f} s ({sum(len(r.claims) for r in remits)} claims)")
 
-    t = time.perf_counter()
-    summary = import_835_files(WorkbookFile(book_path), [remit])
-    total = time.perf_counter() - t
-    print(f"import (open, parse, link, decode, append, save): {total:6.2f} s -> {summary}")
+    import shutil
 
-    t = time.perf_counter()
-    again = import_835_files(WorkbookFile(book_path), [remit])
-    print(f"re-import (idempotent): {time.perf_counter() - t:6.2f} s -> {again.added} added")
-    print(f"target < 10 s: {'met' if total < 10 else 'NOT met'}")
+    from toolkit.workbook.fastxlsx import open_book
 
+    template = tmp / "template.xlsx"
+    shutil.copyfile(book_path, template)
+    figures = {}
+    for label, opener in (("openpyxl (old path)", WorkbookFile), ("fast writer", open_book)):
+        shutil.copyfile(template, book_path)
+        t, c = time.perf_counter(), time.process_time()
+        summary = import_835_files(opener(book_path), [remit])
+        total, cpu = time.perf_counter() - t, time.process_time() - c
+        figures[label] = cpu
+        print(f"{label:20} import (open, parse, link, decode, append, save): {total:6.2f} s wall "
+              f"{cpu:6.2f} s CPU -> {summary}")
+        t = time.perf_counter()
+        again = import_835_files(opener(book_path), [remit])
+        print(f"{label:20} re-import (idempotent): {time.perf_counter() - t:6.2f} s -> {again.added} added")
+    cpu = figures["fast writer"]
+    print(f"target <= 4 s CPU (issue 16): {'met' if cpu <= 4 else 'NOT met'} "
+          f"({figures['openpyxl (old path)'] / cpu:.1f}x faster than openpyxl)")
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)

@@ -23,9 +23,14 @@ def _as_of(value):
 
 
 def _open(path):
-    from ..workbook.files import WorkbookFile
+    from ..workbook.fastxlsx import open_book
 
-    return WorkbookFile(path)
+    return open_book(path)  # the fast in-place writer; openpyxl where it cannot
+
+
+def _fallback(book) -> None:
+    if getattr(book, "fallback_note", None):
+        click.echo(f"Note: {book.fallback_note}")
 
 
 @click.group()
@@ -52,8 +57,10 @@ def import_835(files, workbook):
     """
     from ..jobs.denials import import_835_files
 
-    summary = import_835_files(_open(workbook), list(files))
+    book = _open(workbook)
+    summary = import_835_files(book, list(files))
     click.echo(str(summary))
+    _fallback(book)
     for note in summary.notes:
         click.echo(f"Note: {note}")
     for line in summary.refused:
@@ -69,7 +76,9 @@ def refresh(workbook):
     (paper EOBs). Only blank cells are filled; what you typed stays as it is."""
     from ..jobs.denials import refresh_denials
 
-    click.echo(str(refresh_denials(_open(workbook))))
+    book = _open(workbook)
+    click.echo(str(refresh_denials(book)))
+    _fallback(book)
 
 
 @click.command("dashboard")

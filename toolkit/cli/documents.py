@@ -16,9 +16,9 @@ _OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_ty
 
 
 def _open(workbook: Path, writable: bool = False):
-    from ..workbook.files import WorkbookFile
+    from ..workbook.fastxlsx import open_book
 
-    return WorkbookFile(workbook, writable=writable)
+    return open_book(workbook, writable=writable)  # calamine reads; Status cells written in place
 
 
 def _as_of(value):

@@ -103,10 +103,11 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
         click.echo(job.summary_text(validation, where=f"Report written to {written}" if written else
                                     f"{file.name} is not changed; add --report OUT.csv for one row per line"))
         return
+    note = None  # set when the fast in-place writer handed over to openpyxl
     if suffix in (".xlsx", ".xlsm"):
-        from ..workbook.files import WorkbookFile
+        from ..workbook.fastxlsx import open_book
 
-        book = WorkbookFile(file)
+        book = open_book(file)  # the fast in-place writer; openpyxl where it cannot (fallback_note says)
         rules = job.read_override(rules_path, job.RULES)
         payers = job.read_override(payers_path, job.PAYERS)
         settings = book.settings()
@@ -114,13 +115,14 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
                                        codesets=job.load_codesets(list(codeset_paths), settings),
                                        edits=job.load_edits(ncci_path, settings, near=file.parent),
                                        progress=progress)
+        note = book.fallback_note
     elif suffix in (".csv", ".txt"):
         validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
                                                codeset_paths=list(codeset_paths), progress=progress,
                                                ncci_path=ncci_path)
     else:
         raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
-    click.echo(job.summary_text(validation, where=f"Results written into {file.name}"))
+    click.echo(job.summary_text(validation, where=f"Results written into {file.name}" + (f" ({note})" if note else "")))
 
 
 @click.group()

@@ -143,9 +143,9 @@ def caller_book():
     """The workbook whose button was pressed (see the module docstring for the file stand-in)."""
     file = os.environ.get(CALLER_FILE_ENV)
     if file:
-        from ..workbook.files import WorkbookFile
+        from ..workbook.fastxlsx import open_book
 
-        return WorkbookFile(file)
+        return open_book(file)
     import xlwings as xw
 
     from .live import LiveBook
@@ -203,6 +203,8 @@ def _run(action: str, job, *, module: str) -> None:
             _fail(book, action, exc, f"{action} could not finish: {exc}")
         _fail(book, action, exc, _unexpected(action))
     message = message or f"{action}: done."
+    if getattr(book, "fallback_note", None):  # the fast in-place writer handed over to openpyxl
+        message = f"{message} ({book.fallback_note})"
     _status(book, message)
     tell = getattr(book, "tell", None)
     if tell is None:
