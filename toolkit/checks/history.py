@@ -1,0 +1,320 @@
+"""DENIAL_HISTORY: this payer has kept denying lines like this one (the practice's own Denials log).
+
+A line that is not yet submitted is compared with the real denials of the last ``months``
+months (Settings ``Denial History Months``) before the run date, in three patterns:
+
+* diagnosis: same payer, CPT/HCPCS, and the line's supporting diagnosis among the denied
+  line's diagnoses (medical-necessity, non-covered and diagnosis-coding denials);
+* modifier: same payer, CPT/HCPCS and the same set of modifiers (CARC 4 / 182 denials);
+* authorization: same payer and CPT/HCPCS, the line has no Prior Auth Number (CARC 15 / 39 /
+  197 / authorization denials).
+
+A pattern fires at ``min_count`` denials (``Denial History Min``) and — when the Claims table
+holds lines of that pattern submitted in the same window (Submitted Date) — at a denial rate of
+at least ``rate`` (``Denial History Rate``).  A line already RED for the same reason (e.g.
+DX_NOT_COVERED for the diagnosis pattern) does not get it twice.  Without a Denials log the check
+is off and every result is what it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..codesets.icd10cm import format_dx, normalize_dx
+from ..rules import payer_key
+from ..values import map_unique
+from .base import AMBER, check
+from .base import field as message_field
+
+Pattern = Literal["diagnosis", "modifier", "authorization"]
+PATTERNS: tuple[Pattern, ...] = ("diagnosis", "modifier", "authorization")
+
+# "The same reason": RED checks whose finding already tells the biller what the denials say.
+SAME_REASON: dict[Pattern, tuple[str, ...]] = {
+    "diagnosis": ("DX_MISSING", "DX_INVALID", "DX_NOT_BILLABLE", "DX_NOT_COVERED", "DX_RULE_OUT",
+                  "THERAPY_TOO_SHORT"),
+    "modifier": ("MODIFIER_INVALID", "LATERALITY_CONFLICT", "GA_WITHOUT_ABN"),
+    "authorization": ("PRIOR_AUTH_MISSING",),
+}
+
+# Which denials speak to which pattern: by CARC first, then by the log's Category.
+AUTH_CARCS = frozenset({"15", "39", "197"})
+MODIFIER_CARCS = frozenset({"4", "182"})
+DIAGNOSIS_CARCS = frozenset({"11", "146", "167"})
+DIAGNOSIS_CATEGORIES = frozenset({"medical necessity", "non-covered"})
+NOT_DENIALS = frozenset({"", "routine", "patient share"})  # adjustments the log may still carry
+_REVERSED = re.compile(r"revers|void|cancel|error", re.I)  # a Status that undoes the denial
+
+DEFAULT_MIN, DEFAULT_MONTHS, DEFAULT_RATE = 2, 12, 0.5
+SETTING_MIN, SETTING_MONTHS, SETTING_RATE = "Denial History Min", "Denial History Months", "Denial History Rate"
+CITE_MAX = 5
+
+
+def _carc(value: str) -> str:
+    """``"CO-50"``, ``"co 50"`` or ``"50"`` → ``"50"``."""
+    text = str(value or "").strip().upper()
+    return re.sub(r"^(CO|PR|OA|PI|CR)[\s\-]*", "", text)
+
+
+def _rarcs(value: str) -> list[str]:
+    return [c for c in re.split(r"[\s,;:/]+", str(value or "").upper()) if c]
+
+
+def pattern_of(carc: str, category: str) -> Pattern | None:
+    """The pattern a denial speaks to (None: eligibility, timely filing, duplicates, …)."""
+    carc, category = _carc(carc), str(category or "").strip().casefold()
+    if carc in AUTH_CARCS or category == "authorization":
+        return "authorization"
+    if carc in MODIFIER_CARCS:
+        return "modifier"
+    if carc in DIAGNOSIS_CARCS or category in DIAGNOSIS_CATEGORIES:
+        return "diagnosis"
+    return None
+
+
+def mods_pattern(mods) -> str:
+    """A line's modifiers as a key: order and repeats do not matter (``"RT, 59"`` = ``"59 RT"``)."""
+    return ",".join(sorted({m.strip().upper() for m in mods if str(m).strip()}))
+
+
+def _parse_rate(text: str) -> float | None:
+    text = str(text or "").strip().replace(",", ".")
+    if not text:
+        return None
+    percent = text.endswith("%")
+    try:
+        value = float(text.rstrip("%").strip())
+    except ValueError:
+        return None
+    return value / 100 if percent or value > 1 else value
+
+
+def _parse_int(text: str) -> int | None:
+    try:
+        return int(float(str(text or "").strip()))
+    except ValueError:
+        return None
+
+
+@dataclass
+class DenialHistory:
+    """The practice's Denials log and the thresholds DENIAL_HISTORY applies to it."""
+
+    denials: pd.DataFrame
+    min_count: int = DEFAULT_MIN
+    months: int = DEFAULT_MONTHS
+    rate: float = DEFAULT_RATE
+    _real: pd.DataFrame | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, denials: pd.DataFrame, settings: dict | None = None) -> DenialHistory:
+        """Thresholds from the Settings keys (blank or unreadable: the defaults)."""
+        wanted = {k.strip().casefold(): v for k, v in (settings or {}).items()}
+        n = _parse_int(wanted.get(SETTING_MIN.casefold(), ""))
+        months = _parse_int(wanted.get(SETTING_MONTHS.casefold(), ""))
+        rate = _parse_rate(wanted.get(SETTING_RATE.casefold(), ""))
+        return cls(denials, min_count=n if n and n > 0 else DEFAULT_MIN,
+                   months=months if months and months > 0 else DEFAULT_MONTHS,
+                   rate=rate if rate is not None and 0 <= rate <= 1 else DEFAULT_RATE)
+
+    def real(self) -> pd.DataFrame:
+        """Real denials, typed, one row each, with their pattern, date and CARC/RARC label."""
+        if self._real is None:
+            self._real = real_denials(self.denials)
+        return self._real
+
+
+def real_denials(denials: pd.DataFrame) -> pd.DataFrame:
+    """Denials that count: a Category that is a denial, a Status that does not undo it, and a
+    pattern this check knows. Columns: id, payer_k, cpt, dx (tuple), mods, pattern, date, label,
+    amount."""
+    from ..tables import DENIALS
+    from ..values import coerce_table
+
+    d = coerce_table(DENIALS, denials) if len(denials) else coerce_table(DENIALS, pd.DataFrame(columns=DENIALS.headers))
+    category = d["Category"].fillna("").astype(str).str.strip().str.casefold()
+    status = d["Status"].fillna("").astype(str)
+    keep = ~category.isin(NOT_DENIALS) & ~status.str.contains(_REVERSED) & (d["CPT/HCPCS"] != "")
+    d = d[keep]
+    pattern = pd.Series([pattern_of(c, k) for c, k in zip(d["CARC"], d["Category"])], index=d.index, dtype=object)
+    d = d[pattern.notna()]
+    pattern = pattern[pattern.notna()]
+    date = d["Denial Date"].fillna(d["Date of Service"])
+    group = d["Group Code"].fillna("").astype(str).str.strip().str.upper()
+    carc = d["CARC"].map(_carc)
+    first_rarc = d["RARC"].map(lambda r: (_rarcs(r) or [""])[0])
+    label = [f"{g + '-' if g else ''}{c}{'/' + r if r else ''}" for g, c, r in zip(group, carc, first_rarc)]
+    ids = d["Denial ID"].fillna("").astype(str)
+    ids = ids.where(ids != "", "row " + d.index.astype(str))
+    return pd.DataFrame({
+        "id": ids, "payer_k": map_unique(d["Payer"], payer_key), "cpt": d["CPT/HCPCS"],
+        "dx": map_unique(d["Dx Codes"], lambda t: tuple(dict.fromkeys(
+            normalize_dx(c) for c in re.split(r"[,;\s]+", t or "") if c.strip()))),
+        "mods": map_unique(d["Modifiers"], lambda t: mods_pattern(re.split(r"[,\s:;]+", t or ""))),
+        "pattern": pattern, "date": date, "label": label, "carc": carc, "rarcs": d["RARC"].map(_rarcs),
+        "amount": d["Denied Amount"].fillna(0.0), "claim": d["Claim ID"].fillna("").astype(str),
+        "line": d["Line"].fillna(1.0),
+    }, index=d.index)
+
+
+def pattern_keys(real: pd.DataFrame, pattern: Pattern) -> pd.DataFrame:
+    """One row per (denial, key) for ``pattern``: the diagnosis pattern has a key per diagnosis."""
+    rows = real[real["pattern"] == pattern]
+    base = rows["payer_k"] + "|" + rows["cpt"]
+    if pattern == "diagnosis":
+        exploded = rows.assign(_base=base).explode("dx")
+        exploded = exploded[exploded["dx"].notna() & (exploded["dx"] != "")]
+        return exploded.assign(key=exploded["_base"] + "|" + exploded["dx"].astype(str)).drop(columns="_base")
+    if pattern == "modifier":
+        return rows.assign(key=base + "|" + rows["mods"])
+    return rows.assign(key=base)
+
+
+@dataclass
+class _Clusters:
+    count: pd.Series  # key → denials in the window
+    first: pd.Series  # key → earliest denial date
+    top: pd.Series  # key → most frequent CO-50/N115 label
+    ids: pd.Series  # key → tuple of denial IDs, oldest first
+
+
+def _clusters(keyed: pd.DataFrame) -> _Clusters:
+    keyed = keyed.sort_values(["date", "id"], kind="stable")
+    grouped = keyed.groupby("key", sort=False)
+    top = (keyed.groupby(["key", "label"], sort=False).size().reset_index(name="n")
+           .sort_values(["key", "n", "label"], ascending=[True, False, True]).drop_duplicates("key")
+           .set_index("key")["label"])
+    return _Clusters(grouped.size(), grouped["date"].min(), top, grouped["id"].agg(tuple))
+
+
+def _line_keys(lines, pattern: Pattern) -> pd.Series:
+    base = map_unique(lines.c["Payer"], payer_key) + "|" + lines.cpt
+    if pattern == "diagnosis":
+        return base + "|" + lines.supporting_code.astype(str)
+    if pattern == "modifier":
+        codes, uniques = lines._mods_factor
+        table = np.array([mods_pattern(u) for u in uniques] + [""], dtype=object)
+        return base + "|" + pd.Series(table[codes], index=lines.index)
+    return base
+
+
+def _submitted_counts(lines, pattern: Pattern, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """key → claim lines of this pattern submitted in the window (the rate's denominator)."""
+    sub = lines.c["Submitted Date"]
+    inside = (sub > start) & (sub <= end)
+    if not inside.any():
+        return pd.Series(dtype="int64")
+    if pattern == "diagnosis":  # a line counts for each diagnosis on it, as the denials do
+        base = (map_unique(lines.c["Payer"], payer_key) + "|" + lines.cpt)[inside]
+        frame = pd.DataFrame({"base": base, "dx": lines.dx[inside]}).explode("dx").dropna()
+        keys = frame["base"] + "|" + frame["dx"].astype(str)
+    else:
+        keys = _line_keys(lines, pattern)[inside]
+        if pattern == "authorization":
+            keys = keys[lines.blank("Prior Auth Number")[inside]]
+    return keys.value_counts()
+
+
+def _say(pattern: Pattern, cpt: str, key: str, n: int, submitted: int, first, top: str) -> str:
+    """The message after the payer's name (the line's own spelling of it goes first)."""
+    times = f"{n} time{'s' if n != 1 else ''}"
+    since = f"since {first:%B %Y}" if pd.notna(first) else "in the period"
+    share = f", {n} of the {submitted} lines submitted" if submitted else ""
+    if pattern == "diagnosis":
+        return (f" denied {cpt} with {format_dx(key.rsplit('|', 1)[1])} {times} {since}{share} ({top}). "
+                "Check the policy before submitting.")
+    if pattern == "modifier":
+        mods = key.rsplit("|", 1)[1]
+        how = f"with modifier{'s' if ',' in mods else ''} {mods.replace(',', ', ')}" if mods else "without a modifier"
+        return (f" denied {cpt} {how} {times} {since}{share} ({top}). "
+                "Check which modifiers the payer expects before submitting.")
+    return (f" denied {cpt} for a missing authorization {times} {since}{share} ({top}) and this line "
+            "has no Prior Auth Number. Check whether the payer requires one before submitting.")
+
+
+def _cite(ids) -> str:
+    ids = list(dict.fromkeys(ids))
+    shown = ", ".join(ids[:CITE_MAX])
+    return f"Denials {shown}" + (f" and {len(ids) - CITE_MAX} more" if len(ids) > CITE_MAX else "")
+
+
+def _window(lines, history: DenialHistory) -> tuple[pd.Timestamp, pd.Timestamp]:
+    end = lines.today
+    return end - pd.DateOffset(months=history.months), end
+
+
+def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pattern,
+                  candidates: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """(message, denial IDs) for the candidate lines that match a hot cluster of ``pattern``."""
+    keyed = pattern_keys(real, pattern)
+    if not len(keyed):
+        return None
+    clusters = _clusters(keyed)
+    count = clusters.count
+    sub = _submitted_counts(lines, pattern, *_window(lines, history)).reindex(count.index).fillna(0).astype(int)
+    ok = (count >= history.min_count) & ((sub == 0) | (count >= history.rate * sub))
+    hot = count.index[ok.to_numpy()]
+    if not len(hot):
+        return None
+    if pattern == "authorization":
+        candidates = candidates & lines.blank("Prior Auth Number")
+    for code in SAME_REASON[pattern]:
+        candidates = candidates & ~lines.mask(code)
+    keys = _line_keys(lines, pattern)[candidates]
+    keys = keys[keys.isin(hot)]
+    if not len(keys):
+        return None
+    said = {k: _say(pattern, k.split("|")[1], k, int(count[k]), int(sub[k]), clusters.first[k], clusters.top[k])
+            for k in pd.unique(keys.to_numpy())}
+    payer = lines.c["Payer"][keys.index].astype(str)
+    return payer + keys.map(said), keys.map(clusters.ids)
+
+
+def _history(lines) -> dict[str, pd.Series]:
+    """Per flagged line: the message (one sentence per pattern that fires) and the denials cited."""
+    history: DenialHistory | None = getattr(lines, "denials", None)
+    empty = {"mask": pd.Series(False, index=lines.index), "message": pd.Series(dtype=object),
+             "cite": pd.Series(dtype=object)}
+    if history is None:
+        return empty
+    start, end = _window(lines, history)
+    real = history.real()
+    real = real[(real["date"] > start) & (real["date"] <= end)]
+    candidates = lines.c["Submitted Date"].isna() | (lines.c["Submitted Date"] > end)  # not yet submitted
+    if not len(real) or not candidates.any():
+        return empty
+    hits = [h for p in PATTERNS if (h := _pattern_hits(lines, history, real, p, candidates)) is not None]
+    if not hits:
+        return empty
+    message = pd.concat([m for m, _ in hits])
+    ids = pd.concat([i for _, i in hits])
+    if not message.index.is_unique:  # a line in two patterns: both sentences, all denials cited
+        message = message.groupby(level=0, sort=False).agg(" ".join)
+        ids = ids.groupby(level=0, sort=False).agg(lambda t: tuple(x for tup in t for x in tup))
+    cite = ids.map(_cite)
+    return {"mask": pd.Series(lines.index.isin(message.index), index=lines.index),
+            "message": message, "cite": cite.reindex(message.index)}
+
+
+@check("DENIAL_HISTORY", AMBER, "history",
+       "the practice's Denials log shows this payer denied this code with this diagnosis (or these "
+       "modifiers, or without prior authorization) at least Denial History Min times in the last "
+       "Denial History Months months, and at least Denial History Rate of such lines submitted when known",
+       "{denial_history}")
+def denial_history(lines):
+    return lines.derived("denial_history", _history)["mask"]
+
+
+@message_field("denial_history")
+def _denial_history(lines, idx):
+    return lines.derived("denial_history", _history)["message"].reindex(idx)
+
+
+def denial_citations(lines) -> pd.Series:
+    """Per flagged line: "Denials D-000012, D-000031" for the Policy column."""
+    return lines.derived("denial_history", _history)["cite"]
