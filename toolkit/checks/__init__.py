@@ -7,8 +7,7 @@ Adding a check: write it in the module of its family with ``@check(...)`` and ad
 
 from __future__ import annotations
 
-from . import abn, diagnosis, documentation, filing, ncci, policy, procedure  # noqa: F401  (register)
-from . import history  # noqa: F401  (register DENIAL_HISTORY)
+from . import abn, diagnosis, documentation, filing, history, ncci, policy, procedure  # noqa: F401  (register)
 from .base import AMBER, RED, REGISTRY, SEVERITY_RANK, Check, ClaimLines
 
 ORDER = (
