@@ -230,3 +230,69 @@ def test_a_bad_date_in_the_denials_log_is_one_line_naming_the_column():
 ])
 def test_each_denial_speaks_to_one_pattern(carc, category, expected):
     assert pattern_of(carc, category) == expected
+
+
+# ---------------------------------------------------------------- the jobs: workbook and --denials FILE
+
+MEDICARE_63047 = [denial(i, f"2026-0{5 + i}-10", Payer="Medicare", **{"CPT/HCPCS": "63047", "Dx Codes": "M48.062"})
+                  for i in (1, 2, 3)]
+
+
+def _report(path):
+    import csv
+
+    with open(path, encoding="utf-8") as fh:
+        return {(r["Claim ID"], r["Line"]): r for r in csv.DictReader(fh)}
+
+
+def test_a_csv_run_with_denials_file_warns_and_without_it_does_not(sample_csvs, tmp_path, cli):
+    denials = tmp_path / "denials.csv"
+    pd.DataFrame(MEDICARE_63047).to_csv(denials, index=False)
+    base = ["validate", sample_csvs["claims"], "--rules", sample_csvs["rules"], "--payers", sample_csvs["payers"],
+            "--as-of", AS_OF, "--report"]
+    assert cli(*base, tmp_path / "without.csv").exit_code == 0
+    result = cli(*base, tmp_path / "with.csv", "--denials", denials)
+    assert result.exit_code == 0, result.output
+    without, with_ = _report(tmp_path / "without.csv"), _report(tmp_path / "with.csv")
+    first = with_[("000101", "1")]
+    assert "DENIAL_HISTORY" in first["Finding Codes"] and "Denials D-000001, D-000002, D-000003" in first["Policy"]
+    assert "Medicare denied 63047 with M48.062 3 times since June 2026 (CO-50/N115)" in first["Findings"]
+    assert "DENIAL_HISTORY" not in without[("000101", "1")]["Finding Codes"]
+    changed = {k for k in with_ if with_[k] != without[k]}
+    assert changed and all("DENIAL_HISTORY" in with_[k]["Finding Codes"] for k in changed)
+
+
+def test_a_denials_file_with_a_bad_date_stops_with_one_line(sample_csvs, tmp_path, cli):
+    denials = tmp_path / "denials.csv"
+    pd.DataFrame([{**MEDICARE_63047[0], "Denial Date": "31/31/2026"}]).to_csv(denials, index=False)
+    result = cli("validate", sample_csvs["claims"], "--rules", sample_csvs["rules"], "--payers", sample_csvs["payers"],
+                 "--report", tmp_path / "r.csv", "--denials", denials)
+    assert result.exit_code != 0
+    assert "denials.csv" in result.output and "Denial Date" in result.output and "Traceback" not in result.output
+
+
+def test_the_workbook_validate_uses_its_own_denials_sheet_and_settings(tmp_path, cli):
+    import shutil
+
+    from toolkit.tables import CLAIMS, DENIALS, SETTINGS
+    from toolkit.workbook.files import WorkbookFile, read_table
+
+    path = tmp_path / "book.xlsm"
+    shutil.copyfile(WORKBOOK, path)
+    book = WorkbookFile(path)
+    book.append_rows(DENIALS, pd.DataFrame(MEDICARE_63047[:2]))
+    book.save()
+    assert cli("validate", path, "--as-of", AS_OF).exit_code == 0
+    claims = read_table(path, CLAIMS)
+    first = claims[claims["Claim ID"] == "000101"].iloc[0]
+    assert "DENIAL_HISTORY" in first["Finding Codes"] and first["Policy"].endswith("Denials D-000001, D-000002")
+
+    book = WorkbookFile(path)  # a stricter practice: three denials before a warning
+    book.append_rows(SETTINGS, pd.DataFrame([{"Key": "Denial History Min", "Value": "3"}]))
+    book.save()
+    assert cli("validate", path, "--as-of", AS_OF).exit_code == 0
+    claims = read_table(path, CLAIMS)
+    assert "DENIAL_HISTORY" not in claims[claims["Claim ID"] == "000101"].iloc[0]["Finding Codes"]
+
+
+WORKBOOK = __import__("conftest").REPO / "workbooks" / "medical_necessity.xlsm"
