@@ -152,7 +152,7 @@ def real_denials(denials: pd.DataFrame) -> pd.DataFrame:
     ids = d["Denial ID"].fillna("").astype(str)
     ids = ids.where(ids != "", "row " + d.index.astype(str))
     return pd.DataFrame({
-        "id": ids, "payer_k": map_unique(d["Payer"], payer_key), "cpt": d["CPT/HCPCS"],
+        "id": ids, "payer": d["Payer"], "payer_k": map_unique(d["Payer"], payer_key), "cpt": d["CPT/HCPCS"],
         "dx": map_unique(d["Dx Codes"], lambda t: tuple(dict.fromkeys(
             normalize_dx(c) for c in re.split(r"[,;\s]+", t or "") if c.strip()))),
         "mods": map_unique(d["Modifiers"], lambda t: mods_pattern(re.split(r"[,\s:;]+", t or ""))),
