@@ -233,3 +233,26 @@ def test_the_built_workbook_has_the_sheet_the_button_and_the_settings():
     settings = settings_from_table(read_table(WORKBOOK, SETTINGS))
     assert (settings["Denial History Min"], settings["Denial History Months"]) == ("2", "12")
     assert float(settings["Denial History Rate"]) == 0.5
+
+
+def test_the_huddle_pack_lists_the_open_suggestions_and_not_the_rejected_ones(book, cli, tmp_path):
+    from docx import Document
+
+    from toolkit.jobs.digest import huddle_pack
+    from toolkit.workbook.files import WorkbookFile
+
+    assert cli("rules", "suggest", "--workbook", book, "--as-of", "2026-11-27").exit_code == 0
+    wb = WorkbookFile(book)
+    wb.sheet("Rule Suggestions").cell(4, RULE_SUGGESTIONS.headers.index("Decision") + 1).value = "Rejected"
+    wb.save()
+    path = huddle_pack(WorkbookFile(book, writable=False), "2026Q4", tmp_path, as_of=dt.date(2026, 11, 27))
+    doc = Document(str(path))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert "Rule suggestions from our denials" in headings
+    table = next(t for t in doc.tables if t.rows[0].cells[2].text == "Rules column")
+    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    assert rows == [["Medicare", "63047", "Covered Dx", "M48.061, M48.062", "M48.062", "2", "3,700.00",
+                     "May 12, 2026 to Aug 03, 2026", "CO-50/N115 ×2"]]  # the rejected Prior Auth one is gone
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "1 rule suggestion from our own denials is open" in text
+    assert "MRN9" not in text + str(rows)

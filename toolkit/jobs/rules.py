@@ -276,6 +276,23 @@ def _decisions(book) -> tuple[dict, int]:
     return {k: d for k, d in zip(keys, get("Decision")) if d}, len(old)
 
 
+def open_suggestions(book, as_of: dt.date | None = None) -> list:
+    """The suggestions not yet accepted or rejected on the sheet (for the quarterly huddle pack)."""
+    from ..checks.history import DenialHistory
+    from ..suggestions import suggest_rules
+    from ..tables import CLAIMS, DENIALS
+
+    denials = _optional_table(book, DENIALS)
+    if denials is None or denials.empty:
+        return []
+    history = DenialHistory.from_settings(denials, book.settings())
+    found = suggest_rules(_optional_table(book, RULES), history, _optional_table(book, CLAIMS), as_of=as_of)
+    decisions, _ = _decisions(book)
+    for s in found:
+        s.decision = decisions.get(s.key, "")
+    return [s for s in found if s.is_open]
+
+
 def suggest_rule_changes(book, *, out: Path | str | None = None, as_of: dt.date | None = None) -> SuggestSummary:
     """Rule suggestions from the book's Denials log, onto its Rule Suggestions sheet (or ``out``, a CSV).
 
