@@ -149,6 +149,7 @@ def suggest_rules(rules: pd.DataFrame | None, denials: pd.DataFrame | DenialHist
     real = real[(real["date"] > end - pd.DateOffset(months=history.months or DEFAULT_MONTHS)) & (real["date"] <= end)]
     if not len(real):
         return []
+    real = real.join(history.claim_lines(real.index))
     real = real.join(_linked(real, claims))
     typed_rules = prepare_rules(rules)
     minimum = history.min_count or DEFAULT_MIN

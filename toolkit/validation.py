@@ -119,10 +119,11 @@ def _cite_denials(findings: pd.DataFrame, policy: pd.Series, cites: pd.Series) -
     if not len(cites):
         return policy
     mine = findings["code"].to_numpy() == "DENIAL_HISTORY"
-    findings.loc[mine, "policy"] = findings.loc[mine, "row"].map(cites).to_numpy()
-    policy = policy.copy()
-    rule = policy[cites.index]
-    policy[cites.index] = np.where(rule != "", rule + "; " + cites, cites)
+    findings.loc[mine, "policy"] = cites.reindex(findings["row"].to_numpy()[mine]).to_numpy(dtype=object)
+    rule = policy.reindex(cites.index).to_numpy(dtype=object)
+    cited = cites.to_numpy(dtype=object)
+    policy = policy.astype(object).copy()
+    policy[cites.index] = np.where(rule != "", rule + "; " + cited, cited)
     return policy
 
 

@@ -53,6 +53,8 @@ _REVERSED = re.compile(r"revers|void|cancel|error", re.I)  # a Status that undoe
 DEFAULT_MIN, DEFAULT_MONTHS, DEFAULT_RATE = 2, 12, 0.5
 SETTING_MIN, SETTING_MONTHS, SETTING_RATE = "Denial History Min", "Denial History Months", "Denial History Rate"
 CITE_MAX = 5
+USED_COLUMNS = ("Denial ID", "Payer", "Date of Service", "CPT/HCPCS", "Modifiers", "Dx Codes",
+                "Denied Amount", "Denial Date", "Group Code", "CARC", "RARC", "Category", "Status")
 
 
 def _carc(value: str) -> str:
@@ -128,27 +130,50 @@ class DenialHistory:
             self._real = real_denials(self.denials)
         return self._real
 
+    def claim_lines(self, index: pd.Index) -> pd.DataFrame:
+        """Claim ID and Line of the denials at ``index`` (for linking to Claims; the check needs neither)."""
+        from ..tables import DENIALS
+        from ..values import canonical_headers, convert_column
+
+        frame = canonical_headers(DENIALS, self.denials).loc[index]
+        out = {}
+        for header in ("Claim ID", "Line"):
+            raw = frame[header] if header in frame.columns else pd.Series([None] * len(frame), index=frame.index,
+                                                                          dtype=object, name=header)
+            out[header] = convert_column(raw.copy(), DENIALS.column(header).kind)
+        return pd.DataFrame({"claim": out["Claim ID"].fillna("").astype(str), "line": out["Line"].fillna(1.0)},
+                            index=index)
+
 
 def real_denials(denials: pd.DataFrame) -> pd.DataFrame:
     """Denials that count: a Category that is a denial, a Status that does not undo it, and a
     pattern this check knows. Columns: id, payer_k, cpt, dx (tuple), mods, pattern, date, label,
     amount."""
     from ..tables import DENIALS
-    from ..values import coerce_table
+    from ..values import canonical_headers, convert_column
 
-    d = coerce_table(DENIALS, denials) if len(denials) else coerce_table(DENIALS, pd.DataFrame(columns=DENIALS.headers))
-    category = d["Category"].fillna("").astype(str).str.strip().str.casefold()
-    status = d["Status"].fillna("").astype(str)
-    keep = ~category.isin(NOT_DENIALS) & ~status.str.contains(_REVERSED) & (d["CPT/HCPCS"] != "")
+    frame = canonical_headers(DENIALS, denials)
+    d = pd.DataFrame(index=frame.index)
+    for header in USED_COLUMNS:  # only what the check reads: a 20,000-row log has 27 columns
+        raw = frame[header] if header in frame.columns else pd.Series([None] * len(frame), index=frame.index,
+                                                                      dtype=object, name=header)
+        raw = raw.copy()
+        raw.attrs = dict(denials.attrs)
+        d[header] = convert_column(raw, DENIALS.column(header).kind)
+    category = map_unique(d["Category"].fillna(""), lambda k: str(k).strip().casefold())
+    status = map_unique(d["Status"].fillna(""), lambda t: bool(_REVERSED.search(str(t)))).astype(bool)
+    keep = ~category.isin(NOT_DENIALS) & ~status & (d["CPT/HCPCS"].fillna("") != "")
     d = d[keep]
-    pattern = pd.Series([pattern_of(c, k) for c, k in zip(d["CARC"], d["Category"])], index=d.index, dtype=object)
+    reason = _cat(d["CARC"].fillna(""), d["Category"].fillna(""))  # the pattern per distinct CARC|Category
+    pattern = map_unique(pd.Series(reason, index=d.index), lambda r: pattern_of(*r.split("|", 1)))
     d = d[pattern.notna()]
     pattern = pattern[pattern.notna()]
     date = d["Denial Date"].fillna(d["Date of Service"])
-    group = d["Group Code"].fillna("").astype(str).str.strip().str.upper()
-    carc = d["CARC"].map(_carc)
-    first_rarc = d["RARC"].map(lambda r: (_rarcs(r) or [""])[0])
-    label = [f"{g + '-' if g else ''}{c}{'/' + r if r else ''}" for g, c, r in zip(group, carc, first_rarc)]
+    carc = map_unique(d["CARC"].fillna(""), _carc)
+    rarcs = map_unique(d["RARC"].fillna(""), lambda r: tuple(_rarcs(r)))
+    triple = pd.Series(_cat(d["Group Code"].fillna(""), carc, map_unique(rarcs, lambda t: t[0] if t else "")),
+                       index=d.index)
+    label = map_unique(triple, _label)
     ids = d["Denial ID"].fillna("").astype(str)
     ids = ids.where(ids != "", "row " + d.index.astype(str))
     return pd.DataFrame({
@@ -156,22 +181,28 @@ def real_denials(denials: pd.DataFrame) -> pd.DataFrame:
         "dx": map_unique(d["Dx Codes"], lambda t: tuple(dict.fromkeys(
             normalize_dx(c) for c in re.split(r"[,;\s]+", t or "") if c.strip()))),
         "mods": map_unique(d["Modifiers"], lambda t: mods_pattern(re.split(r"[,\s:;]+", t or ""))),
-        "pattern": pattern, "date": date, "label": label, "carc": carc, "rarcs": d["RARC"].map(_rarcs),
-        "amount": d["Denied Amount"].fillna(0.0), "claim": d["Claim ID"].fillna("").astype(str),
-        "line": d["Line"].fillna(1.0),
+        "pattern": pattern, "date": date, "label": label, "carc": carc, "rarcs": rarcs,
+        "amount": d["Denied Amount"].fillna(0.0),
     }, index=d.index)
+
+
+def _label(triple: str) -> str:
+    """``"co|50|N115"`` → ``"CO-50/N115"`` (the group code, the CARC, the first remark code)."""
+    group, carc, rarc = triple.split("|")
+    group = group.strip().upper()
+    return f"{group + '-' if group else ''}{carc}{'/' + rarc if rarc else ''}"
 
 
 def pattern_keys(real: pd.DataFrame, pattern: Pattern) -> pd.DataFrame:
     """One row per (denial, key) for ``pattern``: the diagnosis pattern has a key per diagnosis."""
     rows = real[real["pattern"] == pattern]
-    base = rows["payer_k"] + "|" + rows["cpt"]
+    base = _cat(rows["payer_k"].fillna(""), rows["cpt"].fillna(""))
     if pattern == "diagnosis":
         exploded = rows.assign(_base=base).explode("dx")
         exploded = exploded[exploded["dx"].notna() & (exploded["dx"] != "")]
-        return exploded.assign(key=exploded["_base"] + "|" + exploded["dx"].astype(str)).drop(columns="_base")
+        return exploded.assign(key=_cat(exploded["_base"], exploded["dx"].astype(str))).drop(columns="_base")
     if pattern == "modifier":
-        return rows.assign(key=base + "|" + rows["mods"])
+        return rows.assign(key=_cat(base, rows["mods"].fillna("")))
     return rows.assign(key=base)
 
 
@@ -180,7 +211,7 @@ class _Clusters:
     count: pd.Series  # key → denials in the window
     first: pd.Series  # key → earliest denial date
     top: pd.Series  # key → most frequent CO-50/N115 label
-    ids: pd.Series  # key → tuple of denial IDs, oldest first
+    ids: pd.Series  # key → the first CITE_MAX denial IDs, oldest first (a denial is in a key once)
 
 
 def _clusters(keyed: pd.DataFrame) -> _Clusters:
@@ -189,34 +220,61 @@ def _clusters(keyed: pd.DataFrame) -> _Clusters:
     top = (keyed.groupby(["key", "label"], sort=False).size().reset_index(name="n")
            .sort_values(["key", "n", "label"], ascending=[True, False, True]).drop_duplicates("key")
            .set_index("key")["label"])
-    return _Clusters(grouped.size(), grouped["date"].min(), top, grouped["id"].agg(tuple))
+    cited = keyed[grouped.cumcount().to_numpy() < CITE_MAX]
+    return _Clusters(grouped.size(), grouped["date"].min(), top, cited.groupby("key", sort=False)["id"].agg(tuple))
+
+
+def _cat(*parts) -> np.ndarray:
+    """Text columns joined with "|", on object arrays (pandas' string arithmetic is ~10x slower)."""
+    out = np.asarray(parts[0], dtype=object)
+    for part in parts[1:]:
+        out = out + "|" + np.asarray(part, dtype=object)
+    return out
+
+
+def _base_keys(lines) -> np.ndarray:
+    """payer key|CPT per line, once per run."""
+    return lines.derived("history_base", lambda ls: _cat(
+        map_unique(ls.c["Payer"], payer_key).fillna(""), ls.cpt.fillna("")))
 
 
 def _line_keys(lines, pattern: Pattern) -> pd.Series:
-    base = map_unique(lines.c["Payer"], payer_key) + "|" + lines.cpt
+    """Each line's key for ``pattern`` (payer key|CPT, then the supporting diagnosis or the modifiers)."""
+    return lines.derived(f"history_keys_{pattern}", lambda ls: _compute_line_keys(ls, pattern))
+
+
+def _compute_line_keys(lines, pattern: Pattern) -> pd.Series:
+    base = _base_keys(lines)
     if pattern == "diagnosis":
-        return base + "|" + lines.supporting_code.astype(str)
+        return pd.Series(_cat(base, lines.supporting_code.fillna("")), index=lines.index)
     if pattern == "modifier":
         codes, uniques = lines._mods_factor
         table = np.array([mods_pattern(u) for u in uniques] + [""], dtype=object)
-        return base + "|" + pd.Series(table[codes], index=lines.index)
-    return base
+        return pd.Series(_cat(base, table[codes]), index=lines.index)
+    return pd.Series(base, index=lines.index)
 
 
 def _submitted_counts(lines, pattern: Pattern, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """key → claim lines of this pattern submitted in the window (the rate's denominator)."""
     sub = lines.c["Submitted Date"]
-    inside = (sub > start) & (sub <= end)
+    inside = ((sub > start) & (sub <= end)).to_numpy()
     if not inside.any():
         return pd.Series(dtype="int64")
     if pattern == "diagnosis":  # a line counts for each diagnosis on it, as the denials do
-        base = (map_unique(lines.c["Payer"], payer_key) + "|" + lines.cpt)[inside]
-        frame = pd.DataFrame({"base": base, "dx": lines.dx[inside]}).explode("dx").dropna()
-        keys = frame["base"] + "|" + frame["dx"].astype(str)
-    else:
-        keys = _line_keys(lines, pattern)[inside]
-        if pattern == "authorization":
-            keys = keys[lines.blank("Prior Auth Number")[inside]]
+        base_codes, bases = lines.derived("history_base_codes", lambda ls: pd.factorize(_base_keys(ls)))
+        dx_codes, dx_uniques = lines._dx_factor
+        width = len(dx_uniques) + 1
+        pairs = pd.Series(base_codes[inside].astype("int64") * width + dx_codes[inside]).value_counts()
+        counts: dict[str, int] = {}
+        for pair, n in zip(pairs.index.tolist(), pairs.tolist()):  # distinct (payer|CPT, diagnoses): few
+            b, d = divmod(pair, width)
+            for dx in set(dx_uniques[d]):
+                key = f"{bases[b]}|{dx}"
+                counts[key] = counts.get(key, 0) + n
+        return pd.Series(counts, dtype="int64")
+    keys = _line_keys(lines, pattern)[inside]
+    if pattern == "authorization":
+        keys = keys[lines.blank("Prior Auth Number").to_numpy()[inside]]
     return keys.value_counts()
 
 
@@ -237,10 +295,10 @@ def _say(pattern: Pattern, cpt: str, key: str, n: int, submitted: int, first, to
             "has no Prior Auth Number. Check whether the payer requires one before submitting.")
 
 
-def _cite(ids) -> str:
-    ids = list(dict.fromkeys(ids))
+def _cite(ids: list[str], total: int) -> str:
+    """"Denials D-1, D-2 … and 7 more": each denial counts in one pattern and one key only."""
     shown = ", ".join(ids[:CITE_MAX])
-    return f"Denials {shown}" + (f" and {len(ids) - CITE_MAX} more" if len(ids) > CITE_MAX else "")
+    return f"Denials {shown}" + (f" and {total - CITE_MAX} more" if total > CITE_MAX else "")
 
 
 def _window(lines, history: DenialHistory) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -248,9 +306,17 @@ def _window(lines, history: DenialHistory) -> tuple[pd.Timestamp, pd.Timestamp]:
     return end - pd.DateOffset(months=history.months), end
 
 
+@dataclass
+class _Hits:
+    keys: pd.Series  # candidate line → its key in a hot cluster
+    said: dict[str, str]  # key → the sentence after the payer's name
+    ids: dict[str, tuple[str, ...]]  # key → the first denial IDs counted
+    count: dict[str, int]  # key → how many denials
+
+
 def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pattern,
-                  candidates: pd.Series) -> tuple[pd.Series, pd.Series] | None:
-    """(message, denial IDs) for the candidate lines that match a hot cluster of ``pattern``."""
+                  candidates: pd.Series) -> _Hits | None:
+    """The candidate lines that match a hot cluster of ``pattern``, and what to say per cluster."""
     keyed = pattern_keys(real, pattern)
     if not len(keyed):
         return None
@@ -269,14 +335,17 @@ def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pa
     keys = keys[keys.isin(hot)]
     if not len(keys):
         return None
+    used = pd.unique(keys.to_numpy())
     said = {k: _say(pattern, k.split("|")[1], k, int(count[k]), int(sub[k]), clusters.first[k], clusters.top[k])
-            for k in pd.unique(keys.to_numpy())}
-    payer = lines.c["Payer"][keys.index].astype(str)
-    return payer + keys.map(said), keys.map(clusters.ids)
+            for k in used}
+    return _Hits(keys, said, {k: clusters.ids[k] for k in used}, {k: int(count[k]) for k in used})
 
 
 def _history(lines) -> dict[str, pd.Series]:
-    """Per flagged line: the message (one sentence per pattern that fires) and the denials cited."""
+    """Per flagged line: the message (one sentence per pattern that fires) and the denials cited.
+
+    Lines are grouped by (payer as written, key per pattern): each distinct group's message and
+    citation is made once, so 100,000 lines cost a few thousand sentences, not 100,000."""
     history: DenialHistory | None = getattr(lines, "denials", None)
     empty = {"mask": pd.Series(False, index=lines.index), "message": pd.Series(dtype=object),
              "cite": pd.Series(dtype=object)}
@@ -291,14 +360,31 @@ def _history(lines) -> dict[str, pd.Series]:
     hits = [h for p in PATTERNS if (h := _pattern_hits(lines, history, real, p, candidates)) is not None]
     if not hits:
         return empty
-    message = pd.concat([m for m, _ in hits])
-    ids = pd.concat([i for _, i in hits])
-    if not message.index.is_unique:  # a line in two patterns: both sentences, all denials cited
-        message = message.groupby(level=0, sort=False).agg(" ".join)
-        ids = ids.groupby(level=0, sort=False).agg(lambda t: tuple(x for tup in t for x in tup))
-    cite = ids.map(_cite)
-    return {"mask": pd.Series(lines.index.isin(message.index), index=lines.index),
-            "message": message, "cite": cite.reindex(message.index)}
+    flagged = hits[0].keys.index
+    for h in hits[1:]:
+        flagged = flagged.union(h.keys.index)
+    flagged = lines.index[lines.index.isin(flagged)]  # in line order
+    payer_code, payers = pd.factorize(lines.c["Payer"][flagged].fillna("").to_numpy(dtype=object))
+    combo = payer_code.astype("int64")
+    key_tables = []
+    for h in hits:  # one number per (payer, key per pattern): the lines' groups
+        code, table = pd.factorize(h.keys.reindex(flagged).to_numpy(dtype=object), use_na_sentinel=True)
+        combo = combo * (len(table) + 1) + (code + 1)
+        key_tables.append(table)
+    codes, uniques = pd.factorize(combo)
+    messages, cites = [], []
+    for u in uniques:
+        parts, rest = [], int(u)
+        for table in reversed(key_tables):
+            rest, c = divmod(rest, len(table) + 1)
+            parts.append(table[c - 1] if c else None)
+        payer, keys = payers[rest], parts[::-1]
+        messages.append(" ".join(payer + h.said[k] for h, k in zip(hits, keys) if k))
+        ids = [i for h, k in zip(hits, keys) if k for i in h.ids[k]]
+        cites.append(_cite(ids, sum(h.count[k] for h, k in zip(hits, keys) if k)))
+    message = pd.Series(np.asarray(messages, dtype=object)[codes], index=flagged, dtype=object)
+    cite = pd.Series(np.asarray(cites, dtype=object)[codes], index=flagged, dtype=object)
+    return {"mask": pd.Series(lines.index.isin(flagged), index=lines.index), "message": message, "cite": cite}
 
 
 @check("DENIAL_HISTORY", AMBER, "history",
