@@ -42,7 +42,7 @@ def _suggestions(doc, facts: HuddleFacts) -> None:
         doc.add_paragraph("No open suggestion: no payer kept denying one code for one reason the Rules miss.")
         return
     _table(doc, ["Payer", "CPT/HCPCS", "Rules column", "Now", "Proposed", "Denials", "Denied $", "Period", "Codes"],
-           [[s.payer, s.cpt, s.column, s.current or "(blank)", s.proposed or "see sheet", len(s.denial_ids),
+           [[s.payer, s.cpt, s.column, s.current or "(blank)", s.proposed or "see sheet", str(len(s.denial_ids)),
              f"{s.denied_amount:,.2f}", f"{_date(s.first)} to {_date(s.last)}", s.codes]
             for s in facts.rule_suggestions])
     doc.add_paragraph("Evidence (Denial IDs) is on the Rule Suggestions sheet. Rules are changed only by hand, "
