@@ -232,50 +232,70 @@ def _cat(*parts) -> np.ndarray:
     return out
 
 
-def _base_keys(lines) -> np.ndarray:
-    """payer key|CPT per line, once per run."""
-    return lines.derived("history_base", lambda ls: _cat(
-        map_unique(ls.c["Payer"], payer_key).fillna(""), ls.cpt.fillna("")))
+def _base_codes(lines) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's "payer key|CPT" as a number, and the distinct texts: keys are built on numbers
+    and turned into text only for the few distinct ones (100,000 lines, a few dozen payer × code)."""
+    def compute(ls):
+        payer_codes, payers = pd.factorize(ls.c["Payer"].to_numpy(dtype=object), use_na_sentinel=False)
+        cpt_codes, cpts = pd.factorize(ls.cpt.to_numpy(dtype=object), use_na_sentinel=False)
+        codes, pairs = pd.factorize(payer_codes.astype("int64") * (len(cpts) + 1) + cpt_codes)
+        texts = np.array([f"{payer_key(payers[p // (len(cpts) + 1)])}|{cpts[p % (len(cpts) + 1)]}"
+                          for p in pairs.tolist()], dtype=object)
+        return codes, texts
+    return lines.derived("history_base", compute)
 
 
-def _line_keys(lines, pattern: Pattern) -> pd.Series:
-    """Each line's key for ``pattern`` (payer key|CPT, then the supporting diagnosis or the modifiers)."""
-    return lines.derived(f"history_keys_{pattern}", lambda ls: _compute_line_keys(ls, pattern))
+def _mods_table(lines) -> np.ndarray:
+    """Modifier-pattern text per entry of ``lines._mods_factor`` (the last entry: no modifiers)."""
+    _, uniques = lines._mods_factor
+    return np.array([mods_pattern(u) for u in uniques] + [""], dtype=object)
 
 
-def _compute_line_keys(lines, pattern: Pattern) -> pd.Series:
-    base = _base_keys(lines)
+def _line_keys(lines, pattern: Pattern, where: np.ndarray) -> pd.Series:
+    """The key for ``pattern`` of the lines at the boolean mask ``where`` (payer key|CPT, then the
+    supporting diagnosis or the modifier pattern)."""
+    codes, texts = _base_codes(lines)
+    base = texts[codes[where]]
     if pattern == "diagnosis":
-        return pd.Series(_cat(base, lines.supporting_code.fillna("")), index=lines.index)
-    if pattern == "modifier":
-        codes, uniques = lines._mods_factor
-        table = np.array([mods_pattern(u) for u in uniques] + [""], dtype=object)
-        return pd.Series(_cat(base, table[codes]), index=lines.index)
-    return pd.Series(base, index=lines.index)
+        keys = _cat(base, lines.supporting_code.to_numpy(dtype=object)[where])
+    elif pattern == "modifier":
+        keys = _cat(base, _mods_table(lines)[lines._mods_factor[0][where]])
+    else:
+        keys = base
+    return pd.Series(keys, index=lines.index[where], dtype=object)
+
+
+def _count_pairs(codes: np.ndarray, texts: np.ndarray, other: np.ndarray, expand) -> dict[str, int]:
+    """Count lines per (payer|CPT number, other number); ``expand(j)`` gives the key tails of ``j``."""
+    width = int(other.max()) + 1 if len(other) else 1
+    pairs = pd.Series(codes.astype("int64") * width + other).value_counts()
+    counts: dict[str, int] = {}
+    for pair, n in zip(pairs.index.tolist(), pairs.tolist()):
+        b, j = divmod(pair, width)
+        for tail in expand(j):
+            key = f"{texts[b]}|{tail}" if tail is not None else texts[b]
+            counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def _submitted_counts(lines, pattern: Pattern, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """key → claim lines of this pattern submitted in the window (the rate's denominator)."""
     sub = lines.c["Submitted Date"]
     inside = ((sub > start) & (sub <= end)).to_numpy()
+    if pattern == "authorization":
+        inside = inside & lines.blank("Prior Auth Number").to_numpy()
     if not inside.any():
         return pd.Series(dtype="int64")
+    codes, texts = _base_codes(lines)
     if pattern == "diagnosis":  # a line counts for each diagnosis on it, as the denials do
-        base_codes, bases = lines.derived("history_base_codes", lambda ls: pd.factorize(_base_keys(ls)))
         dx_codes, dx_uniques = lines._dx_factor
-        width = len(dx_uniques) + 1
-        pairs = pd.Series(base_codes[inside].astype("int64") * width + dx_codes[inside]).value_counts()
-        counts: dict[str, int] = {}
-        for pair, n in zip(pairs.index.tolist(), pairs.tolist()):  # distinct (payer|CPT, diagnoses): few
-            b, d = divmod(pair, width)
-            for dx in set(dx_uniques[d]):
-                key = f"{bases[b]}|{dx}"
-                counts[key] = counts.get(key, 0) + n
-        return pd.Series(counts, dtype="int64")
-    keys = _line_keys(lines, pattern)[inside]
-    if pattern == "authorization":
-        keys = keys[lines.blank("Prior Auth Number").to_numpy()[inside]]
-    return keys.value_counts()
+        counts = _count_pairs(codes[inside], texts, dx_codes[inside], lambda j: set(dx_uniques[j]))
+    elif pattern == "modifier":
+        table = _mods_table(lines)
+        counts = _count_pairs(codes[inside], texts, lines._mods_factor[0][inside], lambda j: [table[j]])
+    else:
+        counts = _count_pairs(codes[inside], texts, np.zeros(int(inside.sum()), dtype="int64"), lambda j: [None])
+    return pd.Series(counts, dtype="int64")
 
 
 def _say(pattern: Pattern, cpt: str, key: str, n: int, submitted: int, first, top: str) -> str:
@@ -331,7 +351,7 @@ def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pa
         candidates = candidates & lines.blank("Prior Auth Number")
     for code in SAME_REASON[pattern]:
         candidates = candidates & ~lines.mask(code)
-    keys = _line_keys(lines, pattern)[candidates]
+    keys = _line_keys(lines, pattern, candidates.to_numpy())
     keys = keys[keys.isin(hot)]
     if not len(keys):
         return None
