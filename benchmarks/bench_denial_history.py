@@ -105,7 +105,8 @@ def synthetic_year(seed: int = 2026, per_month: int = LINES_PER_MONTH) -> tuple[
             if (payer, cpt) == ("Medicare", "20610") and rnd.random() < 0.25:
                 mods = "RT, 59"
             weeks = float(rule["Min Therapy Weeks"] or 0) + rnd.choice([0, 2, 4]) if rule is not None else ""
-            imaging = dos - dt.timedelta(days=rnd.randint(10, 150)) if rule is not None and rule["Imaging Required"] == "Y" else ""
+            needs_imaging = rule is not None and rule["Imaging Required"] == "Y"
+            imaging = dos - dt.timedelta(days=rnd.randint(10, 150)) if needs_imaging else ""
             auth = f"PA{n:06d}" if rule is not None and rule["Prior Auth Required"] == "Y" else \
                 (f"PA{n:06d}" if rnd.random() < 0.3 else "")
             error = None
@@ -139,7 +140,8 @@ def synthetic_year(seed: int = 2026, per_month: int = LINES_PER_MONTH) -> tuple[
                 carc, rarc, category = reason
                 fee = FEE[cpt]
                 denials.append({"Denial ID": f"D-{len(denials) + 1:06d}", "Claim ID": row["Claim ID"], "Line": 1,
-                                "Patient ID": row["Patient ID"], "Payer": payer, "Date of Service": row["Date of Service"],
+                                "Patient ID": row["Patient ID"], "Payer": payer,
+                                "Date of Service": row["Date of Service"],
                                 "CPT/HCPCS": cpt, "Modifiers": mods, "Dx Codes": dx, "Billed Amount": fee,
                                 "Paid Amount": 0.0, "Denied Amount": fee,
                                 "Denial Date": (dos + dt.timedelta(days=rnd.randint(14, 45))).isoformat(),
@@ -275,6 +277,42 @@ def _cost_case(title: str, claims: Path, log: Path, as_of: str, tmp: Path, repea
     print(f"  ... --denials denials.csv           : {b:6.2f} s {bc:6.2f} s  ({flagged:,} lines DENIAL_HISTORY)")
     print(f"  added                               : {100 * (b / a - 1):+5.1f} %  {100 * (bc / ac - 1):+5.1f} %"
           "  (target <= +20 %)")
+    _split(claims, log, as_of)
+
+
+def _split(claims: Path, log: Path, as_of: str) -> None:
+    """In one process: the check's own work beside what its extra findings cost the rest of the run."""
+    import toolkit.checks.history as history
+    from toolkit.codesets.icd10cm import CodeSets
+    from toolkit.tables import CLAIMS, DENIALS
+    from toolkit.validation import run_checks
+    from toolkit.workbook.files import read_table
+
+    frame, denials = read_table(claims, CLAIMS), read_table(log, DENIALS)
+    rules, payers, codesets = _rules(), _payers(), CodeSets.default()
+    spent = [0.0]
+    original = history._history
+
+    def timed(lines):
+        start = time.process_time()
+        try:
+            return original(lines)
+        finally:
+            spent[0] += time.process_time() - start
+
+    history._history = timed
+    try:
+        start = time.process_time()
+        run_checks(frame, rules, payers, as_of=as_of, codesets=codesets)
+        base = time.process_time() - start
+        start = time.process_time()
+        run_checks(frame, rules, payers, as_of=as_of, codesets=codesets,
+                   denials=history.DenialHistory(denials))
+        with_ = time.process_time() - start
+    finally:
+        history._history = original
+    print(f"  in one process (CPU): checks {base:.2f} s -> {with_:.2f} s; DENIAL_HISTORY itself {spent[0]:.2f} s, "
+          f"the rest is its findings being joined into the results")
 
 
 def main() -> None:
