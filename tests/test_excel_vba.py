@@ -295,6 +295,7 @@ def test_each_button_reaches_python_with_its_entry_function(configured, key):
     expected = {"validate": "e.validate()", "import": "e.import_835([", "appeal": "e.appeal_selected(4)",
                 "checklists": "e.checklists()", "dashboard": "e.dashboard()", "digest": "e.digest()",
                 "import837": "e.import_837(["}[key]
+                "suggest": "e.suggest_rules()"}[key]
     assert expected in code
 
 
@@ -381,6 +382,8 @@ def test_every_other_button_end_to_end_does_its_job_on_the_workbook(configured, 
 
     assert click("MonthlyDigest").startswith("Digest ")
     assert list(folder.rglob("*.eml"))
+
+    assert click("SuggestRuleChanges").startswith("0 rule suggestions (0 open)")  # one denial is no cluster
 
     if SHARED_835.exists():
         files = sorted(SHARED_835.glob("lfh_*.835"))[:2]

@@ -15,7 +15,8 @@ from toolkit.cli import cli
 from toolkit.tables import CLAIMS, DENIAL_STATUSES, DENIALS, PAYERS, RESULT_COLUMNS, RULES, SETTINGS
 from toolkit.workbook.build import BUTTONS, DEFAULT_OUT, SAMPLE_DIR, build_workbook, zip_parts
 
-SHEETS = ["Instructions", "Claims", "Rules", "Payers", "Denials", "Dashboard", "Settings", "xlwings.conf"]
+SHEETS = ["Instructions", "Claims", "Rules", "Rule Suggestions", "Payers", "Denials", "Dashboard", "Settings",
+          "xlwings.conf"]
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,7 @@ class HuddleFacts:
     open_by_owner: list[tuple[str, int]]  # open denials per owner ("Unassigned" for blank), most first
     appeals_due: int
     decisions: list[str] = field(default_factory=list)
+    rule_suggestions: list = field(default_factory=list)  # open toolkit.suggestions.Suggestion, most denials first
 
 
 def _date(value) -> dt.date | None:
@@ -68,9 +69,11 @@ def rule_changes(rules: pd.DataFrame, quarter: pd.Period) -> list[RuleChange]:
 
 
 def huddle_facts(rules: pd.DataFrame, denials: pd.DataFrame, quarter: pd.Period | str, *,
-                 tips: dict[str, Tip] | None = None, as_of: dt.date | None = None, top: int = 5) -> HuddleFacts:
+                 tips: dict[str, Tip] | None = None, as_of: dt.date | None = None, top: int = 5,
+                 suggestions: list | None = None) -> HuddleFacts:
     """The pack's facts for ``quarter`` (e.g. ``2026Q1``); ``as_of`` (default: the day after the
-    quarter) is when open denials and appeals due are counted."""
+    quarter) is when open denials and appeals due are counted.  ``suggestions``: the open rule
+    suggestions (default: every one the denial log makes before ``as_of``)."""
     quarter = pd.Period(quarter, freq="Q")
     as_of = as_of or (quarter + 1).start_time.date()
     tips = load_tips() if tips is None else tips
@@ -99,8 +102,15 @@ def huddle_facts(rules: pd.DataFrame, denials: pd.DataFrame, quarter: pd.Period 
                         upcoming_changes=rule_changes(rules, quarter + 1), denials=len(these),
                         top_root_causes=causes, open_by_owner=[(o, int(n)) for o, n in by_owner],
                         appeals_due=len(appeals_due(denials, as_of)))
+    facts.rule_suggestions = suggestions if suggestions is not None else _suggestions(rules, denials, as_of)
     facts.decisions = decisions(facts)
     return facts
+
+
+def _suggestions(rules: pd.DataFrame | None, denials: pd.DataFrame, as_of: dt.date) -> list:
+    from .suggestions import suggest_rules
+
+    return suggest_rules(rules, denials, as_of=as_of) if len(denials) else []
 
 
 def decisions(facts: HuddleFacts) -> list[str]:
@@ -118,6 +128,10 @@ def decisions(facts: HuddleFacts) -> list[str]:
     for c in facts.top_root_causes[:3]:
         out.append(f"{c.label} ({c.key}) caused {c.count} denial{'s' if c.count != 1 else ''}: "
                    "adopt the corrective action below, and who checks it is followed?")
+    if facts.rule_suggestions:
+        n = len(facts.rule_suggestions)
+        out.append(f"{n} rule suggestion{'s' if n != 1 else ''} from our own denials {'are' if n != 1 else 'is'} "
+                   "open (listed below): accept each (copy it into Rules) or reject it, and mark the Decision.")
     unassigned = dict(facts.open_by_owner).get("Unassigned", 0)
     if unassigned:
         out.append(f"{unassigned} open denial{'s have' if unassigned != 1 else ' has'} no owner: assign them today.")

@@ -57,11 +57,13 @@ def _as_date(value) -> dt.date:
 
 def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
                as_of=None, codesets: CodeSets | None = None, now: dt.datetime | None = None,
-               progress=None, edits=None) -> Validation:
+               progress=None, edits=None, denials=None) -> Validation:
     """Run every check on every claim line (a report of all findings, not the first).
 
     ``progress(done, total)``, if given, is called after each check (for a progress bar).
     ``edits`` (an ``NcciEdits`` index) turns on the NCCI PTP and MUE checks; None leaves them off.
+    ``denials`` (the Denials table, or a ``DenialHistory`` with the Settings thresholds) turns on
+    DENIAL_HISTORY; None leaves it off and every result as it was.
     """
     today = _as_date(as_of)
     codesets = codesets or CodeSets.default()
@@ -72,8 +74,11 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     original_index = None
     if not typed.index.is_unique:  # a caller's frame; lines are told apart by position
         original_index, typed = typed.index, typed.reset_index(drop=True)
+    if denials is not None and not hasattr(denials, "real"):  # a Denials table: the default thresholds
+        from .checks.history import DenialHistory
+        denials = DenialHistory(denials)
     lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets,
-                       edits=edits)
+                       edits=edits, denials=denials)
 
     parts = []
     for done, chk in enumerate(CHECKS, 1):
@@ -91,6 +96,9 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS[:-1]}))
     policy = lines.rule["Policy"].where(lines.has_rule, "").fillna("").astype(str)
     findings["policy"] = findings["row"].map(policy).fillna("") if len(findings) else pd.Series(dtype=object)
+    if denials is not None and len(findings):  # DENIAL_HISTORY cites the denials, not the rule
+        from .checks.history import denial_citations
+        policy = _cite_denials(findings, policy, denial_citations(lines))
     findings = _sorted_findings(findings, typed.index)
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
     results = _summarise(findings, typed.index)
@@ -104,6 +112,19 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
         findings["row"] = original_index[findings["row"].to_numpy(dtype=int)]
         results.index = typed.index = original_index
     return Validation(results, findings, labels, today, stamp, typed)
+
+
+def _cite_denials(findings: pd.DataFrame, policy: pd.Series, cites: pd.Series) -> pd.Series:
+    """The DENIAL_HISTORY finding's policy is the denials it counted; the line's Policy adds them."""
+    if not len(cites):
+        return policy
+    mine = findings["code"].to_numpy() == "DENIAL_HISTORY"
+    findings.loc[mine, "policy"] = cites.reindex(findings["row"].to_numpy()[mine]).to_numpy(dtype=object)
+    rule = policy.reindex(cites.index).to_numpy(dtype=object)
+    cited = cites.to_numpy(dtype=object)
+    policy = policy.astype(object).copy()
+    policy[cites.index] = np.where(rule != "", rule + "; " + cited, cited)
+    return policy
 
 
 def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -157,16 +178,18 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
 
 
 def validate_claims(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
-                    as_of=None, codesets: CodeSets | None = None, edits=None) -> pd.DataFrame:
+                    as_of=None, codesets: CodeSets | None = None, edits=None, denials=None) -> pd.DataFrame:
     """Claim lines in, the five result columns out (same index as ``claims``).
 
     ``claims``, ``rules`` and ``payers`` use the contract's headers (any case); values may be
-    raw (text, Excel numbers) or typed. ``as_of`` is "today" for the date checks.
+    raw (text, Excel numbers) or typed. ``as_of`` is "today" for the date checks. ``denials``
+    (the Denials table) turns on DENIAL_HISTORY.
     """
-    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, edits=edits).results
+    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, edits=edits, denials=denials).results
 
 
 def find_findings(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
-                  as_of=None, codesets: CodeSets | None = None, edits=None) -> pd.DataFrame:
+                  as_of=None, codesets: CodeSets | None = None, edits=None, denials=None) -> pd.DataFrame:
     """The tidy findings table: one row per (claim line, finding) with code, severity, message, policy."""
-    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, edits=edits).findings
+    return run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, edits=edits,
+                      denials=denials).findings

@@ -1,4 +1,4 @@
-"""``mednec rules import-mcd``: a thin layer over ``toolkit.jobs.rules``."""
+"""``mednec rules import-mcd`` and ``mednec rules suggest``: thin layers over ``toolkit.jobs.rules``."""
 
 from __future__ import annotations
 
@@ -72,3 +72,52 @@ def import_mcd(source, article, payer, workbook, out, cpts, group_map, replace):
     summary = import_mcd_rules(book, source, article=article, payer=payer, cpts=_codes(cpts),
                                group_map=list(group_map), replace=replace)
     click.echo(str(summary))
+
+
+SUGGEST_EXAMPLES = """
+\b
+Examples:
+  mednec rules suggest --workbook my.xlsm
+  mednec rules suggest --workbook my.xlsm --out suggestions.csv --as-of 2026-11-27
+"""
+
+
+@rules.command("suggest", epilog=SUGGEST_EXAMPLES)
+@click.option("--workbook", "-w", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The workbook with the Denials, Rules and Claims sheets (close it in Excel first).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the suggestions to this CSV file instead of the workbook's Rule Suggestions sheet.")
+@click.option("--as-of", callback=lambda ctx, p, v: _date(v), metavar="YYYY-MM-DD",
+              help="Look at the denials of the months before this date (default: today).")
+def suggest(workbook, out, as_of):
+    """Propose changes to Rules from clusters of your own denials.
+
+    Each suggestion names the payer, the code, the Rules column, its current and proposed
+    value, and the evidence: how many denials, which ones (Denial IDs), the dollars and the
+    dates. Kinds: take a diagnosis out of Covered Dx (repeated CO-50/N115 on a covered code),
+    Prior Auth Required = Y (CO-197/CO-15), Laterality Required = Y (CO-4 without RT/LT/50),
+    Max Units (CO-151/N362) and Min Therapy Weeks (CO-50 on lines with too few weeks).
+
+    The suggestions go to the Rule Suggestions sheet (or --out); Rules itself is never
+    changed: check the payer's policy and copy a change yourself. Settings 'Denial History
+    Min' (default 2) and 'Denial History Months' (default 12) set how many denials, over how
+    long, make a cluster.
+    """
+    from ..jobs.rules import suggest_rule_changes
+    from ..workbook.files import WorkbookFile
+
+    if not workbook.exists():
+        raise InputError("file not found", file=workbook)
+    book = WorkbookFile(workbook, writable=out is None)
+    click.echo(str(suggest_rule_changes(book, out=out, as_of=as_of)))
+
+
+def _date(value):
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-11-27") from None

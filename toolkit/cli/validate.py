@@ -15,6 +15,7 @@ Examples:
   mednec validate workbooks/medical_necessity.xlsm
   mednec validate claims.csv --rules rules.csv --payers payers.csv --report results.csv
   mednec validate claims.xlsx --report results.xlsx --as-of 2026-11-27
+  mednec validate claims.csv --rules rules.csv --payers payers.csv --denials denials.csv
 """
 
 
@@ -44,7 +45,11 @@ def _as_of(ctx, param, value):
 @click.option("--ncci", "ncci_path", type=click.Path(dir_okay=False, path_type=Path),
               help="An NCCI index (from 'mednec codeset ncci-build'): also check code pairs billed "
                    "together (PTP) and units per code (MUE). Default: the Settings key 'NCCI Index'.")
-def validate(file, rules_path, payers_path, report, workbook, as_of, codeset_paths, ncci_path):
+@click.option("--denials", "denials_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The practice's denial log (a Denials CSV, or a workbook with the Denials sheet): warn "
+                   "on lines like the ones the payer kept denying (DENIAL_HISTORY). Default: the "
+                   "workbook's own Denials sheet.")
+def validate(file, rules_path, payers_path, report, workbook, as_of, codeset_paths, ncci_path, denials_path=None):
     """Check every claim line in FILE and mark it GREEN, AMBER or RED.
 
     FILE is the workbook (.xlsx/.xlsm) with the Claims, Rules and Payers sheets, or a Claims
@@ -63,7 +68,8 @@ def validate(file, rules_path, payers_path, report, workbook, as_of, codeset_pat
 
     rules_path, payers_path = rules_path or workbook, payers_path or workbook
     with _ProgressBar() as progress:
-        _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path)
+        _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path,
+                  denials_path)
 
 
 class _ProgressBar:
@@ -88,7 +94,8 @@ class _ProgressBar:
         return False
 
 
-def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path=None):
+def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path=None,
+              denials_path=None):
     suffix = file.suffix.lower()
     if not file.exists():
         raise InputError("file not found", file=file)
@@ -99,7 +106,8 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
     if report is not None or is_837_file(file):
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
                                                      as_of=as_of, codeset_paths=list(codeset_paths),
-                                                     progress=progress, ncci_path=ncci_path)
+                                                     progress=progress, ncci_path=ncci_path,
+                                                     denials_path=denials_path)
         click.echo(job.summary_text(validation, where=f"Report written to {written}" if written else
                                     f"{file.name} is not changed; add --report OUT.csv for one row per line"))
         return
@@ -114,12 +122,12 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
         validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
                                        codesets=job.load_codesets(list(codeset_paths), settings),
                                        edits=job.load_edits(ncci_path, settings, near=file.parent),
-                                       progress=progress)
+                                       progress=progress, denials=job.file_denials(denials_path, settings))
         note = book.fallback_note
     elif suffix in (".csv", ".txt"):
         validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
                                                codeset_paths=list(codeset_paths), progress=progress,
-                                               ncci_path=ncci_path)
+                                               ncci_path=ncci_path, denials_path=denials_path)
     else:
         raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
     click.echo(job.summary_text(validation, where=f"Results written into {file.name}" + (f" ({note})" if note else "")))

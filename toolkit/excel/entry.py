@@ -137,6 +137,19 @@ def digest(month: str | None = None) -> None:
     _run("Monthly Digest", job, module="toolkit.jobs.digest")
 
 
+def suggest_rules() -> None:
+    """Suggest Rule Changes: proposals from the Denials log onto the Rule Suggestions sheet (never into Rules)."""
+
+    def job(book):
+        from ..jobs.rules import suggest_rule_changes
+
+        _status(book, "mednec: looking for denial clusters…")
+        result = suggest_rule_changes(book)
+        return str(result).splitlines()[0]
+
+    _run("Suggest Rule Changes", job, module="toolkit.jobs.rules")
+
+
 # ---------------------------------------------------------------- shared plumbing
 
 def caller_book():

@@ -240,8 +240,10 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
         raise MednecError(f"quarter '{quarter}' is not a quarter: use e.g. 2026Q1")
     quarter = pd.Period(year=int(m.group(1)), quarter=int(m.group(2)), freq="Q")
     settings = book_settings(book)
+    from .rules import open_suggestions
     facts = huddle_facts(_table(book, RULES, required=False), _table(book, DENIALS), quarter,
-                         tips=_tips(book, settings), as_of=as_of)
+                         tips=_tips(book, settings), as_of=as_of,
+                         suggestions=open_suggestions(book, as_of or (quarter + 1).start_time.date()))
     folder = Path(out_dir) if out_dir else default_output(book)
     return render_huddle_pack(facts, folder / f"policy-huddle-{quarter}.docx",
                               practice=_setting(settings, "Practice Name"))

@@ -223,3 +223,109 @@ def _payer_notes(book, payer: str) -> list[str]:
     if col is None or payer_key(payer) in set(payers[col].map(payer_key)):
         return []
     return [f"payer '{payer}' is not in the Payers table; rules apply to claims whose Payer is written the same way"]
+
+
+# ---------------------------------------------------------------- rule suggestions from denial clusters
+
+SUGGESTIONS_HINT = ("Proposed changes to Rules, learnt from your Denials log. Check the payer's policy, copy the "
+                    "change into Rules yourself, then write Accepted or Rejected in Decision.")
+
+
+@dataclass
+class SuggestSummary:
+    suggestions: list = field(default_factory=list)  # toolkit.suggestions.Suggestion
+    target: str = ""
+    as_of: dt.date | None = None
+
+    def __str__(self) -> str:
+        n = len(self.suggestions)
+        still = sum(s.is_open for s in self.suggestions)
+        head = (f"{n} rule suggestion{'s' if n != 1 else ''} ({still} open) from the denials of the "
+                f"period before {self.as_of:%Y-%m-%d}, written to {self.target}.")
+        if not n:
+            return head + " No cluster of denials points at a Rules change."
+        rows = [f"  {s.payer} {s.cpt}: {s.column} {s.current or '(blank)'} -> {s.proposed or '(see Why)'} "
+                f"({len(s.denial_ids)} denials, ${s.denied_amount:,.2f})" for s in self.suggestions[:10]]
+        more = [f"  … and {n - 10} more"] if n > 10 else []
+        return "\n".join([head, *rows, *more])
+
+
+def _optional_table(book, spec):
+    try:
+        return book.read_table(spec) if book.has_table(spec) else None
+    except InputError:
+        return None
+
+
+def _decisions(book) -> tuple[dict, int]:
+    """The biller's Decision per suggestion already on the sheet, and how many rows it has."""
+    from ..suggestions import RULE_SUGGESTIONS
+    from ..values import csv_unguard, to_text
+
+    old = _optional_table(book, RULE_SUGGESTIONS)
+    if old is None or old.empty:
+        return {}, 0
+    col = {header_key(c): c for c in old.columns}
+
+    def get(header):
+        if header_key(header) not in col:
+            return pd.Series("", index=old.index)
+        return old[col[header_key(header)]].map(lambda v: csv_unguard(to_text(v)))
+
+    keys = zip(get("Payer").str.casefold(), get("CPT/HCPCS").str.upper(), get("Rule Column"), get("Proposed"))
+    return {k: d for k, d in zip(keys, get("Decision")) if d}, len(old)
+
+
+def open_suggestions(book, as_of: dt.date | None = None) -> list:
+    """The suggestions not yet accepted or rejected on the sheet (for the quarterly huddle pack)."""
+    from ..checks.history import DenialHistory
+    from ..suggestions import suggest_rules
+    from ..tables import CLAIMS, DENIALS
+
+    denials = _optional_table(book, DENIALS)
+    if denials is None or denials.empty:
+        return []
+    history = DenialHistory.from_settings(denials, book.settings())
+    found = suggest_rules(_optional_table(book, RULES), history, _optional_table(book, CLAIMS), as_of=as_of)
+    decisions, _ = _decisions(book)
+    for s in found:
+        s.decision = decisions.get(s.key, "")
+    return [s for s in found if s.is_open]
+
+
+def suggest_rule_changes(book, *, out: Path | str | None = None, as_of: dt.date | None = None) -> SuggestSummary:
+    """Rule suggestions from the book's Denials log, onto its Rule Suggestions sheet (or ``out``, a CSV).
+
+    Rules itself is never written. A Decision the biller typed on the sheet is kept for the same
+    suggestion (payer, code, column, proposed value) when the sheet is rewritten."""
+    from ..checks.history import DenialHistory
+    from ..suggestions import RULE_SUGGESTIONS, suggest_rules, suggestions_frame
+    from ..tables import CLAIMS, DENIALS
+
+    denials = _optional_table(book, DENIALS)
+    if denials is None:
+        raise InputError("no Denials sheet or tblDenials table in the workbook: there are no denials to learn from",
+                         file=getattr(book, "path", None))
+    as_of = as_of or dt.date.today()
+    history = DenialHistory.from_settings(denials, book.settings())
+    suggestions = suggest_rules(_optional_table(book, RULES), history, _optional_table(book, CLAIMS), as_of=as_of)
+    decisions, old_rows = _decisions(book)
+    for s in suggestions:
+        s.decision = decisions.get(s.key, "")
+    from ..values import csv_guard_series
+
+    # Payer names and codes come from files: text that would start a formula stays text, in CSV and sheet
+    frame = suggestions_frame(suggestions).astype(object).apply(csv_guard_series)
+    if out is not None:
+        from ..workbook.files import write_csv
+
+        out = Path(out)
+        if out.suffix.lower() != ".csv":
+            raise InputError("--out must be a .csv file", file=out)
+        return SuggestSummary(suggestions, str(write_csv(frame, out)), as_of)
+    rows = [list(r) for r in frame.itertuples(index=False, name=None)]
+    blank = [[None] * len(RULE_SUGGESTIONS.headers)] * max(old_rows - len(rows), 0)
+    book.write_cells(RULE_SUGGESTIONS.name, "A1", [[RULE_SUGGESTIONS.name], [SUGGESTIONS_HINT],
+                                                   RULE_SUGGESTIONS.headers, *rows, *blank])
+    book.save()
+    return SuggestSummary(suggestions, f"the {RULE_SUGGESTIONS.name} sheet", as_of)

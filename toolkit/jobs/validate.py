@@ -14,6 +14,7 @@ from ..codesets.icd10cm import CodeSets
 from ..errors import InputError
 from ..tables import CLAIMS, PAYERS, REPORT_COLUMNS, RESULT_COLUMNS, RULES, TableSpec
 from ..validation import Validation, run_checks
+from .history import book_denials, file_denials
 
 SETTING_CODESET = "ICD-10-CM Index"
 SETTING_NCCI = "NCCI Index"
@@ -58,10 +59,11 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
 
 def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
                   codesets: CodeSets | None = None, save: bool = True, progress=None,
-                  edits=None) -> Validation:
+                  edits=None, denials=None) -> Validation:
     """Validate the Claims table of ``book`` in place: only the result columns are written.
 
     Without ``edits`` the NCCI index named in the book's Settings (key ``NCCI Index``), if any, is used.
+    Without ``denials`` the book's own Denials log, if any, drives DENIAL_HISTORY.
     """
     claims = book.read_table(CLAIMS)
     if rules is None:
@@ -72,8 +74,10 @@ def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers
     codesets = codesets or load_codesets(settings=settings)
     if edits is None:
         edits = load_edits(settings=settings, near=_folder_of(book))
+    if denials is None:
+        denials = book_denials(book)
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress,
-                            edits=edits)
+                            edits=edits, denials=denials)
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
@@ -163,8 +167,11 @@ def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -
 
 
 def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules_path=None, payers_path=None,
-                       as_of=None, codeset_paths=None, progress=None, ncci_path=None) -> tuple[Validation, Path | None]:
-    """Read claims (CSV, workbook or 837P batch; read-only), validate, write the report to ``out``."""
+                       as_of=None, codeset_paths=None, progress=None, ncci_path=None,
+                       denials_path=None) -> tuple[Validation, Path | None]:
+    """Read claims (CSV, workbook or 837P batch; read-only), validate, write the report to ``out``.
+
+    The denial log for DENIAL_HISTORY is ``denials_path``, else the workbook's own Denials table."""
     from ..claims.x12_837 import is_837_file
     from ..workbook.files import EXCEL_SUFFIXES, read_table
     from .claims import read_claims_837
@@ -177,8 +184,11 @@ def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules
     claims = read_claims_837(claims_path, payers, workbook=rules_path) if is_837_file(claims_path) \
         else read_table(claims_path, CLAIMS)
     settings = _workbook_settings(claims_path) if is_workbook else {}
+    denials = file_denials(denials_path, settings) if denials_path or not is_workbook else \
+        file_denials(claims_path, settings, optional=True)
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
-                            progress=progress, edits=load_edits(ncci_path, settings, near=claims_path.parent))
+                            progress=progress, edits=load_edits(ncci_path, settings, near=claims_path.parent),
+                            denials=denials)
     if out is None:  # an 837P batch is never written to: the summary alone
         return validation, None
     if Path(out).resolve() == claims_path.resolve():
@@ -187,7 +197,7 @@ def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules
 
 
 def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
-                          codeset_paths=None, progress=None, ncci_path=None) -> Validation:
+                          codeset_paths=None, progress=None, ncci_path=None, denials_path=None) -> Validation:
     """A Claims CSV without --report: the result columns are written into the CSV itself."""
     from ..tables import header_key
     from ..workbook.files import read_csv, write_csv
@@ -197,7 +207,7 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     raw = read_csv(claims_path)
     validation = run_checks(raw, read_override(rules_path, RULES), read_override(payers_path, PAYERS),
                             as_of=as_of, codesets=load_codesets(codeset_paths), progress=progress,
-                            edits=load_edits(ncci_path))
+                            edits=load_edits(ncci_path), denials=file_denials(denials_path))
     out = raw.copy()
     existing = {header_key(c): c for c in out.columns}
     for col in RESULT_COLUMNS:

@@ -35,6 +35,20 @@ def _changes(doc, changes: list[RuleChange], empty: str) -> None:
            [[c.payer, c.cpt, c.policy, c.change, _date(c.effective_from), _date(c.effective_to)] for c in changes])
 
 
+def _suggestions(doc, facts: HuddleFacts) -> None:
+    """Open rule suggestions from denial clusters: what to change in Rules, and the evidence."""
+    doc.add_heading("Rule suggestions from our denials", level=1)
+    if not facts.rule_suggestions:
+        doc.add_paragraph("No open suggestion: no payer kept denying one code for one reason the Rules miss.")
+        return
+    _table(doc, ["Payer", "CPT/HCPCS", "Rules column", "Now", "Proposed", "Denials", "Denied $", "Period", "Codes"],
+           [[s.payer, s.cpt, s.column, s.current or "(blank)", s.proposed or "see sheet", str(len(s.denial_ids)),
+             f"{s.denied_amount:,.2f}", f"{_date(s.first)} to {_date(s.last)}", s.codes]
+            for s in facts.rule_suggestions])
+    doc.add_paragraph("Evidence (Denial IDs) is on the Rule Suggestions sheet. Rules are changed only by hand, "
+                      "after checking the payer's policy.")
+
+
 def render_huddle_pack(facts: HuddleFacts, path: Path | str, *, practice: str = "") -> Path:
     """Write the pack to ``path`` atomically and return it."""
     from docx import Document
@@ -69,6 +83,8 @@ def render_huddle_pack(facts: HuddleFacts, path: Path | str, *, practice: str = 
                  c.corrective_action] for c in facts.top_root_causes])
     else:
         doc.add_paragraph("No denials this quarter.")
+
+    _suggestions(doc, facts)
 
     doc.add_heading("Open denials by owner", level=1)
     if facts.open_by_owner:

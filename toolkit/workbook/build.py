@@ -40,6 +40,7 @@ BUTTONS = {
     "dashboard": ("Refresh Dashboard", "RefreshDashboard"),
     "digest": ("Monthly Digest", "MonthlyDigest"),
     "import837": ("Import 837 Files", "Import837Files"),
+    "suggest": ("Suggest Rule Changes", "SuggestRuleChanges"),
 }
 
 # Settings rows a new practice fills in (Key, Value).  KPI targets have sensible defaults.
@@ -50,9 +51,11 @@ SETTING_ROWS = (
     ("Output Folder", None), ("Outbox Folder", None), ("Billing Manager E-mail", None),
     ("Target Denial Rate", 0.05), ("Target Days To Resubmission", 2),
     ("Baseline Medical Necessity Denials", None), ("ICD-10-CM Index", None), ("NCCI Index", None),
+    ("Denial History Min", 2), ("Denial History Months", 12), ("Denial History Rate", 0.5),
 )
 
-SHEET_ORDER = ("Instructions", "Claims", "Rules", "Payers", "Denials", "Dashboard", "Settings", "xlwings.conf")
+SHEET_ORDER = ("Instructions", "Claims", "Rules", "Rule Suggestions", "Payers", "Denials", "Dashboard", "Settings",
+               "xlwings.conf")
 
 # Table header row: rows 1-2 hold the title and the buttons, frozen with the header.
 HEADER_ROW = 2  # 0-based → Excel row 3
@@ -89,6 +92,9 @@ INSTRUCTIONS = (
      "a Word letter is written to the output folder.", None),
     ("7. Build Checklists writes one checklist per rule for the front desk and the providers; Refresh Dashboard "
      "updates the numbers and charts; Monthly Digest writes the \"Did you know?\" e-mail for the team.", None),
+    ("8. Suggest Rule Changes looks for payers that keep denying the same code for the same reason and proposes "
+     "the Rules change, with the denials as evidence, on the Rule Suggestions sheet. Rules is never changed for "
+     "you. Validate also warns (DENIAL_HISTORY) on a line like the ones a payer kept denying.", None),
     ("Good to know", None),
     ("- Fill in the Settings sheet once (practice name, address, NPI, signer, e-mail settings). Never put a "
      "password in the workbook.", None),
@@ -183,6 +189,7 @@ class _Formats:
         self.money = wb.add_format({"num_format": "#,##0.00"})
         self.percent = wb.add_format({"num_format": "0.0%"})
         self.findings = wb.add_format({"text_wrap": False})
+        self.header = wb.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF"})
         self.traffic = {s: wb.add_format({"bg_color": bg, "font_color": fg}) for s, (bg, fg) in TRAFFIC.items()}
 
 
@@ -367,6 +374,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
                                               "error_type": "warning", "error_title": "Group Code",
                                               "error_message": "Group codes are CO, PR, OA or PI."})
 
+    # ---- Rule Suggestions: a plain range under a header (its length changes with every run)
+    _suggestions_sheet(sheets["Rule Suggestions"], fmt)
+
     # ---- Dashboard
     ws = sheets["Dashboard"]
     try:
@@ -392,6 +402,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
     key_row = {k: HEADER_ROW + 1 + i for i, (k, _) in enumerate(SETTING_ROWS)}
     ws.write_number(key_row["Target Denial Rate"], 1, 0.05, fmt.percent)
     ws.write_number(key_row["Target Days To Resubmission"], 1, 2)
+    for key in ("Denial History Min", "Denial History Months"):
+        ws.write_number(key_row[key], 1, dict(SETTING_ROWS)[key])
+    ws.write_number(key_row["Denial History Rate"], 1, 0.5, fmt.percent)
 
     # ---- Instructions
     ws = sheets["Instructions"]
@@ -421,6 +434,22 @@ def _write(path, vba: bytes, samples: dict) -> None:
     ws.write(0, 1, "true")
     ws.hide()
     wb.close()
+
+
+def _suggestions_sheet(ws, fmt: _Formats) -> None:
+    from ..jobs.rules import SUGGESTIONS_HINT
+    from ..suggestions import RULE_SUGGESTIONS
+
+    _title(ws, fmt, RULE_SUGGESTIONS.name, SUGGESTIONS_HINT)
+    _button(ws, 0, 3, "suggest", width=190)
+    widths = {"Payer": 22, "Rule Column": 20, "Current": 30, "Proposed": 30, "Why": 70, "Denial IDs": 34,
+              "Codes": 24, "Policy": 26, "Decision": 12}
+    for i, column in enumerate(RULE_SUGGESTIONS.columns):
+        cf = fmt.date if column.kind == "date" else fmt.money if column.kind == "money" else \
+            fmt.text if column.kind in ("code", "text") else None
+        ws.set_column(i, i, widths.get(column.header, _width(column.header, column.kind)), cf)
+        ws.write(HEADER_ROW, i, column.header, fmt.header)
+    ws.freeze_panes(HEADER_ROW + 1, 2)
 
 
 def _payer_validation() -> dict:

@@ -59,6 +59,10 @@ Public Sub MonthlyDigest()
     RunPython ENTRY & "digest()"
 End Sub
 
+Public Sub SuggestRuleChanges()
+    RunPython ENTRY & "suggest_rules()"
+End Sub
+
 Private Function PyText(ByVal s As String) As String
     ' A file path as a Python string literal: backslashes and single quotes escaped.
     PyText = "'" & Replace(Replace(s, "\", "\\"), "'", "\'") & "'"
