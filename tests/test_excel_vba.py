@@ -294,7 +294,7 @@ def test_each_button_reaches_python_with_its_entry_function(configured, key):
     assert f'--wb={configured.name}' in argv and "--from_xl=1" in argv
     expected = {"validate": "e.validate()", "import": "e.import_835([", "appeal": "e.appeal_selected(4)",
                 "checklists": "e.checklists()", "dashboard": "e.dashboard()", "digest": "e.digest()",
-                "import837": "e.import_837(["}[key]
+                "import837": "e.import_837([",
                 "suggest": "e.suggest_rules()"}[key]
     assert expected in code
 
