@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from docs_workbook import RULE_ROWS, SETTINGS_ROWS, make_workbook
 from test_documents_appeal import docx_text, table_rows
+
 from toolkit.cli import cli
 from toolkit.errors import InputError, MednecError
 from toolkit.jobs.documents import appeal_letter, build_checklists, prior_auth_requests, soap_templates
@@ -239,7 +239,6 @@ def test_a_placeholder_word_split_into_runs_still_fills(tmp_path):
 SAMPLE = REPO / "workbooks" / "sample"
 
 
-@pytest.mark.skipif(not (SAMPLE / "rules.csv").exists(), reason="sample data not present")
 def test_every_sample_rule_gets_a_complete_checklist_and_every_procedure_a_soap_template(tmp_path):
     import csv
 

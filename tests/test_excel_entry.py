@@ -20,7 +20,6 @@ from toolkit.workbook.build import SAMPLE_DIR, build_workbook
 from toolkit.workbook.files import WorkbookFile, read_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-needs_sample = pytest.mark.skipif(not (SAMPLE_DIR / "claims.csv").exists(), reason="sample data not written yet")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +74,6 @@ def _add_denial(path: Path) -> int:
     return rows[0]
 
 
-@needs_sample
 def test_validate_button_fills_the_result_columns_and_says_how_many_of_each(book, capsys):
     entry.validate()
     out = capsys.readouterr().out
@@ -85,7 +83,6 @@ def test_validate_button_fills_the_result_columns_and_says_how_many_of_each(book
     assert all(word in out for word in ("GREEN", "AMBER", "RED"))
 
 
-@needs_sample
 def test_validate_keeps_the_vba_project_byte_for_byte(book, template):
     entry.validate()
     with zipfile.ZipFile(book) as a, zipfile.ZipFile(template) as b:
@@ -102,7 +99,6 @@ def test_appeal_button_on_a_row_without_a_denial_says_where_to_click(book):
     assert "Appeal Letter failed: InputError" in log
 
 
-@needs_sample
 def test_appeal_button_writes_the_letter_for_the_denial_in_the_selected_row(book, capsys):
     _fill_settings(book)
     row = _add_denial(book)
@@ -115,7 +111,6 @@ def test_appeal_button_writes_the_letter_for_the_denial_in_the_selected_row(book
     assert Path(out.split("written to ", 1)[1].strip()).exists()
 
 
-@needs_sample
 def test_checklists_button_writes_word_files_next_to_the_workbook(book, capsys):
     _fill_settings(book)
     entry.checklists()
@@ -124,7 +119,6 @@ def test_checklists_button_writes_word_files_next_to_the_workbook(book, capsys):
     assert list(book.parent.rglob("*.docx"))
 
 
-@needs_sample
 def test_dashboard_button_refreshes_the_dashboard_sheet(book, capsys):
     _add_denial(book)
     entry.dashboard()
@@ -135,7 +129,6 @@ def test_dashboard_button_refreshes_the_dashboard_sheet(book, capsys):
     assert ws["B2"].value is not None  # the "As of" date
 
 
-@needs_sample
 def test_digest_button_writes_last_months_draft_without_patient_names(book, capsys):
     _fill_settings(book)
     entry.digest()
@@ -147,9 +140,9 @@ def test_digest_button_writes_last_months_draft_without_patient_names(book, caps
     assert not any(name in text for name in _patient_names())
 
 
-@pytest.mark.skipif(not (SHARED / "data" / "x12_835").exists(), reason="shared 835 files not present")
 def test_import_button_adds_the_denials_of_the_chosen_835_files(book, capsys):
-    files = sorted((SHARED / "data" / "x12_835").glob("lfh_*.835"))[:2]
+    files = sorted(SAMPLE_DIR.glob("*.835"))  # the two sample remittances that ship with mednec
+    assert len(files) == 2
     entry.import_835([str(f) for f in files])
     out = capsys.readouterr().out
     assert "added from 2 files" in out
@@ -174,7 +167,6 @@ def test_a_damaged_workbook_gives_one_sentence_and_a_log_without_patient_data(tm
     assert (tmp_path / entry.LOG_NAME).exists()
 
 
-@needs_sample
 def test_the_log_names_the_code_location_never_a_cell_value(book):
     import openpyxl
 
@@ -198,7 +190,6 @@ def test_last_month_is_the_calendar_month_before():
     assert entry.last_month(dt.date(2026, 3, 1)) == "2026-02"
 
 
-@needs_sample
 def test_the_same_validate_job_runs_over_the_live_seam(template, tmp_path):
     """LiveBook over the Excel double (COM boundary): one job, both halves of the seam."""
     from test_excel_seam import ExcelDouble

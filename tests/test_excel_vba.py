@@ -320,13 +320,11 @@ def test_appeal_button_outside_the_denials_sheet_explains_where_to_click(configu
 
 
 def test_validate_button_end_to_end_fills_status_in_the_workbook(configured):
-    pytest.importorskip("toolkit.jobs.validate")
     from toolkit.tables import CLAIMS
     from toolkit.workbook.files import read_table
 
     before = read_table(configured, CLAIMS)
-    if before.empty:
-        pytest.skip("the sample claims are not in the workbook yet")
+    assert not before.empty  # the build loads the sample claims
     vba_before = zipfile.ZipFile(configured).read("xl/vbaProject.bin")
     command = run_button(configured, "ValidateClaims")
     result = run_python_command(command, configured)
@@ -357,8 +355,6 @@ def test_every_other_button_end_to_end_does_its_job_on_the_workbook(configured, 
     from toolkit.tables import DENIALS
     from toolkit.workbook.files import read_table
 
-    if read_table(configured, DENIALS).empty and not (REPO / "workbooks" / "sample" / "claims.csv").exists():
-        pytest.skip("needs the sample data")
     _fill_settings(configured)
     row = _add_denial(configured)
     folder = configured.parent
