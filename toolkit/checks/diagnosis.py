@@ -86,20 +86,71 @@ def _excluded(x, y) -> bool:
     return x.code != y.code and (x.excludes(y.code) or y.excludes(x.code))
 
 
-def _excludes1_pairs(infos) -> list[tuple[str, str]]:
+def _excludes1_pairs(infos, others=()) -> list[tuple[str, str]]:
+    """Excludes1 pairs among the line's own diagnoses, then between them and ``others`` (the
+    diagnoses of the claim's other lines)."""
     known = [i for i in infos if i is not None]
-    return [(known[a].dotted, known[b].dotted) for a in range(len(known)) for b in range(a + 1, len(known))
-            if _excluded(known[a], known[b])]
+    pairs = [(known[a].dotted, known[b].dotted) for a in range(len(known)) for b in range(a + 1, len(known))
+             if _excluded(known[a], known[b])]
+    own = {i.code for i in known}
+    pairs += [(x.dotted, y.dotted) for x in known for y in others if y.code not in own and _excluded(x, y)]
+    return pairs
+
+
+def _claim_dx(lines) -> pd.Series:
+    """Per line: the known diagnoses (DxInfo) on the *other* lines of the same claim (same Claim ID).
+
+    ICD-10-CM Excludes1 applies to the diagnoses reported for the encounter, not to one line.
+    Lines without a Claim ID stand alone.
+    """
+    claim = lines.c["Claim ID"].fillna("").astype(str).str.strip()
+    out = pd.Series([()] * len(lines.index), index=lines.index, dtype=object)
+    shared = claim.ne("") & claim.duplicated(keep=False)
+    if not shared.any():
+        return out
+    infos = lines.dx_info[shared]
+    union: dict[str, dict[str, object]] = {}
+    for cid, t in zip(claim[shared], infos):
+        seen = union.setdefault(cid, {})
+        for i in t:
+            if i is not None:
+                seen.setdefault(i.code, i)
+    out[shared] = [tuple(union[cid].values()) for cid in claim[shared]]
+    return out
+
+
+def _pairs_of(lines) -> pd.Series:
+    """Per line, the Excludes1 pairs it takes part in (own diagnoses first, then across the claim)."""
+    others = lines.derived("claim_dx", _claim_dx)
+    cache: dict[tuple, list[tuple[str, str]]] = {}
+    out = []
+    for t, o in zip(lines.dx_info, others):
+        if len(t) + len(o) < 2 or not t:
+            out.append([])
+            continue
+        key = (t, o)
+        if key not in cache:
+            cache[key] = _excludes1_pairs(t, o)
+        out.append(cache[key])
+    return pd.Series(out, index=lines.index, dtype=object)
 
 
 @check("DX_EXCLUDES1", AMBER, "diagnosis",
-       "two diagnoses on the line are in an ICD-10-CM Excludes1 relation",
-       "{excludes_pairs} cannot be reported together (ICD-10-CM Excludes1). "
-       "Keep the code the documentation supports and remove the other.")
+       "two diagnoses on the line, or on the lines of the same claim, are in an ICD-10-CM Excludes1 relation",
+       "{excludes_pairs} {excludes_verb} in an ICD-10-CM Excludes1 relation: usually not coded together. "
+       "Both may be reported only when the conditions are unrelated (guideline I.A.12.a): query the "
+       "provider and keep the code(s) the documentation supports.")
 def dx_excludes1(lines):
-    return map_unique(lines.dx_info, lambda t: len(t) > 1 and bool(_excludes1_pairs(t))).astype(bool)
+    pairs = lines.derived("excludes1_pairs", _pairs_of)
+    return pairs.map(bool).astype(bool)
 
 
 @field("excludes_pairs")
 def _excludes_pairs(lines, idx):
-    return lines.dx_info[idx].map(lambda t: "; ".join(f"{a} and {b}" for a, b in _excludes1_pairs(t)))
+    pairs = lines.derived("excludes1_pairs", _pairs_of)[idx]
+    return pairs.map(lambda t: "; ".join(f"{a} and {b}" for a, b in t))
+
+
+@field("excludes_verb")
+def _excludes_verb(lines, idx):
+    return lines.derived("excludes1_pairs", _pairs_of)[idx].map(lambda t: "are each" if len(t) > 1 else "are")
