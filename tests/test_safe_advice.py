@@ -7,11 +7,11 @@ import re
 
 import pandas as pd
 import pytest
+from test_checks import AS_OF, INJECTION, KNEE_SCOPE, PAYERS, RULES, line
 
 from toolkit import find_findings, validate_claims
 from toolkit.errors import InputError
 from toolkit.rules import CoveredDx
-from test_checks import AS_OF, INJECTION, KNEE_SCOPE, PAYERS, RULES, line
 
 
 def findings_for(rows, rules=RULES, payers=PAYERS) -> pd.DataFrame:

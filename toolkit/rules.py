@@ -50,7 +50,7 @@ def is_medicare_or_advantage(payer_type) -> bool:
     return payer_key(payer_type) == MEDICARE_ADVANTAGE
 
 
-_ENTRY_CODE = r"[A-Z]\d[0-9A-Z](?:\.?[0-9A-Z]{1,4})?"
+_ENTRY_CODE = r"[A-Z](?:\d[0-9A-Z]|A\d)(?:\.?[0-9A-Z]{1,4})?"  # QA0-: FY2026 genetic variants
 # One Covered Dx entry as billers and CMS articles write it: a code (M17.11), a prefix with a star
 # (M48.06*) or with the ICD "and all codes below" dash (M17.1-, M17.-), a range (M17.0-M17.9), or a
 # star alone (any diagnosis).
@@ -73,7 +73,7 @@ class CoveredDx:
     entries: tuple[str, ...]  # as the practice wrote them, normalised for display
 
     @classmethod
-    def parse(cls, text: str, *, strict: bool = False) -> "CoveredDx":
+    def parse(cls, text: str, *, strict: bool = False) -> CoveredDx:
         """Parse a Covered Dx cell; with ``strict`` an entry that is not a code, prefix or range
         (or a range whose end is before its start) raises ``CoveredDxError``, else it is kept as
         an exact entry (it then matches only itself)."""

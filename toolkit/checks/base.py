@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from itertools import repeat
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ class Check:
     severity: str
     family: str
     meaning: str
-    when: Callable[["ClaimLines"], pd.Series]
+    when: Callable[[ClaimLines], pd.Series]
     say: str  # a str.format template over ClaimLines.field(...) names
 
     def fields(self) -> list[str]:
@@ -46,7 +46,7 @@ class Check:
 
 
 REGISTRY: dict[str, Check] = {}
-FIELDS: dict[str, Callable[["ClaimLines", pd.Index], pd.Series]] = {}
+FIELDS: dict[str, Callable[[ClaimLines, pd.Index], pd.Series]] = {}
 
 
 def check(code: str, severity: str, family: str, meaning: str, say: str):
@@ -101,7 +101,7 @@ class ClaimLines:
             self._masks[code] = REGISTRY[code].when(self).fillna(False).astype(bool)
         return self._masks[code]
 
-    def derived(self, name: str, compute: Callable[["ClaimLines"], object]):
+    def derived(self, name: str, compute: Callable[[ClaimLines], object]):
         """A fact a family module derives once per run and shares between its check and fields."""
         if name not in self._derived:
             self._derived[name] = compute(self)
@@ -169,14 +169,15 @@ class ClaimLines:
 
     @cached_property
     def codeset_of_line(self) -> pd.Series:
-        """Which code-set release applies on each line's date of service."""
-        if len(self.codesets.sets) == 1:
+        """Which code-set release applies on each line's date of service (blank date: the newest)."""
+        newest = len(self.codesets.sets) - 1
+        if newest == 0:
             return pd.Series(0, index=self.index)
         pos = {id(s): i for i, s in enumerate(self.codesets.sets)}
-        days = pd.unique(self.dos.dropna().dt.date.to_numpy()) if len(self.dos.dropna()) else []
-        chosen = {d: pos[id(self.codesets.for_date(d))] for d in days}
-        newest = len(self.codesets.sets) - 1
-        return self.dos.dt.date.map(chosen).fillna(newest).astype(int)
+        codes, days = pd.factorize(self.dos.to_numpy(), use_na_sentinel=True)  # a few hundred distinct days
+        chosen = np.array([pos[id(self.codesets.for_date(d.date()))] for d in pd.DatetimeIndex(days)] + [newest],
+                          dtype="int64")
+        return pd.Series(chosen[codes], index=self.index)  # code −1 (no date) picks the last entry
 
     @cached_property
     def _dx_factor(self) -> tuple[np.ndarray, np.ndarray]:
