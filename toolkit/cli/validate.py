@@ -165,7 +165,7 @@ def codeset_build(sources, out, fy, effective_from, effective_to, label):
 @codeset.command("ncci-build")
 @click.argument("ptp_files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mue", "mue_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The CMS practitioner MUE file (MCR_MUE_PractitionerServices_Eff_....xlsx or .csv).")
+              help="The CMS practitioner MUE file (MCR_MUE_PractitionerServices_Eff_....xlsx or .csv, or its zip).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the index (.sqlite). Point Validate to it with --ncci or the "
                    "Settings key 'NCCI Index'.")
@@ -174,7 +174,9 @@ def codeset_ncci_build(ptp_files, mue_file, out, label):
     """Build the NCCI edit index from the CMS quarterly files.
 
     PTP_FILES are the practitioner PTP files ccipra-v...-f1 to -f4 (.xlsx or .txt) from the CMS
-    "Medicare NCCI Procedure to Procedure (PTP) Edits" page; --mue is the practitioner MUE file.
+    "Medicare NCCI Procedure to Procedure (PTP) Edits" page, or the zips as downloaded; --mue is
+    the practitioner MUE file (.xlsx or .csv) or its zip. An edit is in force through its
+    Deletion Date (the last day).
     Build it again each quarter when CMS publishes new files.
     """
     from ..codesets.build_ncci import build_ncci_index
