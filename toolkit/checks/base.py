@@ -200,33 +200,47 @@ class ClaimLines:
         return out
 
     @cached_property
-    def dx_info(self) -> pd.Series:
-        """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
+    def _dx_info_factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each line's (diagnoses, release) as a number, and the DxInfo tuple of each number."""
         dx_codes, _ = self._dx_factor
         n_sets = len(self.codesets.sets)
         codes, uniques = pd.factorize(dx_codes * n_sets + self.codeset_of_line.to_numpy())
         infos = np.empty(len(uniques), dtype=object)
         for i, k in enumerate(uniques):
             infos[i] = self._dx_info_of[divmod(int(k), n_sets)]
+        return codes, infos
+
+    @cached_property
+    def dx_info(self) -> pd.Series:
+        """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
+        codes, infos = self._dx_info_factor
         return pd.Series(infos[codes], index=self.index, dtype=object)
+
+    def map_dx_info(self, fn: Callable[[tuple], bool]) -> pd.Series:
+        """``fn`` of each line's DxInfo tuple as a boolean mask, computed once per distinct tuple
+        (no hashing of 100,000 tuples: the tuples are already numbered)."""
+        codes, infos = self._dx_info_factor
+        mapped = np.fromiter((bool(fn(t)) for t in infos), dtype=bool, count=len(infos))
+        return pd.Series(mapped[codes], index=self.index)
 
     @cached_property
     def _support(self) -> dict[str, pd.Series]:
-        """Per distinct (diagnoses, rule, release): the supporting diagnosis and whether any is covered.
+        """Per distinct (diagnoses, rule): the supporting diagnosis and whether any is covered; its
+        DxInfo per distinct (diagnoses, release, position) (the release does not change what a
+        rule covers, so it is kept out of the first, larger loop).
 
         "The supporting diagnosis" is the first diagnosis the applicable rule covers; where no
         rule applies, or none is covered, it is the primary (first) diagnosis.
         """
         covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
         dx_codes, dx_uniques = self._dx_factor
-        n_rules, n_sets = len(covered) + 1, len(self.codesets.sets)
-        key = (dx_codes * n_rules + (self.rule_pos.to_numpy() + 1)) * n_sets + self.codeset_of_line.to_numpy()
-        codes, uniques = pd.factorize(key)
-        pos, any_cov, code, info = (np.empty(len(uniques), dtype=object) for _ in range(4))
+        n_rules = len(covered) + 1
+        codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
+        pos = np.empty(len(uniques), dtype="int64")
+        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
         covers: dict[tuple[int, str], bool] = {}  # (rule, code): a few hundred pairs, asked ~100k times
         for i, k in enumerate(uniques):
-            rest, release = divmod(int(k), n_sets)
-            d, r = divmod(rest, n_rules)
+            d, r = divmod(int(k), n_rules)
             dx = dx_uniques[d]
             if r:
                 cov = covered[r - 1]
@@ -238,9 +252,17 @@ class ClaimLines:
             pos[i] = hit
             any_cov[i] = not r or any(hits)
             code[i] = dx[hit] if hit < len(dx) else ""
-            info[i] = self._dx_info_of[(d, release)][hit] if hit < len(dx) else None
-        return {name: pd.Series(values[codes], index=self.index, dtype=object)
-                for name, values in (("pos", pos), ("any", any_cov), ("code", code), ("info", info))}
+        line_pos = pos[codes]
+        info_codes, infos = self._dx_info_factor
+        width = int(line_pos.max()) + 1 if len(line_pos) else 1
+        at, pairs = pd.factorize(info_codes.astype("int64") * width + line_pos)
+        info = np.empty(len(pairs), dtype=object)
+        for i, k in enumerate(pairs):
+            t, p = divmod(int(k), width)
+            info[i] = infos[t][p] if p < len(infos[t]) else None
+        return {"pos": pd.Series(line_pos, index=self.index), "any": pd.Series(any_cov[codes], index=self.index),
+                "code": pd.Series(code[codes], index=self.index, dtype=object),
+                "info": pd.Series(info[at], index=self.index, dtype=object)}
 
     @cached_property
     def supporting_pos(self) -> pd.Series:

@@ -20,7 +20,7 @@ def dx_missing(lines):
 @check("DX_INVALID", RED, "diagnosis", "a diagnosis is not a code in the ICD-10-CM code set in use",
        "{invalid_dx} not a code in {codeset}. Look up the correct code in the tabular list.")
 def dx_invalid(lines):
-    return map_unique(lines.dx_info, lambda infos: any(i is None for i in infos)).astype(bool)
+    return lines.map_dx_info(lambda infos: any(i is None for i in infos))
 
 
 @field("invalid_dx")
@@ -40,7 +40,7 @@ def _codeset(lines, idx):
        "a diagnosis is a category or subcategory that needs more characters",
        "{not_billable_dx}. Code to the highest specificity the documentation supports.")
 def dx_not_billable(lines):
-    return map_unique(lines.dx_info, lambda infos: any(i is not None and not i.billable for i in infos)).astype(bool)
+    return lines.map_dx_info(lambda infos: any(i is not None and not i.billable for i in infos))
 
 
 @field("not_billable_dx")
@@ -98,59 +98,57 @@ def _excludes1_pairs(infos, others=()) -> list[tuple[str, str]]:
 
 
 def _claim_dx(lines) -> pd.Series:
-    """Per line: the known diagnoses (DxInfo) on the *other* lines of the same claim (same Claim ID).
-
-    ICD-10-CM Excludes1 applies to the diagnoses reported for the encounter, not to one line.
-    Lines without a Claim ID stand alone.
-    """
-    claim = lines.c["Claim ID"].fillna("").astype(str).str.strip()
-    out = pd.Series([()] * len(lines.index), index=lines.index, dtype=object)
-    shared = claim.ne("") & claim.duplicated(keep=False)
+    """For the lines whose claim (same Claim ID) has other lines: the known diagnoses (DxInfo) on
+    the claim's lines.  ICD-10-CM Excludes1 applies to the diagnoses reported for the encounter,
+    not to one line.  Lines without a Claim ID stand alone (they are not in the result)."""
+    claim = lines.c["Claim ID"].fillna("")  # text, stripped by coerce_table
+    shared = (claim.to_numpy(dtype=object) != "") & claim.duplicated(keep=False).to_numpy()
     if not shared.any():
-        return out
-    infos = lines.dx_info[shared]
+        return pd.Series(dtype=object)
+    ids, infos = claim.to_numpy(dtype=object)[shared], lines.dx_info.to_numpy(dtype=object)[shared]
     union: dict[str, dict[str, object]] = {}
-    for cid, t in zip(claim[shared], infos):
+    for cid, t in zip(ids, infos):
         seen = union.setdefault(cid, {})
         for i in t:
             if i is not None:
                 seen.setdefault(i.code, i)
-    out[shared] = [tuple(union[cid].values()) for cid in claim[shared]]
-    return out
+    claim_infos = {cid: tuple(seen.values()) for cid, seen in union.items()}
+    return pd.Series([claim_infos[cid] for cid in ids], index=lines.index[shared], dtype=object)
 
 
-def _pairs_of(lines) -> pd.Series:
-    """Per line, the Excludes1 pairs it takes part in (own diagnoses first, then across the claim)."""
-    others = lines.derived("claim_dx", _claim_dx)
+def _line_pairs(lines, idx) -> pd.Series:
+    """The Excludes1 pairs each line of ``idx`` takes part in (own diagnoses first, then across the claim)."""
+    claim = lines.derived("claim_dx", _claim_dx)
+    others = claim.reindex(idx)
     cache: dict[tuple, list[tuple[str, str]]] = {}
     out = []
-    for t, o in zip(lines.dx_info, others):
-        if len(t) + len(o) < 2 or not t:
-            out.append([])
-            continue
+    for t, o in zip(lines.dx_info[idx], others):
+        o = o if isinstance(o, tuple) else ()
         key = (t, o)
         if key not in cache:
-            cache[key] = _excludes1_pairs(t, o)
+            cache[key] = _excludes1_pairs(t, o) if t else []
         out.append(cache[key])
-    return pd.Series(out, index=lines.index, dtype=object)
+    return pd.Series(out, index=idx, dtype=object)
 
 
 @check("DX_EXCLUDES1", AMBER, "diagnosis",
        "two diagnoses on the line, or on the lines of the same claim, are in an ICD-10-CM Excludes1 relation",
-       "{excludes_pairs} {excludes_verb} in an ICD-10-CM Excludes1 relation: usually not coded together. "
+       "{excludes_pairs} in an ICD-10-CM Excludes1 relation: usually not coded together. "
        "Both may be reported only when the conditions are unrelated (guideline I.A.12.a): query the "
        "provider and keep the code(s) the documentation supports.")
 def dx_excludes1(lines):
-    pairs = lines.derived("excludes1_pairs", _pairs_of)
-    return pairs.map(bool).astype(bool)
+    # Most lines stand alone on their claim: once per distinct diagnosis tuple; the lines with
+    # sibling lines are looked at with the claim's other diagnoses.
+    flagged = lines.map_dx_info(lambda t: len(t) > 1 and bool(_excludes1_pairs(t)))
+    claim = lines.derived("claim_dx", _claim_dx)
+    if len(claim):
+        flagged = flagged.copy()
+        flagged[claim.index] = _line_pairs(lines, claim.index).map(bool).astype(bool)
+    return flagged
 
 
 @field("excludes_pairs")
 def _excludes_pairs(lines, idx):
-    pairs = lines.derived("excludes1_pairs", _pairs_of)[idx]
-    return pairs.map(lambda t: "; ".join(f"{a} and {b}" for a, b in t))
-
-
-@field("excludes_verb")
-def _excludes_verb(lines, idx):
-    return lines.derived("excludes1_pairs", _pairs_of)[idx].map(lambda t: "are each" if len(t) > 1 else "are")
+    def say(pairs) -> str:
+        return "; ".join(f"{a} and {b}" for a, b in pairs) + (" are each" if len(pairs) > 1 else " are")
+    return _line_pairs(lines, idx).map(say)

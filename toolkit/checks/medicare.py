@@ -87,16 +87,22 @@ def _payer_type(lines, idx):
 _SIDE_NAME = {"R": "right", "L": "left"}
 
 
+def _sole_side(infos) -> str:
+    """R or L when the diagnoses name exactly one side (and not both or bilateral), else ''."""
+    sides = {i.side for i in infos if i is not None and i.side}
+    return sides.pop() if len(sides) == 1 and sides <= {"R", "L"} else ""
+
+
 def _bilateral_unsupported(lines) -> pd.Series:
     bilateral = lines.has_mod("50") | (lines.has_mod("RT") & lines.has_mod("LT"))
-
-    def one_sided(infos) -> str:
-        sides = {i.side for i in infos if i is not None and i.side}
-        return sides.pop() if len(sides) == 1 and sides <= {"R", "L"} else ""
-
-    sides = map_unique(lines.dx_info, one_sided)
-    support_side = map_unique(lines.supporting, lambda i: i.side if i is not None else "")
-    return bilateral & sides.isin(["R", "L"]) & (support_side == sides)
+    out = pd.Series(False, index=lines.index)
+    if not bilateral.any():
+        return out
+    idx = lines.index[bilateral.to_numpy()]  # few lines: looked at one by one
+    sides = lines.dx_info[idx].map(_sole_side)
+    support = lines.supporting[idx].map(lambda i: i.side if i is not None else "")
+    out[idx] = (sides != "") & (support == sides)
+    return out
 
 
 @check("BILATERAL_UNSUPPORTED", AMBER, "medicare",

@@ -3,6 +3,7 @@ therapy, imaging, prior authorization, units) and whether any rule applies at al
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..values import map_unique
@@ -72,14 +73,15 @@ _FALLBACK_OTHER = "otherwise the line will be denied as it stands: hold it."
 
 @field("necessity_fallback")
 def _necessity_fallback(lines, idx):
-    abn = lines.yes("ABN on File")[idx]
-    ga, gz = lines.has_mod("GA")[idx], lines.has_mod("GZ")[idx]
-    key = pd.Series("none", index=idx, dtype=object)
-    key[abn] = "abn"
-    key[abn & ga] = "ga"
-    key[gz & ~ga] = "gz"
-    text = key.map(_FALLBACK_MEDICARE)
-    return text.where(lines.medicare[idx], _FALLBACK_OTHER)
+    medicare = lines.medicare[idx].to_numpy()
+    abn = lines.c["ABN on File"][idx].fillna(False).astype(bool).to_numpy()
+    mods = lines.mods[idx]
+    ga = np.fromiter(("GA" in m for m in mods), dtype=bool, count=len(idx))
+    gz = np.fromiter(("GZ" in m for m in mods), dtype=bool, count=len(idx))
+    text = np.select([~medicare, abn & ga, gz & ~ga, abn],
+                     [_FALLBACK_OTHER, _FALLBACK_MEDICARE["ga"], _FALLBACK_MEDICARE["gz"], _FALLBACK_MEDICARE["abn"]],
+                     _FALLBACK_MEDICARE["none"])
+    return pd.Series(text, index=idx, dtype=object)
 
 
 @field("line_dx")
