@@ -125,6 +125,8 @@ def test_new_fy2027_codes_take_the_excludes1_notes_of_their_parent():
     ("S23.420A", "2026-10-01", "DX_INVALID"),
     ("M72.2", "2026-09-30", None),  # a header from FY2027
     ("M72.2", "2026-10-01", "DX_NOT_BILLABLE"),
+    ("QA00.101", "2025-09-15", "DX_INVALID"),  # the QA0- genetic-variant codes (a letter second) came in FY2026
+    ("QA00.101", "2026-11-02", None),
 ])
 def test_each_line_is_checked_against_the_release_in_force_on_its_date_of_service(dx, day, finding):
     found = [c for c in codes_on(dx, day) if c.startswith("DX_")]

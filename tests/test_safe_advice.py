@@ -118,3 +118,14 @@ def test_a_covered_dx_entry_that_is_no_code_prefix_or_range_is_one_error_naming_
         validate_claims(pd.DataFrame([line()]), rules, PAYERS, as_of=AS_OF)
     text = str(err.value)
     assert text.startswith("rules.csv, row 3, column Covered Dx: ") and "\n" not in text
+
+
+# ---------------------------------------------------------------- one Medicare predicate
+
+def test_a_payer_type_typed_medicare_in_lower_case_gets_the_medicare_edits_and_advice():
+    payers = PAYERS.copy()
+    payers.loc[0, "Payer Type"] = "  medicare "
+    f = findings_for([line(dx="M54.50", mods="GZ")], payers=payers)
+    assert "GZ_EXPECTED_DENIAL" in set(f["code"])
+    assert "practice bears the loss" in f.loc[f["code"] == "DX_NOT_COVERED", "message"].iloc[0]
+    assert "THERAPY_MODIFIER_MISSING" in set(findings_for([line(cpt="97110")], payers=payers)["code"])
