@@ -97,7 +97,7 @@ class CoveredDx:
                                          f"write the lower code first")
                 ranges.append((lo, hi))
                 entries.append(f"{format_dx(lo)}-{format_dx(hi)}")
-            elif item == "*" or (m is not None and m.group("tail")):
+            elif m is not None and (item == "*" or m.group("tail")):
                 code = normalize_dx(m.group("code")) if item != "*" else ""
                 prefixes.append(code)
                 entries.append(format_dx(code) + "*" if code else "*")

@@ -156,6 +156,8 @@ def import_package_copy(wheel: Path, name: str):
                 target.write_bytes(zf.read(member))
     spec = importlib.util.spec_from_file_location(name, folder / name / "__init__.py",
                                                   submodule_search_locations=[str(folder / name)])
+    if spec is None or spec.loader is None:
+        raise InputError("not a simple-icd-10-cm wheel", file=wheel)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -295,9 +297,9 @@ def _fy_of(names: Iterable[str], tabular: bytes | None) -> tuple[int | None, dt.
         if m:
             return int(m.group(1)), None
     if tabular:
-        m = re.search(rb"<version>\s*(20\d\d)", tabular[:4096])
-        if m:
-            return int(m.group(1)), None
+        version = re.search(rb"<version>\s*(20\d\d)", tabular[:4096])
+        if version:
+            return int(version.group(1)), None
     return None, None
 
 

@@ -205,6 +205,7 @@ class CodeSet:
         """Information for each (normalised) code; ``None`` for a code not in this release."""
         wanted = [c for c in dict.fromkeys(codes) if c not in self._cache]
         if wanted:
+            assert self._file is not None, "a CodeSet comes from CodeSet.open_all"
             for code, variants in self._file.rows(wanted).items():
                 info = None
                 for mask, bill, base in variants:
@@ -216,6 +217,7 @@ class CodeSet:
 
     def billable_under(self, code: str, limit: int = 4) -> list[str]:
         """The first billable codes under a header code, to suggest in a finding."""
+        assert self._file is not None, "a CodeSet comes from CodeSet.open_all"
         return self._file.billable_under(code, self._bit, limit)
 
     def get(self, code: str) -> DxInfo | None:
