@@ -146,7 +146,7 @@ def test_a_date_of_service_after_the_newest_window_is_checked_against_it_and_not
     v = run_checks(claims, None, PAYERS, as_of="2027-12-31")
     assert v.results["Status"].tolist() == ["AMBER", "AMBER"]  # NO_POLICY only: no per-line change for the note
     assert v.codeset_notes == ["DOS from 2027-10-01 checked against ICD-10-CM FY2027: load the FY2028 code set "
-                               "— `mednec codeset build …` (see docs/validation.md)"]
+                               "— `mednec codeset build …`"]
     inside = run_checks(claims.iloc[:1], None, PAYERS, as_of="2027-12-31")
     assert inside.codeset_notes == []
 

@@ -287,7 +287,7 @@ class CodeSets:
             start = fiscal_window(fy)[0]
             used = missing[fy]
             out.append(f"DOS from {start.isoformat()} checked against {used.label}: load the FY{fy} code set — "
-                       f"{CODESET_BUILD_HINT} (see docs/validation.md)")
+                       f"{CODESET_BUILD_HINT}")
         return out
 
     @property
