@@ -84,6 +84,8 @@ class CoveredDx:
         text = _SPACED_RANGE.sub("-", str(text or "").upper())
         for item in re.split(r"[,;\s]+", text):
             item = item.strip()
+            if item.endswith(".") and not item.endswith("-."):
+                item = item.rstrip(".")  # "M17.11." as typed: the dot is optional anyway
             if not item:
                 continue
             m = _ENTRY.fullmatch(item)

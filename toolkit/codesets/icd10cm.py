@@ -94,7 +94,11 @@ class _IndexFile:
         from ..errors import InputError
 
         path = Path(path)
-        key = str(path.resolve()) if path.exists() else str(path)
+        if path.exists():  # a file rebuilt in place (same path) is read afresh
+            stat = path.stat()
+            key = f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}"
+        else:
+            key = str(path)
         if key in cls._open:
             return cls._open[key]
         if not path.exists():
