@@ -25,6 +25,7 @@ RULES = pd.DataFrame([
 PAYERS = pd.DataFrame([
     {"Payer": "Medicare", "Payer Type": "Medicare", "Timely Filing Days": "365", "Appeal Window Days": "120"},
     {"Payer": "Acme Health PPO", "Payer Type": "Commercial", "Timely Filing Days": "90"},
+    {"Payer": "Sunrise MA", "Payer Type": "Medicare  advantage", "Timely Filing Days": "365"},
 ])
 
 CLEAN = {
@@ -102,6 +103,15 @@ FIRES = [
     ("ABN_MODIFIER_MISSING", line(**{"Therapy Weeks": "4", "ABN on File": "Y"})),
     ("FIELD_MISSING", line(**{"Patient ID": ""})),
     ("FIELD_MISSING", line(dos="")),
+    ("THERAPY_MODIFIER_MISSING", line(cpt="97110", mods="")),
+    ("THERAPY_MODIFIER_MISSING", line(cpt="97161", mods="59", Payer="Sunrise MA")),  # Medicare Advantage too
+    ("THERAPY_MODIFIER_MISSING", line(cpt="92507", Payer="MEDICARE")),
+    ("GZ_EXPECTED_DENIAL", line(dx="M54.50", mods="GZ")),
+    ("ABN_NOT_APPLICABLE", line(**{**KNEE_SCOPE, "Modifiers": "RT, GA", "ABN on File": "Y"})),
+    ("ABN_NOT_APPLICABLE", line(Payer="Sunrise MA", mods="GZ")),
+    ("ABN_NOT_APPLICABLE", line(**{**KNEE_SCOPE, "ABN on File": "Y"})),
+    ("BILATERAL_UNSUPPORTED", line(**{**INJECTION, "Modifiers": "50"})),  # M17.11 is the right knee only
+    ("BILATERAL_UNSUPPORTED", line(**{**INJECTION, "Dx Codes": "M17.12", "Modifiers": "RT LT"})),
 ]
 
 NOT_FIRES = [
@@ -138,6 +148,18 @@ NOT_FIRES = [
     ("ABN_MODIFIER_MISSING", line(**{**KNEE_SCOPE, "Dx Codes": "M17.11", "ABN on File": "Y"})),  # not Medicare
     ("ABN_MODIFIER_MISSING", line(dx="M54.50", **{"ABN on File": "N"})),
     ("FIELD_MISSING", line(Payer="")),  # a blank payer is the contract's PAYER_UNKNOWN
+    ("THERAPY_MODIFIER_MISSING", line(cpt="97110", mods="GP")),
+    ("THERAPY_MODIFIER_MISSING", line(cpt="97165", mods="GO", Payer="Sunrise MA")),
+    ("THERAPY_MODIFIER_MISSING", line(**{**KNEE_SCOPE, "CPT/HCPCS": "97110", "Modifiers": ""})),  # commercial
+    ("THERAPY_MODIFIER_MISSING", line(cpt="99213")),  # not a therapy code
+    ("GZ_EXPECTED_DENIAL", line(dx="M54.50", mods="GA", **{"ABN on File": "Y"})),
+    ("GZ_EXPECTED_DENIAL", line(Payer="Sunrise MA", mods="GZ")),  # not Original Medicare
+    ("ABN_NOT_APPLICABLE", line(mods="GA", **{"ABN on File": "Y"})),  # Medicare: the ABN applies
+    ("ABN_NOT_APPLICABLE", line(**KNEE_SCOPE)),
+    ("ABN_NOT_APPLICABLE", line(Payer="Bright Star Health", mods="GZ")),  # unknown payer: PAYER_UNKNOWN says so
+    ("BILATERAL_UNSUPPORTED", line(**{**INJECTION, "Dx Codes": "M17.0", "Modifiers": "50"})),  # bilateral code
+    ("BILATERAL_UNSUPPORTED", line(**{**INJECTION, "Dx Codes": "M17.11, M17.12", "Modifiers": "50"})),  # both sides
+    ("BILATERAL_UNSUPPORTED", line(**INJECTION)),  # RT alone
 ]
 
 
@@ -197,7 +219,9 @@ def test_not_billable_finding_suggests_the_billable_codes():
 
 def test_excludes1_pair_is_named():
     result = validate_claims(pd.DataFrame([line(dx="M51.16, M54.16")]), RULES, PAYERS, as_of=AS_OF)
-    assert "M51.16 and M54.16 cannot be reported together" in result["Findings"].iloc[0]
+    text = result["Findings"].iloc[0]
+    assert "M51.16 and M54.16 are in an ICD-10-CM Excludes1 relation" in text
+    assert "query the provider" in text and "cannot be reported together" not in text
 
 
 def test_excludes1_inherited_from_a_parent_code():

@@ -22,7 +22,7 @@ def test_first_status_survives_a_fix_and_drives_the_clean_claim_rate(tmp_path, c
     shutil.copy(REPO / "workbooks" / "medical_necessity.xlsm", book)
     assert cli("validate", book, "--as-of", AS_OF).exit_code == 0
     history = read_history(book)
-    assert len(history) == 37 and set(history.columns) == {"Claim ID", "Line", "First Status", "First Validated At"}
+    assert len(history) == 41 and set(history.columns) == {"Claim ID", "Line", "First Status", "First Validated At"}
     assert "Patient" not in history_path(book).read_text()  # no patient names or IDs beside the workbook
     first = dict(zip(history["Claim ID"] + "/" + history["Line"], history["First Status"]))
     assert first["000106/1"] == "RED"  # 4 weeks of therapy where 12 are required
@@ -43,6 +43,6 @@ def test_first_status_survives_a_fix_and_drives_the_clean_claim_rate(tmp_path, c
     from toolkit.jobs.denials import refresh_dashboard
 
     kpis = refresh_dashboard(WorkbookFile(book), as_of=AS_OF)
-    # 36 claims; the clean ones are those whose every line was GREEN at first validation (8 lines, 7 claims)
-    assert kpis.figures["validated_claims"] == 36
-    assert round(kpis.figures["clean_claim_rate"], 4) == round(7 / 36, 4)
+    # 40 claims; the clean ones are those whose every line was GREEN at first validation (8 lines, 7 claims)
+    assert kpis.figures["validated_claims"] == 40
+    assert round(kpis.figures["clean_claim_rate"], 4) == round(7 / 40, 4)

@@ -189,7 +189,7 @@ def test_column_2_line_listed_first_is_still_the_one_flagged(index):
     assert list(found) == [0]
 
 
-@pytest.mark.parametrize("mods", ["59", "XS", "XU, GA", "RT", "F3", "25", "91"])
+@pytest.mark.parametrize("mods", ["59", "XS", "XU, GA", "F3", "25", "91"])
 def test_an_ncci_associated_modifier_bypasses_an_indicator_1_edit(index, mods):
     assert ncci_findings([claim_line(1, "11111"), claim_line(2, "22222", mods=mods)], index) == {}
 
@@ -209,8 +209,9 @@ def test_indicator_9_never_fires(index):
     assert ncci_findings([claim_line(1, "11111"), claim_line(2, "22224")], index) == {}
 
 
-@pytest.mark.parametrize("dos,fires", [("2025-12-31", True), ("2026-01-01", False), ("2026-10-12", False)])
-def test_a_deleted_edit_applies_only_before_its_deletion_date(index, dos, fires):
+@pytest.mark.parametrize("dos,fires", [("2025-12-31", True), ("2026-01-01", True), ("2026-01-02", False),
+                                       ("2026-10-12", False)])
+def test_a_deleted_edit_applies_through_its_deletion_date_the_last_day_in_force(index, dos, fires):
     found = ncci_findings([claim_line(1, "11111", dos=dos), claim_line(2, "22225", dos=dos)], index)
     assert (1 in found) is fires
 
@@ -221,9 +222,36 @@ def test_an_edit_applies_from_its_effective_date(index, dos, fires):
     assert (1 in found) is fires
 
 
-def test_other_claims_and_other_days_do_not_pair(index):
-    rows = [claim_line(1, "11111"), claim_line(1, "22223", claim="C2"), claim_line(2, "22223", dos="2026-10-13")]
+def test_other_patients_and_other_days_do_not_pair(index):
+    rows = [claim_line(1, "11111"), {**claim_line(1, "22223", claim="C2"), "Patient ID": "P2"},
+            claim_line(2, "22223", dos="2026-10-13")]
     assert ncci_findings(rows, index) == {}
+
+
+def test_the_same_patient_and_provider_on_another_claim_the_same_day_pairs(index):
+    rows = [{**claim_line(1, "11111"), "Rendering Provider": "Dr. Rivera"},
+            {**claim_line(1, "22223", claim="C2"), "Rendering Provider": "dr. rivera "}]
+    found = ncci_findings(rows, index)
+    assert list(found) == [1]
+    assert found[1]["NCCI_PTP_CONFLICT"].startswith(
+        "22223 is bundled into 11111 (claim C1 line 1) on the same date of service for the same patient and provider")
+
+
+def test_another_rendering_provider_on_another_claim_does_not_pair(index):
+    rows = [{**claim_line(1, "11111"), "Rendering Provider": "Dr. Rivera"},
+            {**claim_line(1, "22223", claim="C2"), "Rendering Provider": "Dr. Patel"}]
+    assert ncci_findings(rows, index) == {}
+
+
+@pytest.mark.parametrize("col1_mods,col2_mods,fires", [
+    ("LT", "RT", False), ("RT", "LT", False),  # different sides: the edit is bypassed
+    ("RT", "RT", True), ("", "RT", True), ("LT", "LT", True),  # same side, or no side on the Column 1 line
+    ("RT", "RT, 59", False),  # 59 still bypasses
+])
+def test_rt_lt_bypass_an_indicator_1_edit_only_when_the_lines_are_on_different_sides(index, col1_mods, col2_mods,
+                                                                                        fires):
+    found = ncci_findings([claim_line(1, "11111", mods=col1_mods), claim_line(2, "22222", mods=col2_mods)], index)
+    assert (1 in found) is fires
 
 
 def test_codes_kept_as_excel_numbers_pair_with_leading_zeros(index):
@@ -268,7 +296,8 @@ def test_mai_1_counts_units_per_line(index):
 
 def test_mai_3_sums_the_claims_lines_of_the_day(index):
     rows = [claim_line(1, "44444", units="2"), claim_line(2, "44444", units="2"),
-            claim_line(3, "44444", units="2", dos="2026-10-13"), claim_line(4, "44444", units="3", claim="C2")]
+            claim_line(3, "44444", units="2", dos="2026-10-13"),
+            {**claim_line(4, "44444", units="3", claim="C2"), "Patient ID": "P2"}]
     found = ncci_findings(rows, index)
     assert list(found) == [0, 1]
     assert found[0]["MUE_EXCEEDED"] == (
@@ -378,3 +407,57 @@ def test_the_validate_button_job_reads_the_settings_key(tmp_path, index):
     validation = validate_book(WorkbookFile(book), as_of=AS_OF)
     assert validation.findings["code"].tolist().count("MUE_EXCEEDED") == 2
     assert validation.codeset_labels[-1] == "NCCI 2026 Q4"
+
+
+def test_mai_3_sums_the_same_patient_and_provider_across_claims(index):
+    rows = [{**claim_line(1, "44444", units="2"), "Rendering Provider": "Dr. Rivera"},
+            {**claim_line(1, "44444", units="2", claim="C2"), "Rendering Provider": "Dr. Rivera"},
+            {**claim_line(1, "44444", units="2", claim="C3"), "Rendering Provider": "Dr. Patel"}]
+    found = ncci_findings(rows, index)
+    assert list(found) == [0, 1]  # 4 units for Dr. Rivera's patient that day; Dr. Patel's 2 are their own
+    assert found[0]["MUE_EXCEEDED"].startswith(
+        "4 units of 44444 on this date of service for the patient and provider (all claims) (2 lines) exceed "
+        "the MUE of 3 per day")
+
+
+def test_mai_1_is_per_line_even_across_claims(index):
+    rows = [claim_line(1, "33333", units="2"), claim_line(1, "33333", units="2", claim="C2")]
+    assert ncci_findings(rows, index) == {}
+
+
+def test_ncci_build_takes_the_cms_zips_as_downloaded(tmp_path, cli):
+    import zipfile
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    ptp_zip = tmp_path / "medicare-ncci-2026q4-practitioner-ptp-edits-ccipra-v321r0-f1.zip"
+    with zipfile.ZipFile(ptp_zip, "w") as zf:
+        zf.write(write_ptp_txt(parts / "ccipra-v321r0-f1.txt"), "ccipra-v321r0-f1.txt")
+        zf.write(write_ptp_xlsx(parts / "ccipra-v321r0-f1.xlsx", rows=[]), "ccipra-v321r0-f1.xlsx")  # same part
+        zf.writestr("README - PTP edits.pdf", b"%PDF-1.4 not data")
+    mue_zip = tmp_path / "medicare-ncci-2026-q4-practitioner-services-mue-table.zip"
+    with zipfile.ZipFile(mue_zip, "w") as zf:
+        zf.write(write_mue_csv(parts / "MCR_MUE_PractitionerServices_Eff_10-01-2026.csv"),
+                 "MCR_MUE_PractitionerServices_Eff_10-01-2026.csv")
+        zf.write(write_mue_xlsx(parts / "MCR_MUE_PractitionerServices_Eff_10-01-2026.xlsx"),
+                 "MCR_MUE_PractitionerServices_Eff_10-01-2026.xlsx")
+    out = tmp_path / "ncci.sqlite"
+    result = cli("codeset", "ncci-build", ptp_zip, "--mue", mue_zip, "--out", out, "--label", "NCCI 2026 Q4")
+    assert result.exit_code == 0, result.output
+    assert "4 PTP edits, 3 MUE values" in result.output
+    with sqlite3.connect(out) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'source'").fetchone()[0] == (
+            "CMS ccipra-v321r0-f1.txt, MCR_MUE_PractitionerServices_Eff_10-01-2026.csv")
+    found = ncci_findings([claim_line(1, "11111"), claim_line(2, "22223")], out)
+    assert "NCCI_PTP_CONFLICT" in found[1]
+
+
+def test_a_zip_without_ncci_files_is_one_line(tmp_path, cli):
+    import zipfile
+
+    bad = tmp_path / "downloads.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("notes.pdf", b"%PDF")
+    result = cli("codeset", "ncci-build", bad, "--out", tmp_path / "x.sqlite")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith("downloads.zip: no CMS PTP (ccipra-…) or MUE file inside the zip")

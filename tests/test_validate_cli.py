@@ -135,8 +135,8 @@ def test_report_csv_leaves_the_input_untouched(sample_csvs, tmp_path, cli):
     rows = report_rows(out)
     assert list(rows[0])[:6] == ["Claim ID", "Line", "Status", "Finding Codes", "Findings", "Policy"]
     assert rows[0]["Claim ID"] == "000101"  # leading zeros survive
-    assert "ICD-10-CM FY2026" in rows[0]["Code Set"]
-    assert len(rows) == 37
+    assert "ICD-10-CM FY2027" in rows[0]["Code Set"]  # dates of service from 2026-10-01
+    assert len(rows) == 41
 
 
 def test_report_xlsx_from_a_workbook(user_workbook, tmp_path, cli):

@@ -142,10 +142,10 @@ def covered_entries(covered_dx: str, codesets) -> list[dict]:
     """The rule's Covered Dx, one row each, with its ICD-10-CM description.  An entry ending in
     ``*`` is a prefix: ``M48.06*`` shows as ``M48.06x`` "(any code under it)"."""
     from .codesets.icd10cm import format_dx, normalize_dx
+    from .rules import CoveredDx
 
     rows = []
-    for item in split_codes(covered_dx):
-        item = item.upper()
+    for item in CoveredDx.parse(covered_dx).entries:  # "M17.1-", "M17.0 - M17.9" read as Validate reads them
         if item.endswith("*"):
             code = normalize_dx(item.rstrip("*"))
             desc = codesets.describe(code) if codesets is not None else ""
@@ -166,10 +166,10 @@ def covered_entries(covered_dx: str, codesets) -> list[dict]:
 
 def covered_summary(covered_dx: str, limit: int = 6) -> str:
     from .codesets.icd10cm import format_dx, normalize_dx
+    from .rules import CoveredDx
 
     shown = []
-    for item in split_codes(covered_dx):
-        item = item.upper()
+    for item in CoveredDx.parse(covered_dx).entries:  # as Validate reads them
         shown.append(format_dx(normalize_dx(item.rstrip("*"))) + ("x" if item.endswith("*") else "")
                      if "-" not in item else item)
     if not shown:

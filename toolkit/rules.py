@@ -7,6 +7,7 @@ Effective From wins (it is the newer policy version), then the first in the tabl
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass
 
@@ -36,9 +37,35 @@ def is_medicare(payer_type) -> bool:
     return payer_key(payer_type) == MEDICARE
 
 
+MEDICARE_ADVANTAGE = "medicare advantage"
+
+
+def is_medicare_or_advantage(payer_type) -> bool:
+    """Original Medicare (``is_medicare``) or a Medicare Advantage plan: both apply the CMS
+    therapy modifier edits; only Original Medicare uses the ABN."""
+    if is_medicare(payer_type):
+        return True
+    if payer_type is None or (isinstance(payer_type, float) and payer_type != payer_type):
+        return False
+    return payer_key(payer_type) == MEDICARE_ADVANTAGE
+
+
+_ENTRY_CODE = r"[A-Z](?:\d[0-9A-Z]|A\d)(?:\.?[0-9A-Z]{1,4})?"  # QA0-: FY2026 genetic variants
+# One Covered Dx entry as billers and CMS articles write it: a code (M17.11), a prefix with a star
+# (M48.06*) or with the ICD "and all codes below" dash (M17.1-, M17.-), a range (M17.0-M17.9), or a
+# star alone (any diagnosis).
+_ENTRY = re.compile(rf"(?P<code>{_ENTRY_CODE})(?P<tail>\.?-|\*)?|(?P<lo>{_ENTRY_CODE})-(?P<hi>{_ENTRY_CODE})|\*")
+# "M17.0 - M17.9" (spaces around the range dash) is one entry, not three.
+_SPACED_RANGE = re.compile(r"(?<=[0-9A-Z])\s+-\s*(?=[A-Z]\d)")
+
+
+class CoveredDxError(ValueError):
+    """A Covered Dx entry that is not a code, prefix or range (the caller names the row)."""
+
+
 @dataclass(frozen=True)
 class CoveredDx:
-    """A rule's Covered Dx list: exact codes, prefixes (``M48.06*``) and ranges (``M17.0-M17.9``)."""
+    """A rule's Covered Dx list: exact codes, prefixes (``M48.06*``, ``M17.1-``) and ranges (``M17.0-M17.9``)."""
 
     exact: frozenset[str]
     prefixes: tuple[str, ...]
@@ -46,20 +73,40 @@ class CoveredDx:
     entries: tuple[str, ...]  # as the practice wrote them, normalised for display
 
     @classmethod
-    def parse(cls, text: str) -> "CoveredDx":
-        exact, prefixes, ranges, entries = set(), [], [], []
-        for item in re.split(r"[,;\s]+", str(text or "")):
-            item = item.strip().upper()
+    def parse(cls, text: str, *, strict: bool = False) -> CoveredDx:
+        """Parse a Covered Dx cell; with ``strict`` an entry that is not a code, prefix or range
+        (or a range whose end is before its start) raises ``CoveredDxError``, else it is kept as
+        an exact entry (it then matches only itself)."""
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        ranges: list[tuple[str, str]] = []
+        entries: list[str] = []
+        text = _SPACED_RANGE.sub("-", str(text or "").upper())
+        for item in re.split(r"[,;\s]+", text):
+            item = item.strip()
+            if item.endswith(".") and not item.endswith("-."):
+                item = item.rstrip(".")  # "M17.11." as typed: the dot is optional anyway
             if not item:
                 continue
-            if item.endswith("*"):
+            m = _ENTRY.fullmatch(item)
+            if m is None and strict:
+                raise CoveredDxError(f"'{item[:20]}' is not an ICD-10-CM code, prefix (M48.06* or M17.1-) "
+                                     f"or range (M17.0-M17.9)")
+            if m is not None and m.group("lo"):
+                lo, hi = normalize_dx(m.group("lo")), normalize_dx(m.group("hi"))
+                if strict and lo > hi and not lo.startswith(hi):
+                    raise CoveredDxError(f"the range {format_dx(lo)}-{format_dx(hi)} is reversed: "
+                                         f"write the lower code first")
+                ranges.append((lo, hi))
+                entries.append(f"{format_dx(lo)}-{format_dx(hi)}")
+            elif m is not None and (item == "*" or m.group("tail")):
+                code = normalize_dx(m.group("code")) if item != "*" else ""
+                prefixes.append(code)
+                entries.append(format_dx(code) + "*" if code else "*")
+            elif item.endswith("*"):  # not strict: the old reading of a star entry
                 code = normalize_dx(item.rstrip("*"))
                 prefixes.append(code)
                 entries.append(format_dx(code) + "*")
-            elif re.fullmatch(r"[A-Z0-9.]+-[A-Z0-9.]+", item):
-                lo, hi = (normalize_dx(x) for x in item.split("-"))
-                ranges.append((lo, hi))
-                entries.append(f"{format_dx(lo)}-{format_dx(hi)}")
             else:
                 exact.add(normalize_dx(item))
                 entries.append(format_dx(item))
@@ -78,6 +125,20 @@ class CoveredDx:
         )
 
 
+def _parse_covered(typed: pd.DataFrame) -> pd.Series:
+    """Covered Dx of every rule, strictly: a bad entry is one InputError naming its row and column."""
+    from .errors import InputError
+
+    out = []
+    for row, text in zip(typed.index, typed["Covered Dx"]):
+        try:
+            out.append(CoveredDx.parse(text, strict=True))
+        except CoveredDxError as exc:
+            raise InputError(str(exc), file=typed.attrs.get("file"), sheet=typed.attrs.get("sheet"),
+                             row=int(row) if isinstance(row, numbers.Integral) else None, column="Covered Dx") from None
+    return pd.Series(out, index=typed.index, dtype=object)
+
+
 def prepare_rules(rules: pd.DataFrame | None) -> pd.DataFrame:
     """Typed rules with a payer key and parsed Covered Dx; an empty frame when none are given."""
     if rules is None:
@@ -86,7 +147,7 @@ def prepare_rules(rules: pd.DataFrame | None) -> pd.DataFrame:
     typed = typed.assign(
         _payer=typed["Payer"].map(payer_key),
         _cpt=typed["CPT/HCPCS"].astype(str).str.upper(),
-        _covered=typed["Covered Dx"].map(CoveredDx.parse),
+        _covered=_parse_covered(typed),
         _source_row=typed.index,
     ).reset_index(drop=True)
     typed.attrs = rules.attrs

@@ -35,6 +35,9 @@ class Validation:
     as_of: dt.date
     validated_at: str
     claims: pd.DataFrame = field(repr=False, default=None)
+    # Lines whose date of service no loaded ICD-10-CM release covers: what they were checked
+    # against and which release to load (shown in the summary, the report and Excel's message).
+    codeset_notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         vc = self.results["Status"].value_counts()
@@ -108,10 +111,11 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
         [codesets.newest.label]
     if edits is not None:
         labels.append(edits.label)
+    notes = codesets.notes(d.date() for d in pd.DatetimeIndex(pd.unique(lines.dos.dropna().to_numpy())))
     if original_index is not None:
         findings["row"] = original_index[findings["row"].to_numpy(dtype=int)]
         results.index = typed.index = original_index
-    return Validation(results, findings, labels, today, stamp, typed)
+    return Validation(results, findings, labels, today, stamp, typed, notes)
 
 
 def _cite_denials(findings: pd.DataFrame, policy: pd.Series, cites: pd.Series) -> pd.Series:

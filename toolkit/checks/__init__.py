@@ -7,7 +7,7 @@ Adding a check: write it in the module of its family with ``@check(...)`` and ad
 
 from __future__ import annotations
 
-from . import abn, diagnosis, documentation, filing, history, ncci, policy, procedure  # noqa: F401  (register)
+from . import abn, diagnosis, documentation, filing, history, medicare, ncci, policy, procedure  # noqa: F401
 from .base import AMBER, RED, REGISTRY, SEVERITY_RANK, Check, ClaimLines
 
 ORDER = (
@@ -21,6 +21,8 @@ ORDER = (
     "FIELD_MISSING",
     # NCCI edit layers: only when the practice has loaded an NCCI index (CMS PTP and MUE files)
     "NCCI_PTP_CONFLICT", "MUE_EXCEEDED",
+    # Medicare edits (issue 9)
+    "THERAPY_MODIFIER_MISSING", "GZ_EXPECTED_DENIAL", "ABN_NOT_APPLICABLE", "BILATERAL_UNSUPPORTED",
     # the practice's own Denials log: only when the run has one
     "DENIAL_HISTORY",
 )

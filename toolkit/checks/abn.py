@@ -8,8 +8,9 @@ NECESSITY_FINDINGS = ("DX_NOT_COVERED", "THERAPY_TOO_SHORT", "UNITS_EXCEEDED")
 
 
 @check("GA_WITHOUT_ABN", RED, "abn", "modifier GA is present but ABN on File is not Y",
-       "Modifier GA says a signed ABN is on file, but ABN on File is not Y. File the signed ABN "
-       "(form CMS-R-131) and set ABN on File to Y, or remove GA.")
+       "Modifier GA says an ABN signed before the service is on file, but ABN on File is not Y. If the "
+       "patient signed one (form CMS-R-131) before the service, file it and set ABN on File to Y; otherwise "
+       "remove GA (an ABN signed after the service is not valid).")
 def ga_without_abn(lines):
     return lines.has_mod("GA") & ~lines.yes("ABN on File")
 

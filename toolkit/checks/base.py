@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from itertools import repeat
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,7 @@ class Check:
     severity: str
     family: str
     meaning: str
-    when: Callable[["ClaimLines"], pd.Series]
+    when: Callable[[ClaimLines], pd.Series]
     say: str  # a str.format template over ClaimLines.field(...) names
 
     def fields(self) -> list[str]:
@@ -46,7 +46,7 @@ class Check:
 
 
 REGISTRY: dict[str, Check] = {}
-FIELDS: dict[str, Callable[["ClaimLines", pd.Index], pd.Series]] = {}
+FIELDS: dict[str, Callable[[ClaimLines, pd.Index], pd.Series]] = {}
 
 
 def check(code: str, severity: str, family: str, meaning: str, say: str):
@@ -102,7 +102,7 @@ class ClaimLines:
             self._masks[code] = REGISTRY[code].when(self).fillna(False).astype(bool)
         return self._masks[code]
 
-    def derived(self, name: str, compute: Callable[["ClaimLines"], object]):
+    def derived(self, name: str, compute: Callable[[ClaimLines], object]):
         """A fact a family module derives once per run and shares between its check and fields."""
         if name not in self._derived:
             self._derived[name] = compute(self)
@@ -170,14 +170,15 @@ class ClaimLines:
 
     @cached_property
     def codeset_of_line(self) -> pd.Series:
-        """Which code-set release applies on each line's date of service."""
-        if len(self.codesets.sets) == 1:
+        """Which code-set release applies on each line's date of service (blank date: the newest)."""
+        newest = len(self.codesets.sets) - 1
+        if newest == 0:
             return pd.Series(0, index=self.index)
         pos = {id(s): i for i, s in enumerate(self.codesets.sets)}
-        days = pd.unique(self.dos.dropna().dt.date.to_numpy()) if len(self.dos.dropna()) else []
-        chosen = {d: pos[id(self.codesets.for_date(d))] for d in days}
-        newest = len(self.codesets.sets) - 1
-        return self.dos.dt.date.map(chosen).fillna(newest).astype(int)
+        codes, days = pd.factorize(self.dos.to_numpy(), use_na_sentinel=True)  # a few hundred distinct days
+        chosen = np.array([pos[id(self.codesets.for_date(d.date()))] for d in pd.DatetimeIndex(days)] + [newest],
+                          dtype="int64")
+        return pd.Series(chosen[codes], index=self.index)  # code −1 (no date) picks the last entry
 
     @cached_property
     def _dx_factor(self) -> tuple[np.ndarray, np.ndarray]:
@@ -200,33 +201,47 @@ class ClaimLines:
         return out
 
     @cached_property
-    def dx_info(self) -> pd.Series:
-        """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
+    def _dx_info_factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each line's (diagnoses, release) as a number, and the DxInfo tuple of each number."""
         dx_codes, _ = self._dx_factor
         n_sets = len(self.codesets.sets)
         codes, uniques = pd.factorize(dx_codes * n_sets + self.codeset_of_line.to_numpy())
         infos = np.empty(len(uniques), dtype=object)
         for i, k in enumerate(uniques):
             infos[i] = self._dx_info_of[divmod(int(k), n_sets)]
+        return codes, infos
+
+    @cached_property
+    def dx_info(self) -> pd.Series:
+        """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
+        codes, infos = self._dx_info_factor
         return pd.Series(infos[codes], index=self.index, dtype=object)
+
+    def map_dx_info(self, fn: Callable[[tuple], bool]) -> pd.Series:
+        """``fn`` of each line's DxInfo tuple as a boolean mask, computed once per distinct tuple
+        (no hashing of 100,000 tuples: the tuples are already numbered)."""
+        codes, infos = self._dx_info_factor
+        mapped = np.fromiter((bool(fn(t)) for t in infos), dtype=bool, count=len(infos))
+        return pd.Series(mapped[codes], index=self.index)
 
     @cached_property
     def _support(self) -> dict[str, pd.Series]:
-        """Per distinct (diagnoses, rule, release): the supporting diagnosis and whether any is covered.
+        """Per distinct (diagnoses, rule): the supporting diagnosis and whether any is covered; its
+        DxInfo per distinct (diagnoses, release, position) (the release does not change what a
+        rule covers, so it is kept out of the first, larger loop).
 
         "The supporting diagnosis" is the first diagnosis the applicable rule covers; where no
         rule applies, or none is covered, it is the primary (first) diagnosis.
         """
         covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
         dx_codes, dx_uniques = self._dx_factor
-        n_rules, n_sets = len(covered) + 1, len(self.codesets.sets)
-        key = (dx_codes * n_rules + (self.rule_pos.to_numpy() + 1)) * n_sets + self.codeset_of_line.to_numpy()
-        codes, uniques = pd.factorize(key)
-        pos, any_cov, code, info = (np.empty(len(uniques), dtype=object) for _ in range(4))
+        n_rules = len(covered) + 1
+        codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
+        pos = np.empty(len(uniques), dtype="int64")
+        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
         covers: dict[tuple[int, str], bool] = {}  # (rule, code): a few hundred pairs, asked ~100k times
         for i, k in enumerate(uniques):
-            rest, release = divmod(int(k), n_sets)
-            d, r = divmod(rest, n_rules)
+            d, r = divmod(int(k), n_rules)
             dx = dx_uniques[d]
             if r:
                 cov = covered[r - 1]
@@ -238,9 +253,17 @@ class ClaimLines:
             pos[i] = hit
             any_cov[i] = not r or any(hits)
             code[i] = dx[hit] if hit < len(dx) else ""
-            info[i] = self._dx_info_of[(d, release)][hit] if hit < len(dx) else None
-        return {name: pd.Series(values[codes], index=self.index, dtype=object)
-                for name, values in (("pos", pos), ("any", any_cov), ("code", code), ("info", info))}
+        line_pos = pos[codes]
+        info_codes, infos = self._dx_info_factor
+        width = int(line_pos.max()) + 1 if len(line_pos) else 1
+        at, pairs = pd.factorize(info_codes.astype("int64") * width + line_pos)
+        info = np.empty(len(pairs), dtype=object)
+        for i, k in enumerate(pairs):
+            t, p = divmod(int(k), width)
+            info[i] = infos[t][p] if p < len(infos[t]) else None
+        return {"pos": pd.Series(line_pos, index=self.index), "any": pd.Series(any_cov[codes], index=self.index),
+                "code": pd.Series(code[codes], index=self.index, dtype=object),
+                "info": pd.Series(info[at], index=self.index, dtype=object)}
 
     @cached_property
     def supporting_pos(self) -> pd.Series:

@@ -20,7 +20,7 @@ def dx_missing(lines):
 @check("DX_INVALID", RED, "diagnosis", "a diagnosis is not a code in the ICD-10-CM code set in use",
        "{invalid_dx} not a code in {codeset}. Look up the correct code in the tabular list.")
 def dx_invalid(lines):
-    return map_unique(lines.dx_info, lambda infos: any(i is None for i in infos)).astype(bool)
+    return lines.map_dx_info(lambda infos: any(i is None for i in infos))
 
 
 @field("invalid_dx")
@@ -40,7 +40,7 @@ def _codeset(lines, idx):
        "a diagnosis is a category or subcategory that needs more characters",
        "{not_billable_dx}. Code to the highest specificity the documentation supports.")
 def dx_not_billable(lines):
-    return map_unique(lines.dx_info, lambda infos: any(i is not None and not i.billable for i in infos)).astype(bool)
+    return lines.map_dx_info(lambda infos: any(i is not None and not i.billable for i in infos))
 
 
 @field("not_billable_dx")
@@ -86,20 +86,69 @@ def _excluded(x, y) -> bool:
     return x.code != y.code and (x.excludes(y.code) or y.excludes(x.code))
 
 
-def _excludes1_pairs(infos) -> list[tuple[str, str]]:
+def _excludes1_pairs(infos, others=()) -> list[tuple[str, str]]:
+    """Excludes1 pairs among the line's own diagnoses, then between them and ``others`` (the
+    diagnoses of the claim's other lines)."""
     known = [i for i in infos if i is not None]
-    return [(known[a].dotted, known[b].dotted) for a in range(len(known)) for b in range(a + 1, len(known))
-            if _excluded(known[a], known[b])]
+    pairs = [(known[a].dotted, known[b].dotted) for a in range(len(known)) for b in range(a + 1, len(known))
+             if _excluded(known[a], known[b])]
+    own = {i.code for i in known}
+    pairs += [(x.dotted, y.dotted) for x in known for y in others if y.code not in own and _excluded(x, y)]
+    return pairs
+
+
+def _claim_dx(lines) -> pd.Series:
+    """For the lines whose claim (same Claim ID) has other lines: the known diagnoses (DxInfo) on
+    the claim's lines.  ICD-10-CM Excludes1 applies to the diagnoses reported for the encounter,
+    not to one line.  Lines without a Claim ID stand alone (they are not in the result)."""
+    claim = lines.c["Claim ID"].fillna("")  # text, stripped by coerce_table
+    shared = (claim.to_numpy(dtype=object) != "") & claim.duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return pd.Series(dtype=object)
+    ids, infos = claim.to_numpy(dtype=object)[shared], lines.dx_info.to_numpy(dtype=object)[shared]
+    union: dict[str, dict[str, object]] = {}
+    for cid, t in zip(ids, infos):
+        seen = union.setdefault(cid, {})
+        for i in t:
+            if i is not None:
+                seen.setdefault(i.code, i)
+    claim_infos = {cid: tuple(seen.values()) for cid, seen in union.items()}
+    return pd.Series([claim_infos[cid] for cid in ids], index=lines.index[shared], dtype=object)
+
+
+def _line_pairs(lines, idx) -> pd.Series:
+    """The Excludes1 pairs each line of ``idx`` takes part in (own diagnoses first, then across the claim)."""
+    claim = lines.derived("claim_dx", _claim_dx)
+    others = claim.reindex(idx)
+    cache: dict[tuple, list[tuple[str, str]]] = {}
+    out = []
+    for t, o in zip(lines.dx_info[idx], others):
+        o = o if isinstance(o, tuple) else ()
+        key = (t, o)
+        if key not in cache:
+            cache[key] = _excludes1_pairs(t, o) if t else []
+        out.append(cache[key])
+    return pd.Series(out, index=idx, dtype=object)
 
 
 @check("DX_EXCLUDES1", AMBER, "diagnosis",
-       "two diagnoses on the line are in an ICD-10-CM Excludes1 relation",
-       "{excludes_pairs} cannot be reported together (ICD-10-CM Excludes1). "
-       "Keep the code the documentation supports and remove the other.")
+       "two diagnoses on the line, or on the lines of the same claim, are in an ICD-10-CM Excludes1 relation",
+       "{excludes_pairs} in an ICD-10-CM Excludes1 relation: usually not coded together. "
+       "Both may be reported only when the conditions are unrelated (guideline I.A.12.a): query the "
+       "provider and keep the code(s) the documentation supports.")
 def dx_excludes1(lines):
-    return map_unique(lines.dx_info, lambda t: len(t) > 1 and bool(_excludes1_pairs(t))).astype(bool)
+    # Most lines stand alone on their claim: once per distinct diagnosis tuple; the lines with
+    # sibling lines are looked at with the claim's other diagnoses.
+    flagged = lines.map_dx_info(lambda t: len(t) > 1 and bool(_excludes1_pairs(t)))
+    claim = lines.derived("claim_dx", _claim_dx)
+    if len(claim):
+        flagged = flagged.copy()
+        flagged[claim.index] = _line_pairs(lines, claim.index).map(bool).astype(bool)
+    return flagged
 
 
 @field("excludes_pairs")
 def _excludes_pairs(lines, idx):
-    return lines.dx_info[idx].map(lambda t: "; ".join(f"{a} and {b}" for a, b in _excludes1_pairs(t)))
+    def say(pairs) -> str:
+        return "; ".join(f"{a} and {b}" for a, b in pairs) + (" are each" if len(pairs) > 1 else " are")
+    return _line_pairs(lines, idx).map(say)

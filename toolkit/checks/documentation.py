@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-
 from ..values import map_unique
 from .base import AMBER, RED, check, field
 

@@ -32,10 +32,18 @@ def _missing_fields(lines, idx):
 
 
 @check("PAYER_UNKNOWN", AMBER, "filing", "the payer is not in Payers",
-       "Payer '{payer}' is not in the Payers table, so its filing limit and appeal window are unknown. "
+       "{payer_unknown_lead}, so its filing limit and appeal window are unknown. "
        "Add the payer or correct the name.")
 def payer_unknown(lines):
     return ~lines.payer_row["_known"]
+
+
+@field("payer_unknown_lead")
+def _payer_unknown_lead(lines, idx):
+    from ..values import map_unique
+
+    return map_unique(lines.c["Payer"][idx], lambda p: f"Payer '{p}' is not in the Payers table" if p
+                      else "The line has no payer")
 
 
 def timely_filing_limit(lines) -> pd.Series:

@@ -17,7 +17,7 @@ import pandas as pd
 from ..codesets.ncci import MAI_NAMES, NCCI_MODIFIERS
 from .base import RED, check, field
 
-_PTP_COLUMNS = ["row", "col1", "col1_line", "modifier", "rationale"]
+_PTP_COLUMNS = ["row", "col1", "col1_line", "col1_claim", "modifier", "rationale"]
 
 
 def _day(lines) -> np.ndarray:
@@ -36,35 +36,71 @@ def _claim_day_keys(lines) -> pd.DataFrame:
     return pd.DataFrame({"pos": np.flatnonzero(ok), "claim": claim[ok], "day": day[ok], "cpt": cpt[ok]})
 
 
+def _patient_day_keys(lines) -> pd.DataFrame:
+    """As ``_claim_day_keys`` but keyed by patient and rendering provider: CMS applies PTP and
+    date-of-service MUE edits to the same patient, provider and date whatever the claim."""
+    patient = lines.c["Patient ID"].fillna("").astype(str).str.strip()
+    provider = lines.c["Rendering Provider"].fillna("").astype(str).str.strip().str.casefold() \
+        if "Rendering Provider" in lines.c else ""
+    key = (patient + "\x1f" + provider).to_numpy(dtype=object)
+    day = _day(lines)
+    cpt = lines.cpt.fillna("").to_numpy(dtype=object)
+    ok = (patient.to_numpy(dtype=object) != "") & (day > 0) & (cpt != "")
+    return pd.DataFrame({"pos": np.flatnonzero(ok), "claim": key[ok], "day": day[ok], "cpt": cpt[ok]})
+
+
+def _same_day_pairs(keys: pd.DataFrame) -> pd.DataFrame:
+    """(pos, pos1) of lines with different codes under the same key and day."""
+    many = keys[keys.groupby(["claim", "day"])["cpt"].transform("nunique") > 1]  # only days with 2+ codes pair
+    if many.empty:
+        return pd.DataFrame({"pos": [], "pos1": [], "cpt": [], "col1": [], "day": []})
+    pairs = many.merge(many[["claim", "day", "cpt", "pos"]].rename(columns={"cpt": "col1", "pos": "pos1"}),
+                       on=["claim", "day"])
+    return pairs[pairs["cpt"].to_numpy() != pairs["col1"].to_numpy()][["pos", "pos1", "cpt", "col1", "day"]]
+
+
+_SIDE_MODIFIERS = ("RT", "LT")
+
+
 def _ptp_hits(lines) -> pd.DataFrame:
-    """One row per (Column 2 line, Column 1 code) edit that applies and is not bypassed."""
+    """One row per (Column 2 line, Column 1 line) edit that applies and is not bypassed.
+
+    Lines pair when they share a claim and date of service, or a patient, rendering provider and
+    date of service (across claims).  An edit is in force from its Effective Date through its
+    Deletion Date (the last day in force).  RT/LT bypass an indicator-1 edit only when the two
+    lines are on different sides; the other NCCI-associated modifiers bypass it on the Column 2 line.
+    """
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _PTP_COLUMNS})
     if lines.edits is None:
         return empty
-    base = lines.derived("ncci_keys", _claim_day_keys)
-    # Column 1 side: one line per code and claim-day is enough to know the code is there.
-    first = base.drop_duplicates(["claim", "day", "cpt"])
-    first = first[first.groupby(["claim", "day"])["cpt"].transform("size") > 1]  # only days with 2+ codes pair
-    if first.empty:
+    pairs = pd.concat([_same_day_pairs(lines.derived("ncci_keys", _claim_day_keys)),
+                       _same_day_pairs(lines.derived("ncci_patient_keys", _patient_day_keys))])
+    if pairs.empty:
         return empty
-    pairs = base.merge(first[["claim", "day", "cpt", "pos"]].rename(columns={"cpt": "col1", "pos": "pos1"}),
-                       on=["claim", "day"])
-    pairs = pairs[pairs["cpt"].to_numpy() != pairs["col1"].to_numpy()]
+    pairs = pairs.astype({"pos": "int64", "pos1": "int64", "day": "int64"}).drop_duplicates(["pos", "pos1"])
     wanted = pairs[["col1", "cpt"]].drop_duplicates()
     edits = lines.edits.ptp(wanted.itertuples(index=False, name=None))
     if edits.empty:
         return empty
     hits = pairs.merge(edits, left_on=["col1", "cpt"], right_on=["col1", "col2"])
-    in_force = (hits["effective"] <= hits["day"]) & (hits["day"] < hits["deletion"])
-    bypass = lines.has_mod(*NCCI_MODIFIERS).to_numpy()[hits["pos"].to_numpy()]
+    in_force = (hits["effective"] <= hits["day"]) & (hits["day"] <= hits["deletion"])
+    pos, pos1 = hits["pos"].to_numpy(), hits["pos1"].to_numpy()
+    other = lines.has_mod(*(NCCI_MODIFIERS - set(_SIDE_MODIFIERS))).to_numpy()[pos]
+    rt, lt = lines.has_mod("RT").to_numpy(), lines.has_mod("LT").to_numpy()
+    sides_differ = (rt[pos] & lt[pos1] & ~rt[pos1]) | (lt[pos] & rt[pos1] & ~lt[pos1])
+    bypass = other | sides_differ
     hits = hits[in_force & ((hits["modifier"] == 0) | ((hits["modifier"] == 1) & ~bypass))]
     if hits.empty:
         return empty
-    line_no = lines.c["Line"].to_numpy()[hits["pos1"].to_numpy()]
+    pos1 = hits["pos1"].to_numpy()
+    line_no = lines.c["Line"].to_numpy()[pos1]
+    claim = lines.c["Claim ID"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+    same_claim = claim[hits["pos"].to_numpy()] == claim[pos1]
     return pd.DataFrame({
         "row": lines.index[hits["pos"].to_numpy()],
         "col1": hits["col1"].to_numpy(),
         "col1_line": line_no,
+        "col1_claim": np.where(same_claim, "", claim[pos1]),
         "modifier": hits["modifier"].to_numpy(),
         "rationale": hits["rationale"].to_numpy(),
     })
@@ -86,9 +122,14 @@ def _ptp_by_line(lines) -> pd.DataFrame:
     """Per flagged line: the Column 1 codes it bundles into, the strictest indicator, the rationales."""
     hits = lines.derived("ncci_ptp", _ptp_hits)
     if hits.empty:
-        return pd.DataFrame(columns=["col1", "modifier", "rationale"])
+        return pd.DataFrame(columns=["col1", "modifier", "rationale", "other_claim"])
     line_no = pd.to_numeric(hits["col1_line"], errors="coerce")
-    shown = hits["col1"] + np.where(line_no.notna(), " (line " + line_no.fillna(0).astype("int64").astype(str) + ")", "")
+
+    def show(code: str, line, claim: str) -> str:
+        where = ([f"claim {claim}"] if claim else []) + ([f"line {int(line)}"] if pd.notna(line) else [])
+        return f"{code} ({' '.join(where)})" if where else code
+
+    shown = pd.Series([show(c, n, o) for c, n, o in zip(hits["col1"], line_no, hits["col1_claim"])], index=hits.index)
     position = pd.Series(np.arange(len(lines.index)), index=lines.index).reindex(hits["row"]).to_numpy()
     hits = hits.assign(shown=shown.to_numpy(), position=position).sort_values(["position", "col1"], kind="stable")
     names = hits.drop_duplicates(["position", "shown"])
@@ -96,6 +137,7 @@ def _ptp_by_line(lines) -> pd.DataFrame:
     frame = pd.DataFrame({
         "col1": _join_per_row(names["position"].to_numpy(), names["shown"].to_numpy(dtype=object), ", "),
         "modifier": hits.groupby("position")["modifier"].min(),
+        "other_claim": hits.assign(o=hits["col1_claim"] != "").groupby("position")["o"].any(),
     })
     frame["rationale"] = _join_per_row(why["position"].to_numpy(), why["rationale"].to_numpy(dtype=object), "; ")
     frame["rationale"] = frame["rationale"].fillna("")
@@ -104,11 +146,13 @@ def _ptp_by_line(lines) -> pd.DataFrame:
 
 
 @check("NCCI_PTP_CONFLICT", RED, "ncci",
-       "(added; only with an NCCI index) another line of the claim on the same date of service bills the "
-       "Column 1 code of an NCCI PTP edit in force, and the modifier indicator is 0, or it is 1 and this "
-       "Column 2 line has no NCCI-associated modifier (59, XE/XS/XP/XU, anatomic, 24/25/57/58/78/79, 27, 91)",
-       "{cpt} is bundled into {ptp_column1} on the same claim and date of service (NCCI PTP edit"
-       "{ptp_rationale}). {ptp_advice}")
+       "(added; only with an NCCI index) another line of the claim on the same date of service, or (added) "
+       "a line of the same patient, rendering provider and date of service on another claim, bills the "
+       "Column 1 code of an NCCI PTP edit in force (Effective Date through Deletion Date, both inclusive), "
+       "and the modifier indicator is 0, or it is 1 and this Column 2 line has no NCCI-associated modifier "
+       "(59, XE/XS/XP/XU, anatomic, 24/25/57/58/78/79, 27, 91; RT/LT count only when the two lines are on "
+       "different sides)",
+       "{cpt} is bundled into {ptp_column1} {ptp_where} (NCCI PTP edit{ptp_rationale}). {ptp_advice}")
 def ncci_ptp_conflict(lines):
     hits = lines.derived("ncci_ptp", _ptp_hits)
     return lines.series(lines.index.isin(hits["row"]), dtype=bool)
@@ -117,6 +161,13 @@ def ncci_ptp_conflict(lines):
 @field("ptp_column1")
 def _ptp_column1(lines, idx):
     return lines.derived("ncci_ptp_by_line", _ptp_by_line)["col1"].reindex(idx)
+
+
+@field("ptp_where")
+def _ptp_where(lines, idx):
+    other = lines.derived("ncci_ptp_by_line", _ptp_by_line)["other_claim"].reindex(idx).fillna(False).astype(bool)
+    return pd.Series(np.where(other, "on the same date of service for the same patient and provider",
+                              "on the same claim and date of service"), index=idx)
 
 
 @field("ptp_rationale")
@@ -138,7 +189,7 @@ def _ptp_advice(lines, idx):
 
 def _mue_over(lines) -> pd.DataFrame:
     """Per line above its MUE: the value, MAI, rationale, the units counted and over how many lines."""
-    columns = ["limit", "mai", "rationale", "counted", "n_lines"]
+    columns = ["limit", "mai", "rationale", "counted", "n_lines", "across"]
     if lines.edits is None:
         return pd.DataFrame(columns=columns)
     codes = [c for c in pd.unique(lines.cpt.fillna("")) if c]
@@ -150,15 +201,23 @@ def _mue_over(lines) -> pd.DataFrame:
     units = lines.units.astype(float)
     counted = units.copy()
     n_lines = pd.Series(1, index=lines.index)
-    # MAI 2 and 3 limit the units of a code per date of service: sum the claim's lines of that day.
-    keys = lines.derived("ncci_keys", _claim_day_keys)
-    per_day = keys[mai.to_numpy()[keys["pos"].to_numpy()] >= 2]
-    if len(per_day):
+    # MAI 2 and 3 limit the units of a code per date of service: sum the lines of that day, on the
+    # claim and (across claims) for the same patient and rendering provider; the larger sum counts.
+    across = pd.Series(False, index=lines.index)
+    for name, keys_of in (("ncci_keys", _claim_day_keys), ("ncci_patient_keys", _patient_day_keys)):
+        keys = lines.derived(name, keys_of)
+        per_day = keys[mai.to_numpy()[keys["pos"].to_numpy()] >= 2]
+        if not len(per_day):
+            continue
         per_day = per_day.assign(units=units.to_numpy()[per_day["pos"].to_numpy()])
         grouped = per_day.groupby(["claim", "day", "cpt"])["units"]
         pos = per_day["pos"].to_numpy()
-        counted.iloc[pos] = grouped.transform("sum").to_numpy()
-        n_lines.iloc[pos] = grouped.transform("size").to_numpy()
+        total, size = grouped.transform("sum").to_numpy(), grouped.transform("size").to_numpy()
+        larger = total > counted.to_numpy()[pos]
+        counted.iloc[pos[larger]] = total[larger]
+        n_lines.iloc[pos[larger]] = size[larger]
+        if name == "ncci_patient_keys":
+            across.iloc[pos[larger]] = True
     over = limit.notna() & (counted > limit)
     return pd.DataFrame({
         "limit": limit[over].astype("int64"),
@@ -166,6 +225,7 @@ def _mue_over(lines) -> pd.DataFrame:
         "rationale": lines.cpt[over].map(table["rationale"]).fillna(""),
         "counted": counted[over],
         "n_lines": n_lines[over],
+        "across": across[over],
     })
 
 
@@ -175,7 +235,8 @@ def _units(values: pd.Series) -> pd.Series:
 
 @check("MUE_EXCEEDED", RED, "ncci",
        "(added; only with an NCCI index) the units exceed the code's CMS MUE value: on the line (MAI 1), "
-       "or summed over the claim's lines of that code on the same date of service (MAI 2 and 3)",
+       "or summed over the claim's lines of that code on the same date of service (MAI 2 and 3), or (added) "
+       "over the lines of that code on the same patient, rendering provider and date of service across claims",
        "{mue_detail} {mue_advice}")
 def mue_exceeded(lines):
     over = lines.derived("ncci_mue", _mue_over)
@@ -189,7 +250,10 @@ def _mue_detail(lines, idx):
     per_line = _units(lines.units.reindex(idx)) + " units of " + cpt + " on this line exceed the MUE of " + \
         limit + " per line"
     across = pd.Series(np.where(over["n_lines"] > 1, " (" + over["n_lines"].astype(str) + " lines)", ""), index=idx)
-    per_day = _units(over["counted"]) + " units of " + cpt + " on this claim's date of service" + across + \
+    scope = pd.Series(np.where(over["across"].fillna(False).astype(bool),
+                               " on this date of service for the patient and provider (all claims)",
+                               " on this claim's date of service"), index=idx)
+    per_day = _units(over["counted"]) + " units of " + cpt + scope + across + \
         " exceed the MUE of " + limit + " per day"
     why = over["rationale"].fillna("")
     source = (" (CMS MUE, MAI " + over["mai"].astype(str) + " " + over["mai"].map(MAI_NAMES).fillna("")

@@ -3,6 +3,7 @@ therapy, imaging, prior authorization, units) and whether any rule applies at al
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..values import map_unique
@@ -15,12 +16,12 @@ def _fmt_num(x) -> str:
 
 @field("cpt")
 def _cpt(lines, idx):
-    return lines.cpt[idx]
+    return map_unique(lines.cpt[idx], lambda c: c or "(blank code)")
 
 
 @field("payer")
 def _payer(lines, idx):
-    return map_unique(lines.c["Payer"][idx], lambda p: p or "(blank)")
+    return map_unique(lines.c["Payer"][idx], lambda p: p or "(blank payer)")
 
 
 @field("dos")
@@ -41,18 +42,46 @@ def no_policy(lines):
 
 
 @check("DX_NOT_COVERED", RED, "policy", "a rule applies and none of the line's diagnoses is in its Covered Dx",
-       "None of the diagnoses ({line_dx}) supports {cpt} under {payer}'s policy{policy}; covered: "
-       "{covered}. Code a covered diagnosis if the chart documents one; {necessity_fallback}")
+       "{not_covered_lead} {cpt} under {payer}'s policy{policy}; covered: {covered}. Code a covered "
+       "diagnosis if the chart documents one; {necessity_fallback}")
 def dx_not_covered(lines):
     return lines.has_rule & ~lines.any_covered
 
 
+@field("not_covered_lead")
+def _not_covered_lead(lines, idx):
+    return map_unique(lines.dx[idx], lambda t: f"None of the diagnoses ({dx_list(t)}) supports" if t
+                      else "The line has no diagnosis, so nothing supports")
+
+
+# What to do when no covered diagnosis is documented.  An ABN is valid only if signed before the
+# service (CMS-R-131): advice never says "have one signed now".  GA asserts a valid ABN is on file;
+# GZ says there is none, and Medicare then denies the line as the practice's liability.
+_FALLBACK_MEDICARE = {
+    "ga": "the signed ABN and modifier GA are on the line: it may be submitted, and if Medicare denies it "
+          "the patient may be billed.",
+    "gz": "modifier GZ is on the line: Medicare will deny it and the practice bears the loss (do not bill "
+          "the patient).",
+    "abn": "an ABN signed before the service is on file: add modifier GA (the line is still submitted; if "
+           "denied, the patient may be billed).",
+    "none": "otherwise the line will be denied. If the patient signed an ABN before the service, set ABN on "
+            "File to Y and add modifier GA (the patient may then be billed if denied); without one, add GZ "
+            "(the practice bears the loss). An ABN signed after the service is not valid.",
+}
+_FALLBACK_OTHER = "otherwise the line will be denied as it stands: hold it."
+
+
 @field("necessity_fallback")
 def _necessity_fallback(lines, idx):
-    medicare = lines.medicare[idx]
-    return medicare.map({True: "otherwise the line will be denied: have the patient sign an ABN before the "
-                               "service and add modifier GA.",
-                         False: "otherwise the line will be denied as it stands: hold it."})
+    medicare = lines.medicare[idx].to_numpy()
+    abn = lines.c["ABN on File"][idx].fillna(False).astype(bool).to_numpy()
+    mods = lines.mods[idx]
+    ga = np.fromiter(("GA" in m for m in mods), dtype=bool, count=len(idx))
+    gz = np.fromiter(("GZ" in m for m in mods), dtype=bool, count=len(idx))
+    text = np.select([~medicare, abn & ga, gz & ~ga, abn],
+                     [_FALLBACK_OTHER, _FALLBACK_MEDICARE["ga"], _FALLBACK_MEDICARE["gz"], _FALLBACK_MEDICARE["abn"]],
+                     _FALLBACK_MEDICARE["none"])
+    return pd.Series(text, index=idx, dtype=object)
 
 
 @field("line_dx")
@@ -60,12 +89,20 @@ def _line_dx(lines, idx):
     return map_unique(lines.dx[idx], lambda t: dx_list(t) or "none")
 
 
+def covered_text(cov) -> str:
+    """A rule's Covered Dx for a message: the first entries, or what a blank or ``*`` list means."""
+    entries = list(cov.entries)
+    if not entries:
+        return "no diagnosis is listed in the rule's Covered Dx (fill it in from the policy)"
+    if entries == ["*"]:
+        return "any diagnosis"
+    shown = ["any diagnosis" if e == "*" else e for e in entries[:8]]
+    return ", ".join(shown) + (f" and {len(entries) - 8} more" if len(entries) > 8 else "")
+
+
 @field("covered")
 def _covered(lines, idx):
-    def show(cov):
-        entries = list(cov.entries)
-        return ", ".join(entries[:8]) + (f" and {len(entries) - 8} more" if len(entries) > 8 else "")
-    return map_unique(lines.rule_pos[idx], lambda p: show(lines.rules["_covered"].iat[p]))
+    return map_unique(lines.rule_pos[idx], lambda p: covered_text(lines.rules["_covered"].iat[p]))
 
 
 @check("THERAPY_UNDOCUMENTED", AMBER, "policy",

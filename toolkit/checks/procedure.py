@@ -20,10 +20,16 @@ LIABILITY_MODIFIERS = {"GA", "GZ", "GY"}
 
 
 @check("CPT_INVALID", RED, "procedure", "the procedure code does not have a valid CPT/HCPCS shape",
-       "Procedure code '{cpt}' is not a valid CPT/HCPCS code (5 characters: five digits, four digits "
-       "and F/T/U, or a letter A-V and four digits). Correct the code.")
+       "{cpt_problem} (5 characters: five digits, four digits and F/T/U, or a letter A-V and four "
+       "digits). Correct the code.")
 def cpt_invalid(lines):
     return map_unique(lines.cpt, lambda c: not CPT_SHAPE.fullmatch(c or "")).astype(bool)
+
+
+@field("cpt_problem")
+def _cpt_problem(lines, idx):
+    return map_unique(lines.cpt[idx], lambda c: f"Procedure code '{c}' is not a valid CPT/HCPCS code" if c
+                      else "The procedure code is blank: enter the CPT/HCPCS code")
 
 
 def _bad_modifiers(mods: tuple[str, ...]) -> bool:

@@ -146,29 +146,46 @@ def codeset_list(codeset_paths):
 
     for s in CodeSets.default(list(codeset_paths)).sets:
         eff = s.effective_from.isoformat() if s.effective_from else "always"
-        click.echo(f"{s.label}  (from {eff})  {s.path}")
+        to = f" to {s.effective_to.isoformat()}" if s.effective_to else ""
+        click.echo(f"{s.label}  (from {eff}{to})  {s.path}")
 
 
 @codeset.command("build")
-@click.argument("order_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--effective-from", required=True, callback=_as_of, metavar="YYYY-MM-DD",
-              help="First date of service the release applies to, e.g. 2026-10-01 for FY2027.")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the index (.sqlite). Point Validate to it with --codeset, the "
                    "Settings key 'ICD-10-CM Index' or $MEDNEC_ICD10CM_INDEX.")
-@click.option("--label", help="Name shown in reports, e.g. 'ICD-10-CM FY2027'.")
-def codeset_build(order_file, effective_from, out, label):
-    """Build an index from a CMS ICD-10-CM order file (icd10cm_order_YYYY.txt)."""
-    from ..codesets.build_icd10cm import build_from_order_file
+@click.option("--fy", type=int, metavar="YYYY",
+              help="Fiscal year of the release, e.g. 2028 (default: from the file names or the XML).")
+@click.option("--effective-from", callback=_as_of, metavar="YYYY-MM-DD",
+              help="First date of service the release applies to (default: October 1 before the fiscal year).")
+@click.option("--effective-to", callback=_as_of, metavar="YYYY-MM-DD",
+              help="Last date of service it applies to (default: September 30 of the fiscal year).")
+@click.option("--label", help="Name shown in reports, e.g. 'ICD-10-CM FY2028'.")
+def codeset_build(sources, out, fy, effective_from, effective_to, label):
+    """Add an ICD-10-CM release (a new fiscal year) from the CMS downloads.
 
-    path = build_from_order_file(order_file, out, effective_from=effective_from.isoformat(), label=label)
-    click.echo(f"Wrote {path}")
+    SOURCES are the files from the CMS "ICD-10-CM" page, as downloaded: the "Code Descriptions
+    in Tabular Order" zip (or the icd10cm_order_YYYY.txt file in it) and the "Code Tables,
+    Tabular and Index" zip (or the icd10cm_tabular_YYYY.xml in it), which gives the Excludes1
+    notes. Without the tabular file, Excludes1 notes come from the newest shipped release.
+
+    Each claim line is checked against the release in force on its date of service
+    (FY2028 = 2027-10-01 to 2028-09-30).
+    """
+    from ..codesets.build_icd10cm import release_from_cms, write_index
+
+    release = release_from_cms(list(sources), fy=fy, effective_from=effective_from, effective_to=effective_to,
+                               label=label)
+    path = write_index(out, [release])
+    click.echo(f"Wrote {path}: {release.label}, {len(release.codes):,} codes, for dates of service "
+               f"{release.effective_from.isoformat()} to {release.effective_to.isoformat()}")
 
 
 @codeset.command("ncci-build")
 @click.argument("ptp_files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--mue", "mue_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The CMS practitioner MUE file (MCR_MUE_PractitionerServices_Eff_....xlsx or .csv).")
+              help="The CMS practitioner MUE file (MCR_MUE_PractitionerServices_Eff_....xlsx or .csv, or its zip).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the index (.sqlite). Point Validate to it with --ncci or the "
                    "Settings key 'NCCI Index'.")
@@ -177,7 +194,9 @@ def codeset_ncci_build(ptp_files, mue_file, out, label):
     """Build the NCCI edit index from the CMS quarterly files.
 
     PTP_FILES are the practitioner PTP files ccipra-v...-f1 to -f4 (.xlsx or .txt) from the CMS
-    "Medicare NCCI Procedure to Procedure (PTP) Edits" page; --mue is the practitioner MUE file.
+    "Medicare NCCI Procedure to Procedure (PTP) Edits" page, or the zips as downloaded; --mue is
+    the practitioner MUE file (.xlsx or .csv) or its zip. An edit is in force through its
+    Deletion Date (the last day).
     Build it again each quarter when CMS publishes new files.
     """
     from ..codesets.build_ncci import build_ncci_index

@@ -25,6 +25,7 @@ import csv
 import datetime as dt
 import re
 import sqlite3
+import zipfile
 from pathlib import Path
 
 from ..errors import InputError
@@ -179,7 +180,7 @@ def iter_ptp_file(path: Path | str):
     path = Path(path)
     rows = _rows(path)
     names = None
-    for n, row in rows:
+    for _n, row in rows:
         if _norm(_cell(row, 0)) in ("column 1", "column1") and _norm(_cell(row, 1)) in ("column 2", "column2"):
             names = [_norm(c) for c in row]
             break
@@ -227,7 +228,7 @@ def read_mue_file(path: Path | str) -> list[tuple]:
     path = Path(path)
     rows = _rows(path)
     cols = None
-    for n, row in rows:
+    for _n, row in rows:
         names = [_squash(c) for c in row]
         code = _find(names, "hcpcs", None)
         value = _find(names, "muevalue", None)
@@ -268,9 +269,75 @@ def read_mue_file(path: Path | str) -> list[tuple]:
 
 # ---------------------------------------------------------------- the index
 
+_DATA_SUFFIXES = (".txt", ".csv", ".xlsx")
+
+
+def _zip_members(zf: zipfile.ZipFile) -> list[str]:
+    return [m for m in zf.namelist() if not m.endswith("/") and Path(m).suffix.lower() in _DATA_SUFFIXES
+            and not Path(m).name.startswith(("~", "."))]
+
+
+def _is_mue(name: str) -> bool:
+    return "mue" in Path(name).name.lower()
+
+
+def _one_per_part(names: list[str]) -> list[str]:
+    """CMS ships each PTP part as .xlsx and .txt (and MUE as .xlsx and .csv): keep one copy of each,
+    the text one (streamed, no spreadsheet reader needed)."""
+    best: dict[str, str] = {}
+    rank = {".txt": 0, ".csv": 1, ".xlsx": 2}
+    for n in names:
+        stem = Path(n).stem.lower()
+        if stem not in best or rank[Path(n).suffix.lower()] < rank[Path(best[stem]).suffix.lower()]:
+            best[stem] = n
+    return sorted(best.values())
+
+
+def expand_downloads(paths, folder: Path, *, plain_mue: bool = False) -> tuple[list[Path], list[Path]]:
+    """The PTP files and MUE files among ``paths``, with the CMS zips (as downloaded) unpacked into
+    ``folder``; README/PDF members are skipped.  A zip member is an MUE file when its name says MUE."""
+    ptp: list[Path] = []
+    mue: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise InputError("file not found", file=path)
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") or not zipfile.is_zipfile(path):  # an .xlsx is a zip too
+            (mue if plain_mue or _is_mue(path.name) else ptp).append(path)
+            continue
+        with zipfile.ZipFile(path) as zf:
+            members = _zip_members(zf)
+            inner = [m for m in members if not _is_mue(m) and re.search(r"(ccipra|ptp|-f\d)", Path(m).name, re.I)]
+            mues = [m for m in members if _is_mue(m)]
+            if not inner and not mues:
+                raise InputError("no CMS PTP (ccipra-…) or MUE file inside the zip", file=path)
+            for kind, names in ((ptp, _one_per_part(inner)), (mue, _one_per_part(mues))):
+                for name in names:
+                    target = folder / f"{len(ptp) + len(mue):02d}" / Path(name).name  # the name CMS gave it
+                    target.parent.mkdir()
+                    target.write_bytes(zf.read(name))
+                    kind.append(target)
+    return ptp, mue
+
+
 def build_ncci_index(ptp_files, out: Path | str, *, mue_file: Path | str | None = None,
                      label: str | None = None) -> Path:
-    """Read the PTP files and the MUE file and write the index at ``out`` (atomically)."""
+    """Read the PTP files and the MUE file and write the index at ``out`` (atomically).
+
+    Any of them may be the zip CMS publishes (unpacked to a temporary folder here)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mednec-ncci-") as tmp:
+        ptp, mues = expand_downloads(ptp_files or (), Path(tmp))
+        (Path(tmp) / "mue").mkdir()
+        if mue_file is not None:
+            more_ptp, more_mue = expand_downloads([mue_file], Path(tmp) / "mue", plain_mue=True)
+            ptp, mues = ptp + more_ptp, mues + more_mue
+        if len(mues) > 1:
+            raise InputError("more than one MUE file given: give only the practitioner MUE file", file=mues[1])
+        return _build_ncci_index(ptp, out, mue_file=mues[0] if mues else None, label=label)
+
+
+def _build_ncci_index(ptp_files, out: Path | str, *, mue_file: Path | None, label: str | None) -> Path:
     from ..workbook.files import atomic_write
 
     ptp_files = [Path(p) for p in ptp_files or ()]

@@ -39,7 +39,8 @@ def validate() -> None:
         validation = validate_book(book, as_of=None)
         counts = validation.counts()
         return (f"Validated {sum(counts.values())} claim lines: {counts.get('GREEN', 0)} GREEN, "
-                f"{counts.get('AMBER', 0)} AMBER, {counts.get('RED', 0)} RED.")
+                f"{counts.get('AMBER', 0)} AMBER, {counts.get('RED', 0)} RED."
+                + "".join(f" Note: {note}." for note in getattr(validation, "codeset_notes", ())))
 
     _run("Validate Claims", job, module="toolkit.jobs.validate")
 

@@ -111,7 +111,7 @@ def report_frame(validation: Validation) -> pd.DataFrame:
         "Line": line,
         **{c: validation.results[c] for c in REPORT_COLUMNS[2:]},
         "Validated At": validation.results["Validated At"],
-        "Code Set": "; ".join(validation.codeset_labels),
+        "Code Set": "; ".join([*validation.codeset_labels, *validation.codeset_notes]),
     })
     return frame.reset_index(drop=True)
 
@@ -155,7 +155,7 @@ def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -
         counts = validation.counts()
         for r, (k, v) in enumerate([
             ("Validated at", validation.validated_at), ("As of", validation.as_of.isoformat()),
-            ("ICD-10-CM code set", "; ".join(validation.codeset_labels)),
+            ("ICD-10-CM code set", "; ".join([*validation.codeset_labels, *validation.codeset_notes])),
             ("GREEN", counts["GREEN"]), ("AMBER", counts["AMBER"]), ("RED", counts["RED"]),
         ]):
             about.write(r, 0, k, bold)
@@ -249,6 +249,7 @@ def summary_text(validation: Validation, *, where: str = "") -> str:
     if top:
         lines.append("Top findings:")
         lines += [f"  {code:<22} {n:>6}" for code, n in top]
+    lines += [f"Note: {note}" for note in validation.codeset_notes]
     if where:
         lines.append(where)
     return "\n".join(lines)
