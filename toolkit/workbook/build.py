@@ -23,10 +23,14 @@ import pandas as pd
 from ..tables import CLAIMS, DENIAL_STATUSES, DENIALS, PAYER_TYPES, PAYERS, RESULT_COLUMNS, RULES, SETTINGS, TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
+# Installed from a wheel, the sample practice ships inside the package (setup.py copies
+# workbooks/ to toolkit/shipped/); in the source tree it is read from workbooks/.
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped"
+_IN_REPO = (REPO / "workbooks" / "sample").is_dir()
 # In the source tree the workbook lives in workbooks/; installed, it is written to the current folder.
-_WORKBOOKS = REPO / "workbooks" if (REPO / "workbooks").is_dir() else Path.cwd()
+_WORKBOOKS = REPO / "workbooks" if _IN_REPO else Path.cwd()
 DEFAULT_OUT = _WORKBOOKS / "medical_necessity.xlsm"
-SAMPLE_DIR = _WORKBOOKS / "sample"
+SAMPLE_DIR = REPO / "workbooks" / "sample" if _IN_REPO else SHIPPED_DIR / "sample"
 VBA_SOURCE = Path(__file__).resolve().parents[1] / "excel" / "vba" / "Mednec.bas"
 VBA_MODULE = "Mednec"
 BUILD_DATE = dt.datetime(2026, 1, 1, 0, 0, 0)  # fixed: reproducible bytes
@@ -424,6 +428,38 @@ def _payer_validation() -> dict:
     return {"validate": "list", "source": "=PayerList", "error_type": "warning",
             "error_title": "Payer", "error_message": "This payer is not in the Payers sheet: add it there first, "
                                                      "or Validate will flag it (PAYER_UNKNOWN)."}
+
+
+def rows_of_work(path: Path | str) -> str:
+    """What a biller's work in an existing workbook amounts to ("12 claim lines, 5 denials"), or ""
+    when there is none: empty tables, or exactly the shipped sample as a build writes it (no
+    results, no denials), which a rebuild may replace without asking."""
+    from ..tables import RESULT_COLUMNS
+    from ..workbook.files import ReadOnlyWorkbook
+
+    try:
+        book = ReadOnlyWorkbook(path)
+    except Exception:  # not a workbook we can read: treat it as work, never destroy it silently
+        return "data mednec cannot read"
+    counts: dict[str, int] = {}
+    untouched_sample = True
+    for spec, noun in ((CLAIMS, "claim lines"), (RULES, "rules"), (PAYERS, "payers"), (DENIALS, "denials")):
+        frame = book.read_table(spec) if book.has_table(spec) else pd.DataFrame()
+        counts[noun] = len(frame)
+        if spec is DENIALS:
+            untouched_sample &= frame.empty
+            continue
+        sample = load_sample(spec, SAMPLE_DIR)
+        key = spec.headers[0]
+        if sample is None or len(sample) != len(frame) or key not in frame.columns or \
+                sorted(map(str, frame[key])) != sorted(map(str, sample[key])):
+            untouched_sample = False
+        if spec is CLAIMS and any(c in frame.columns and frame[c].notna().any() and
+                                  (frame[c].astype(str).str.strip() != "").any() for c in RESULT_COLUMNS):
+            untouched_sample = False
+    if untouched_sample or not any(counts.values()):
+        return ""
+    return ", ".join(f"{n} {noun}" for noun, n in counts.items() if n)
 
 
 def zip_parts(path: Path | str) -> dict[str, bytes]:
