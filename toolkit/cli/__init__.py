@@ -30,6 +30,8 @@ COMMANDS = {
     "scheduler": "toolkit.cli.digest:scheduler",
     "codeset": "toolkit.cli.validate:codeset",
     "rules": "toolkit.cli.rules:rules",
+    "demo": "toolkit.cli.demo:demo",
+    "huddle": "toolkit.cli.digest:huddle",
 }
 
 

@@ -26,7 +26,8 @@ def build_workbook(out, empty, force):
     already at that place that holds claim, rule, payer or denial rows is never replaced without
     --force; with --force it is first copied to a dated backup beside it. Close it in Excel first.
     """
-    from ..workbook.build import DEFAULT_OUT, SAMPLE_DIR, build_workbook as build, rows_of_work
+    from ..workbook.build import DEFAULT_OUT, SAMPLE_DIR, rows_of_work
+    from ..workbook.build import build_workbook as build
     from ..workbook.files import ensure_not_locked
 
     target = out or DEFAULT_OUT
