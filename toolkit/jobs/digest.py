@@ -181,6 +181,12 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise MednecError(f"month '{month}' is not a month: use YYYY-MM, e.g. 2026-03")
     month = pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+    today = as_of or dt.date.today()
+    if month.end_time.date() >= today:
+        from ..errors import InputError
+
+        raise InputError(f"{month} has not ended yet (today is {today.isoformat()}): the digest reports on a "
+                         f"finished month, e.g. --month {(pd.Period(today, freq='M') - 1)}")
     settings = book_settings(book)
     mail = MailSettings.load(settings, env)
     recipients = _recipients(mail, "digest", send)
