@@ -11,7 +11,6 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner
 
 from toolkit.cli import cli as mednec_cli
