@@ -299,7 +299,7 @@ def _remit_dates(payer: str) -> list[dt.date]:
 def _adjudicate(rng: random.Random, claims: pd.DataFrame, weak: dict) -> pd.DataFrame:
     """Each line's remittance date and outcome: paid, or denied with (group, CARC, RARC)."""
     dates = {payer: _remit_dates(payer) for payer in REMIT_DAY}
-    out = []
+    out: list[tuple[dt.date | None, tuple[str, str, str] | None]] = []
     for rec in claims.itertuples(index=False):
         payer = rec[claims.columns.get_loc("Payer")]
         submitted = dt.date.fromisoformat(rec[claims.columns.get_loc("Submitted Date")])
@@ -309,7 +309,7 @@ def _adjudicate(rng: random.Random, claims: pd.DataFrame, weak: dict) -> pd.Data
             continue
         key = (rec[0], rec[1])
         problem = weak.get(key)
-        code = None
+        code: tuple[str, str, str] | None = None
         if problem and rng.random() < 0.85:
             code = DENIAL_CODES[problem]
             if problem == "PRIOR_AUTH_MISSING" and payer == "State Medicaid":
@@ -439,7 +439,7 @@ def _work_denials(rng: random.Random, book) -> int:
                 s, r2 = "Written Off", when + dt.timedelta(days=rng.randint(3, 10))
                 o = {"18": "Duplicate: the original was paid", "27": "Coverage ended: billed the patient",
                      "97": "Bundled: no separate payment"}[carc]
-        elif 20 < age < 110 and rng.random() < 0.12:
+        elif 20 < age < 125 and rng.random() < 0.12:
             pass  # still in the appeal queue: the Dashboard's deadlines and the reminder have work
         elif age > 20:  # medical necessity and authorization: appealed
             s = "Appealed"
@@ -459,6 +459,20 @@ def _work_denials(rng: random.Random, book) -> int:
                           "Outcome": outcome, "Owner": owner, "Notes": notes}, index=denials.index)
     book.write_columns(DENIALS, frame)
     return len(frame)
+
+
+def _set_baseline(book) -> None:
+    """Settings' Baseline Medical Necessity Denials = the monthly average before the checklist
+    (January to May 2026), the figure the practice measures its 30 % reduction against."""
+    from .tables import DENIALS, SETTINGS
+
+    denials = book.read_table(DENIALS)
+    when = pd.to_datetime(denials["Denial Date"])
+    before = denials[(when >= "2026-01-01") & (when < "2026-06-01")
+                     & (denials["Category"].astype(str).str.casefold() == "medical necessity")]
+    settings = book.read_table(SETTINGS)
+    row = settings.index[settings["Key"].astype(str) == "Baseline Medical Necessity Denials"]
+    book.write_columns(SETTINGS, pd.DataFrame({"Value": [round(len(before) / 5)]}, index=row[:1]))
 
 
 # ---------------------------------------------------------------- the whole demo
@@ -498,6 +512,7 @@ def build_demo(out: Path | str, *, seed: int = DEMO_SEED, remittance_dir: Path |
     record_first_status(out, validation.claims, validation.results)
     import_835_files(book, remittances, as_of=AS_OF)
     n_denials = _work_denials(rng, book)
+    _set_baseline(book)
     kpis = refresh_dashboard(book, as_of=AS_OF)  # saves the book
     freeze_package(out)
     return DemoSummary(path=out, claim_lines=len(claims), claims=int(claims["Claim ID"].nunique()),

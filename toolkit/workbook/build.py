@@ -68,10 +68,13 @@ TEXT_COLUMNS = {
 }
 WIDTHS = {
     "Claim ID": 12, "Line": 6, "Patient ID": 12, "Patient Name": 20, "Payer": 22, "CPT/HCPCS": 11,
-    "Modifiers": 10, "Units": 7, "Dx Codes": 18, "Therapy Notes": 28, "Status": 10, "Finding Codes": 30,
+    "Modifiers": 10, "Units": 7, "Dx Codes": 18, "Therapy Notes": 28, "Status": 10, "Finding Codes": 40,
     "Findings": 60, "Policy": 26, "Validated At": 18, "Covered Dx": 34, "Description": 30, "Notes": 30,
     "Reason": 40, "Address": 34, "Portal": 30, "Key": 36, "Value": 44, "Category": 20, "Root Cause": 22,
 }
+
+# Long text that must be read whole: wrapped in its cell, never cut off at the column edge.
+WRAPPED_COLUMNS = {"Findings", "Finding Codes", "Policy", "Therapy Notes", "Covered Dx", "Notes", "Reason"}
 
 TRAFFIC = {"GREEN": ("#C6EFCE", "#006100"), "AMBER": ("#FFEB9C", "#9C5700"), "RED": ("#FFC7CE", "#9C0006")}
 
@@ -184,7 +187,7 @@ class _Formats:
         self.datetime = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         self.money = wb.add_format({"num_format": "#,##0.00"})
         self.percent = wb.add_format({"num_format": "0.0%"})
-        self.findings = wb.add_format({"text_wrap": False})
+        self.findings = wb.add_format({"text_wrap": True, "valign": "top"})
         self.traffic = {s: wb.add_format({"bg_color": bg, "font_color": fg}) for s, (bg, fg) in TRAFFIC.items()}
 
 
@@ -195,6 +198,8 @@ def _column_format(fmt: _Formats, header: str, kind: str):
         return fmt.datetime
     if kind == "money":
         return fmt.money
+    if header in WRAPPED_COLUMNS:
+        return fmt.findings
     if header in TEXT_COLUMNS or kind == "code":
         return fmt.text
     return None
@@ -235,7 +240,19 @@ def _add_table(wb, ws, fmt: _Formats, spec: TableSpec, headers: list[str], rows:
         options["data"] = rows
     ws.add_table(HEADER_ROW, 0, last, len(headers) - 1, options)
     ws.freeze_panes(HEADER_ROW + 1, first_col_freeze)
+    _print_setup(ws, repeat_header=True)
     return HEADER_ROW + 1, last
+
+
+def _print_setup(ws, *, repeat_header: bool) -> None:
+    """Landscape, one page wide (as many tall as needed), the header row on every page."""
+    ws.set_landscape()
+    ws.set_paper(1)  # Letter
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    if repeat_header:
+        ws.repeat_rows(HEADER_ROW)
+    ws.set_footer("&L&A&RPage &P of &N")
 
 
 def _title(ws, fmt: _Formats, title: str, hint: str) -> None:
@@ -413,6 +430,7 @@ def _write(path, vba: bytes, samples: dict) -> None:
     for i, key in enumerate(BUTTONS):
         _button(ws, 2 + 2 * i, 3, key, width=260)
     ws.hide_gridlines(2)
+    _print_setup(ws, repeat_header=False)
 
     # ---- xlwings.conf: read by xlwings' RunPython (keys in A from A1, values in B).
     # The interpreter keys are added by `mednec excel-setup`; a blank key here would hide the
