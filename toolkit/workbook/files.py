@@ -425,6 +425,7 @@ class WorkbookFile:
                 cols[header_key(header)] = col
             for row, value in zip(frame.index, frame[header].tolist()):
                 ws.cell(int(row), col).value = _cell_value(value)
+        fit_wrapped_rows(ws, frame.index, [cols[header_key(h)] for h in frame.columns])
 
     def append_rows(self, spec: TableSpec, frame: pd.DataFrame) -> list[int]:
         """Add rows under the table (extending it); returns their row numbers."""
@@ -508,3 +509,25 @@ def _cell_value(value):
     if isinstance(value, (dt.date, dt.datetime, str, int, float, bool)):
         return value
     return str(value)
+
+
+def fit_wrapped_rows(ws, rows, columns) -> None:
+    """Make each row tall enough for its wrapped cells (Findings, Policy): Excel sizes such rows
+    when it opens a file, LibreOffice and printing do not, and a wrapped finding cut to one line
+    is as bad as one cut at the column edge.  Only rows holding wrapped text are touched."""
+    import math
+
+    from openpyxl.utils import get_column_letter
+
+    wrapped = []
+    for col in columns:
+        width = ws.column_dimensions[get_column_letter(col)].width or 8.43
+        wrapped.append((col, max(4.0, width * 1.1)))
+    for row in rows:
+        lines = 1
+        for col, chars in wrapped:
+            cell = ws.cell(int(row), col)
+            if isinstance(cell.value, str) and cell.alignment is not None and cell.alignment.wrap_text:
+                lines = max(lines, sum(max(1, math.ceil(len(part) / chars)) for part in cell.value.split("\n")))
+        if lines > 1:
+            ws.row_dimensions[int(row)].height = min(409, 15 * lines)
