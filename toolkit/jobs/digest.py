@@ -192,7 +192,7 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     recipients = _recipients(mail, "digest", send)
     denials = _table(book, DENIALS)
     claims = _table(book, CLAIMS, required=False)
-    facts = digest_facts(denials, month, claims=claims, tips=_tips(book, settings), as_of=as_of)
+    facts = digest_facts(denials, month, claims=claims, tips=_tips(book, settings), as_of=as_of, settings=settings)
     practice = _setting(settings, "Practice Name")
     msg = digest_message(facts, practice=practice, sender=mail.sender, recipients=recipients)
     assert_no_phi(msg, patient_identifiers(denials, claims))
