@@ -506,6 +506,8 @@ def build_demo(out: Path | str, *, seed: int = DEMO_SEED, remittance_dir: Path |
 
     history_path(out).unlink(missing_ok=True)
     book = WorkbookFile(out)
+    rows = book.read_table(CLAIMS).index  # the letters quote the member ID from an extra Claims column
+    book.write_columns(CLAIMS, pd.DataFrame({"Member ID": claims["Member ID"].to_numpy()}, index=rows))
     validation = run_checks(book.read_table(CLAIMS), book.read_table(RULES), book.read_table(PAYERS),
                             as_of=AS_OF, now=FIXED_CLOCK)
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])

@@ -237,6 +237,7 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
     """The quarterly policy-huddle pack (.docx); ``quarter`` like ``2026Q1``."""
     import pandas as pd
 
+    from ..checklists import nobreak_phone
     from ..huddle import huddle_facts
     from ..tables import DENIALS, RULES
     from ..word.huddle_pack import render_huddle_pack
@@ -249,8 +250,12 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
     facts = huddle_facts(_table(book, RULES, required=False), _table(book, DENIALS), quarter,
                          tips=_tips(book, settings), as_of=as_of)
     folder = Path(out_dir) if out_dir else default_output(book)
+    phone, npi = _setting(settings, "Practice Phone"), _setting(settings, "Practice NPI")
+    contact = " · ".join(x for x in (f"Phone {nobreak_phone(phone)}" if phone else "",
+                                     f"NPI {npi}" if npi else "") if x)
+    letterhead = [line for line in (_setting(settings, "Practice Address"), contact) if line]
     return render_huddle_pack(facts, folder / f"policy-huddle-{quarter}.docx",
-                              practice=_setting(settings, "Practice Name"))
+                              practice=_setting(settings, "Practice Name"), letterhead=letterhead)
 
 
 def flush_outbox(book, outbox: Path | str | None = None, *, env=None) -> tuple[list[Path], list[str]]:
