@@ -97,7 +97,8 @@ INSTRUCTIONS = (
     ("Good to know", None),
     ("- Fill in the Settings sheet once (practice name, address, NPI, signer, e-mail settings). Never put a "
      "password in the workbook.", None),
-    ("- The buttons need Python and mednec installed on this PC (see README, \"Excel setup\"). If a button says "
+    ("- The buttons need Python and mednec installed on this PC (see the mednec user guide, \"Excel setup\"). "
+     "If a button says "
      "\"Could not find Interpreter\", ask your administrator to run: mednec excel-setup --workbook <this file>.", None),
     ("- If something goes wrong, the message tells you the sheet, row and column. Details for support are in "
      "mednec.log next to this workbook (it contains no patient information).", None),
