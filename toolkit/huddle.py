@@ -124,8 +124,8 @@ def decisions(facts: HuddleFacts) -> list[str]:
         else:
             out.append(f"{what} rule takes effect {when:%b %d, %Y}: who tells the schedulers and providers "
                        "what changes for these patients?")
-    for c in facts.top_root_causes[:3]:
-        out.append(f"{c.named} caused {c.count} denial{'s' if c.count != 1 else ''}: "
+    for cause in facts.top_root_causes[:3]:
+        out.append(f"{cause.named} caused {cause.count} denial{'s' if cause.count != 1 else ''}: "
                    "adopt the corrective action below, and who checks it is followed?")
     unassigned = dict(facts.open_by_owner).get("Unassigned", 0)
     if unassigned:

@@ -35,7 +35,7 @@ def _row_keeps_together(row, *, header: bool = False) -> None:
         tr_pr.append(el)
 
 
-def _table(doc, headers: list[str], rows: list[list[str]], widths_cm: list[float], *, right: tuple[int, ...] = ()):
+def _table(doc, headers: list[str], rows: list[list], widths_cm: list[float], *, right: tuple[int, ...] = ()):
     """A grid table with a shaded, repeated header row; ``right`` = columns aligned right (numbers)."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
