@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO
+
 from toolkit.cli import COMMANDS, LazyGroup
 
 

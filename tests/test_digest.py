@@ -153,7 +153,8 @@ def test_trend_covers_twelve_months_ending_with_the_digest_month(workbook):
     trend = _facts(workbook).trend
     assert len(trend) == 12
     assert str(trend[0][0]) == "2025-04" and str(trend[-1][0]) == "2026-03"
-    assert dict((str(m), n) for m, n in trend) == {**{str(m): 0 for m, _ in trend}, "2025-11": 1, "2026-02": 2, "2026-03": 5}
+    assert dict((str(m), n) for m, n in trend) == {**{str(m): 0 for m, _ in trend},
+                                                   "2025-11": 1, "2026-02": 2, "2026-03": 5}
 
 
 def test_appeals_due_counts_open_denials_with_deadline_in_next_14_days(workbook):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from docs_workbook import DENIAL_ROWS, PAYER_ROWS, RULE_ROWS, make_workbook
+
 from toolkit.cli import cli
 from toolkit.errors import InputError
 from toolkit.jobs.documents import appeal_letter, appeal_letters_all_open
-from toolkit.workbook.files import WorkbookFile, read_table
 from toolkit.tables import DENIALS
+from toolkit.workbook.files import WorkbookFile, read_table
 
 TODAY = dt.date(2026, 4, 1)
 
@@ -264,7 +264,8 @@ def test_a_timely_filing_denial_shows_the_submission_date_against_the_payer_limi
             "within Acme Health Plan's filing limit of 180 days from the date of service, which ended on August 30, "
             "2026.") in paras
     assert ("Please accept the enclosed proof of timely filing, reverse the timely-filing denial and reprocess line 1 "
-            "of claim C1002 (29881, date of service 03/03/2026) for payment of the denied amount of $3,100.00.") in paras
+            "of claim C1002 (29881, date of service 03/03/2026) for payment of the denied amount of "
+            "$3,100.00.") in paras
     assert _criteria(out) == {} and "The payer's policy, criterion by criterion" not in paras
     assert _enclosures(out) == [
         "Remittance advice dated 03/18/2026 showing the denial", "Claim C1002 (CMS-1500), line 1",

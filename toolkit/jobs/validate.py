@@ -184,8 +184,8 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
 def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
                           codeset_paths=None, progress=None, ncci_path=None) -> Validation:
     """A Claims CSV without --report: the result columns are written into the CSV itself."""
-    from ..workbook.files import read_csv, write_csv
     from ..tables import header_key
+    from ..workbook.files import read_csv, write_csv
 
     claims_path = Path(claims_path)
     _require_tables(claims_path, False, rules_path, payers_path)

@@ -320,12 +320,14 @@ def _write(path, vba: bytes, samples: dict) -> None:
 
     # ---- Payers (first: the Payer drop-down refers to it)
     ws = sheets["Payers"]
-    _title(ws, fmt, "Payers", "One row per payer. Payer Type, Timely Filing Days and Appeal Window Days drive the checks.")
+    _title(ws, fmt, "Payers",
+           "One row per payer. Payer Type, Timely Filing Days and Appeal Window Days drive the checks.")
     first, last = _add_table(wb, ws, fmt, PAYERS, PAYERS.headers, _rows(PAYERS, PAYERS.headers, samples.get("Payers")))
     end = HEADER_ROW + TABLE_ROWS["Payers"]
     ws.data_validation(first, 1, end, 1, {"validate": "list", "source": list(PAYER_TYPES), "error_type": "stop",
                                           "error_title": "Payer Type",
-                                          "error_message": "Choose Medicare, Medicare Advantage, Medicaid, Commercial or Other."})
+                                          "error_message": "Choose Medicare, Medicare Advantage, Medicaid, "
+                                                           "Commercial or Other."})
     wb.define_name("PayerList", f"=Payers!$A${first + 1}:$A${end + 1}")
 
     # ---- Rules
