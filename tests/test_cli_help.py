@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO
+
 from toolkit.cli import COMMANDS, LazyGroup
 
 
@@ -33,5 +33,6 @@ def test_top_level_help_lists_the_commands(cli):
 def test_readme_setup_commands_match_ci():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert 'pip install ".[test]" && python -m pytest -q' in readme
-    assert 'pip install ".[test]" && python -m pytest -q' in ci
+    # two lines, not joined with && (PowerShell 5.1 has no &&); tests/test_first_day.py checks the order
+    assert 'pip install ".[test]"\npython -m pytest -q' in readme
+    assert 'pip install ".[test]"\npython -m pytest -q' in ci

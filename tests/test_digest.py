@@ -153,7 +153,8 @@ def test_trend_covers_twelve_months_ending_with_the_digest_month(workbook):
     trend = _facts(workbook).trend
     assert len(trend) == 12
     assert str(trend[0][0]) == "2025-04" and str(trend[-1][0]) == "2026-03"
-    assert dict((str(m), n) for m, n in trend) == {**{str(m): 0 for m, _ in trend}, "2025-11": 1, "2026-02": 2, "2026-03": 5}
+    assert dict((str(m), n) for m, n in trend) == {**{str(m): 0 for m, _ in trend},
+                                                   "2025-11": 1, "2026-02": 2, "2026-03": 5}
 
 
 def test_appeals_due_counts_open_denials_with_deadline_in_next_14_days(workbook):
@@ -161,10 +162,13 @@ def test_appeals_due_counts_open_denials_with_deadline_in_next_14_days(workbook)
     assert _facts(workbook, as_of=dt.date(2026, 4, 2)).appeals_due == 3  # Apr 16 now inside
 
 
-def test_denial_free_weeks_are_the_weeks_of_the_month_without_a_new_denial(workbook):
+def test_denial_free_weeks_are_the_completed_weeks_of_the_month_without_a_new_denial(workbook):
     weeks = _facts(workbook).denial_free_weeks
-    assert [a.isoformat() for a, _ in weeks] == ["2026-03-09", "2026-03-23", "2026-03-30"]
-    assert weeks[-1][1] == dt.date(2026, 3, 31)  # cut at the month's end
+    # The week of Mon Mar 30 ends Sun Apr 5, after the digest goes out (Apr 1): not counted yet.
+    assert [a.isoformat() for a, _ in weeks] == ["2026-03-09", "2026-03-23"]
+    assert all((b - a).days == 6 for a, b in weeks)
+    later = _facts(workbook, as_of=dt.date(2026, 4, 6)).denial_free_weeks
+    assert [a.isoformat() for a, _ in later] == ["2026-03-09", "2026-03-23", "2026-03-30"]
 
 
 def test_a_month_without_denials_has_no_top_reason_and_only_free_weeks(workbook):
@@ -199,7 +203,7 @@ def test_digest_eml_parses_back_with_html_text_and_the_chart_by_cid(workbook, tm
     assert len(images) == 1
     assert images[0]["Content-ID"] == "<denial-trend>" and "cid:denial-trend" in html
     assert msg.get_body(("html",)).get_content_type() == "text/html"
-    assert png_size(images[0].get_content()) == (560, 200)
+    assert png_size(images[0].get_content()) == (1120, 480)  # shown at 560 x 240: crisp at 2x
 
 
 def test_writing_the_same_digest_twice_replaces_it(workbook, tmp_path):

@@ -52,7 +52,8 @@ def test_medicare_letter_fills_every_part_with_the_claim_denial_policy_and_pract
     # Letterhead and signer from Settings
     assert "Riverside Orthopedics & Spine" in text
     assert "1200 River Road, Suite 300 · Springfield, IL 62701" in text
-    assert "Phone (217) 555-0100 · NPI 1234567893 · Tax ID 12-3456789" in text
+    # the phone number cannot break across lines (no-break space and hyphen)
+    assert "Phone (217)\u00a0555\u20110100 · NPI 1234567893 · Tax ID 12-3456789" in text
     assert "Dana Whitfield\nRevenue Cycle Manager\nRiverside Orthopedics & Spine" in text
     # Date, payer name and address (Medicare: redetermination unit)
     assert "April 1, 2026" in text
@@ -68,7 +69,7 @@ def test_medicare_letter_fills_every_part_with_the_claim_denial_policy_and_pract
     assert rows["Claim number"] == "C1001 (line 1)"
     assert rows["Date of service"] == "03/10/2026"
     assert rows["Procedure"] == "63047 (Lumbar decompression, one level)"
-    assert rows["Units · billed"] == "1 · $2,450.00"
+    assert rows["Billed"] == "1 unit, $2,450.00"
     assert rows["Diagnoses"] == ("M48.062 — Spinal stenosis, lumbar region with neurogenic claudication\n"
                                  "M54.16 — Radiculopathy, lumbar region")
     # The denial quoted with the meaning of each code

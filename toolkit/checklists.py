@@ -92,6 +92,12 @@ def setting(settings: dict, key: str) -> str:
     return ""
 
 
+def nobreak_phone(phone: str) -> str:
+    """A phone number that never breaks across lines: "(217) 555-0142" with a no-break space and a
+    non-breaking hyphen, so a letter never shows "(217) 555-" at a line end and "0142" below."""
+    return str(phone).replace(" ", "\u00a0").replace("-", "\u2011")
+
+
 def joined(parts, sep=" · ") -> str:
     return sep.join(p for p in parts if p)
 
@@ -109,7 +115,7 @@ def practice_context(settings: dict, *, letter: bool, where: str = "Settings") -
     if missing:
         raise InputError(f"Settings has no {' or '.join(repr(m) for m in missing)}: fill it in on the Settings "
                          "sheet, then run again", sheet=where)
-    phone = setting(settings, "Practice Phone")
+    phone = nobreak_phone(setting(settings, "Practice Phone"))
     npi = setting(settings, "Practice NPI")
     tax = setting(settings, "Tax ID")
     address_lines = [ln.strip() for ln in re.split(r"[\r\n]+", address) if ln.strip()]

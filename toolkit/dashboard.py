@@ -62,8 +62,8 @@ MONTHLY = Block("Monthly trend (claims by month submitted, denials by month rece
                  "Denied $", "Med-Nec Denials"), (TEXT, INT, INT, PCT, PCT, INT, MONEY, INT), 12)
 PAYER = Block("By payer", "I20", "I", 21, ("Payer", "Submitted Claims", "Denied Claims", "Denial Rate", "Denied $"),
               (TEXT, INT, INT, PCT, MONEY), 10)
-CPT = Block("By CPT/HCPCS (claim lines)", "I34", "I", 35, ("CPT/HCPCS", "Submitted Lines", "Denied Lines", "Denial Rate"),
-            (TEXT, INT, INT, PCT), 10)
+CPT = Block("By CPT/HCPCS (claim lines)", "I34", "I", 35,
+            ("CPT/HCPCS", "Submitted Lines", "Denied Lines", "Denial Rate"), (TEXT, INT, INT, PCT), 10)
 CARCS = Block("Top denial reasons (CARC)", "R4", "R", 5, ("CARC", "Category", "Denials", "Denied $"),
               (TEXT, TEXT, INT, MONEY), 10)
 ROOTS = Block("Top root causes (checklist item)", "R18", "R", 19, ("Root Cause", "Denials", "Denied $"),
@@ -90,6 +90,39 @@ MEASURES = (
     ("Denials not matched to a submitted claim", "unmatched_denials", INT),
 )
 CHART_ANCHORS = ("A48", "I48", "R48")
+FONT = "Calibri"  # the workbook's body font (xlsxwriter's default): a refresh writes the same
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    column: int  # offset of the values' column in the block
+    color: str
+    line: bool = False  # drawn as a dashed line over the bars (the target)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One Dashboard chart, drawn from this one definition by the builder (xlsxwriter) and, for a
+    workbook that lost its charts, by the refresh (openpyxl)."""
+
+    title: str
+    anchor: str
+    block: Block
+    series: tuple[Series, ...]
+    horizontal: bool  # bars across (categories down the side, first at the top)
+    value_format: str
+    value_max: float | None = None  # a rate axis stops at 100 %, even when its table is empty
+
+
+CHARTS = (
+    Chart("Denial rate by month", CHART_ANCHORS[0], MONTHLY,
+          (Series("Denial rate", 3, "#4472C4"), Series("Target", 4, "#C00000", line=True)), False, "0%"),
+    Chart("Denials by reason (CARC)", CHART_ANCHORS[1], CARCS, (Series("Denials", 2, "#ED7D31"),), True, "0"),
+    Chart("Denial rate by payer", CHART_ANCHORS[2], PAYER, (Series("Denial rate", 3, "#70AD47"),), True, "0%",
+          value_max=1.0),
+)
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 15.2, 8.4
 
 
 def _blank(v) -> bool:
@@ -140,6 +173,27 @@ def _frame_rows(frame, headers, n) -> list[list]:
     return rows
 
 
+def empty_reasons(kpis) -> dict[Block, str]:
+    """Why a table is empty, said in its title ("By payer: no Submitted Date on any claim line")."""
+    f = kpis.figures
+    no_claims = ("no claim lines in Claims" if not f.get("claim_lines") else
+                 "no Submitted Date on any claim line" if not f.get("submitted_claims") else "")
+    reasons = {}
+    for block in (MONTHLY, PAYER, CPT):
+        if not f.get("submitted_claims"):
+            reasons[block] = no_claims
+    if not f.get("denial_rows"):
+        reasons[CARCS] = reasons[ROOTS] = "no denials in the log yet"
+    if kpis.open_appeals is None or not len(kpis.open_appeals):
+        reasons[OPEN] = "none"
+    return reasons
+
+
+def block_title(block: Block, kpis) -> str:
+    why = empty_reasons(kpis).get(block)
+    return f"{block.title}: {why}" if why else block.title
+
+
 def block_values(kpis) -> dict[Block, list[list]]:
     """Every block's data rows, padded to its fixed height (None clears old values)."""
     return {
@@ -158,7 +212,6 @@ def block_values(kpis) -> dict[Block, list[list]]:
 def add_dashboard_sheet(workbook, worksheet) -> None:
     """Lay out the Dashboard on an xlsxwriter worksheet: titles, headers, formats and the three
     charts over the fixed ranges.  Values arrive with the first refresh."""
-    name = worksheet.get_name()
     title = workbook.add_format({"bold": True, "font_size": 16})
     bold = workbook.add_format({"bold": True})
     head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
@@ -179,70 +232,97 @@ def add_dashboard_sheet(workbook, worksheet) -> None:
         worksheet.write_blank(HEADLINE.first_row - 1 + i, 1, None, fmts[fmt])
     worksheet.set_column("A:A", 38)
     worksheet.set_column("B:H", 13)
+    worksheet.set_column("C:C", 18)  # payer names in the open-denials table
     worksheet.set_column("I:I", 22)
-    worksheet.set_column("J:Q", 15)
+    worksheet.set_column("J:Q", 17)
     worksheet.set_column("R:R", 22)
     worksheet.set_column("S:U", 16)
     worksheet.set_landscape()
     worksheet.fit_to_pages(1, 0)  # one page wide: the sheet prints (and renders to PDF) readably
+    for chart in CHARTS:
+        _xlsxwriter_chart(workbook, worksheet, chart)
 
-    def ref(block, offset):
-        first, last = block.range(offset)
+
+def _xlsxwriter_chart(workbook, worksheet, chart: Chart) -> None:
+    name = worksheet.get_name()
+
+    def ref(offset):
+        first, last = chart.block.range(offset)
         return f"='{name}'!${first[0]}${first[1:]}:${last[0]}${last[1:]}"
 
-    trend = workbook.add_chart({"type": "column"})
-    trend.add_series({"name": "Denial rate", "categories": ref(MONTHLY, 0), "values": ref(MONTHLY, 3),
-                      "fill": {"color": "#4472C4"}})
-    target = workbook.add_chart({"type": "line"})
-    target.add_series({"name": "Target", "categories": ref(MONTHLY, 0), "values": ref(MONTHLY, 4),
-                       "line": {"color": "#C00000", "dash_type": "dash"}})
-    trend.combine(target)
-    trend.set_title({"name": "Denial rate by month"})
-    trend.set_y_axis({"num_format": "0%", "min": 0})
-    trend.set_legend({"position": "bottom"})
-    worksheet.insert_chart(CHART_ANCHORS[0], trend, {"x_scale": 1.2, "y_scale": 1.1})
-
-    reason = workbook.add_chart({"type": "bar"})
-    reason.add_series({"name": "Denials", "categories": ref(CARCS, 0), "values": ref(CARCS, 2),
-                       "fill": {"color": "#ED7D31"}})
-    reason.set_title({"name": "Denials by reason (CARC)"})
-    reason.set_legend({"none": True})
-    reason.set_y_axis({"reverse": True})
-    worksheet.insert_chart(CHART_ANCHORS[1], reason, {"x_scale": 1.2, "y_scale": 1.1})
-
-    payer = workbook.add_chart({"type": "bar"})
-    payer.add_series({"name": "Denial rate", "categories": ref(PAYER, 0), "values": ref(PAYER, 3),
-                      "fill": {"color": "#70AD47"}})
-    payer.set_title({"name": "Denial rate by payer"})
-    payer.set_legend({"none": True})
-    payer.set_x_axis({"num_format": "0%", "min": 0})
-    payer.set_y_axis({"reverse": True})
-    worksheet.insert_chart(CHART_ANCHORS[2], payer, {"x_scale": 1.2, "y_scale": 1.1})
+    bars = workbook.add_chart({"type": "bar" if chart.horizontal else "column"})
+    line = None
+    for series in chart.series:
+        spec = {"name": series.name, "categories": ref(0), "values": ref(series.column)}
+        if series.line:
+            line = line or workbook.add_chart({"type": "line"})
+            line.add_series({**spec, "line": {"color": series.color, "dash_type": "dash", "width": 2}})
+        else:
+            bars.add_series({**spec, "fill": {"color": series.color}, "gap": 60})
+    if line is not None:
+        bars.combine(line)
+    bars.set_title({"name": chart.title, "name_font": {"size": 12, "bold": True}})
+    value_axis = {"num_format": chart.value_format, "min": 0, "major_gridlines": {"visible": True}}
+    if chart.value_max is not None:
+        value_axis["max"] = chart.value_max
+    # xlsxwriter's bar charts swap the axes: x_axis is the value axis, y_axis the categories
+    if chart.horizontal:
+        bars.set_x_axis(value_axis)
+        bars.set_y_axis({"reverse": True})
+    else:
+        bars.set_y_axis(value_axis)
+    bars.set_legend({"position": "bottom"} if len(chart.series) > 1 else {"none": True})
+    bars.set_size({"width": round(CHART_WIDTH_CM / 2.54 * 96), "height": round(CHART_HEIGHT_CM / 2.54 * 96)})
+    worksheet.insert_chart(chart.anchor, bars)
 
 
 # ---------------------------------------------------------------- refresh (book seam)
 
 def write_dashboard(book, kpis) -> None:
-    """Write the KPI values into the fixed ranges; add layout formats and charts with openpyxl
-    when the workbook has no Dashboard charts (a file book only)."""
+    """Write the KPI values into the fixed ranges; fonts and formats too for a file book, and the
+    charts when the workbook has none (a Dashboard sheet not made by build-workbook)."""
     book.write_cells(SHEET, "A1", [["Denials dashboard"]])
     book.write_cells(SHEET, "A2", [["As of", kpis.as_of]])
     for block, rows in block_values(kpis).items():
-        book.write_cells(SHEET, block.title_cell, [[block.title]])
+        book.write_cells(SHEET, block.title_cell, [[block_title(block, kpis)]])
         book.write_cells(SHEET, f"{block.col}{block.header_row}", [list(block.headers)])
         book.write_cells(SHEET, f"{block.col}{block.first_row}", rows)
     wb = getattr(book, "wb", None)
     if wb is not None and hasattr(wb, "worksheets"):
-        _openpyxl_formats_and_charts(book.sheet(SHEET))
+        ws = book.sheet(SHEET)
+        _openpyxl_formats(ws)
+        if not file_has_dashboard_charts(getattr(book, "path", None)):
+            for chart in CHARTS:
+                _openpyxl_chart(ws, chart)
 
 
-def _openpyxl_formats_and_charts(ws) -> None:
-    from openpyxl.chart import BarChart, LineChart, Reference
-    from openpyxl.styles import Font
+def file_has_dashboard_charts(path) -> bool:
+    """Whether the saved workbook already draws charts from the Dashboard sheet (read from the
+    file's chart parts, not from openpyxl's private worksheet state)."""
+    import zipfile
 
+    if path is None:
+        return False
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/charts/chart") and name.endswith(".xml") and \
+                        f"{SHEET}!".encode() in z.read(name).replace(b"'", b""):
+                    return True
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return False
+
+
+def _openpyxl_formats(ws) -> None:
+    """The number formats and the fonts of the layout (named: a font without a name shows serif)."""
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.properties import PageSetupProperties
 
+    bold = Font(name=FONT, size=11, bold=True)
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
     ws["B2"].number_format = DATE
+    ws["A1"].font = Font(name=FONT, size=16, bold=True)
     ws.page_setup.orientation = "landscape"
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
@@ -251,41 +331,60 @@ def _openpyxl_formats_and_charts(ws) -> None:
             if fmt and fmt != TEXT:
                 for i in range(block.rows):
                     ws.cell(block.first_row + i, block.col_index(j)).number_format = fmt
-        ws[block.title_cell].font = Font(bold=True)
+        ws[block.title_cell].font = bold
         for j in range(len(block.headers)):
-            ws.cell(block.header_row, block.col_index(j)).font = Font(bold=True)
+            cell = ws.cell(block.header_row, block.col_index(j))
+            cell.font = bold
+            if not cell.fill or cell.fill.fill_type is None:
+                cell.fill = header_fill
     for i, (_label, _key, fmt) in enumerate(MEASURES):
         ws.cell(HEADLINE.first_row + i, 2).number_format = fmt
-    if ws._charts:
-        return
-    ws["A1"].font = Font(bold=True, size=16)
     for col, width in (("A", 38), ("I", 22), ("R", 22)):
-        ws.column_dimensions[col].width = width
+        if (ws.column_dimensions[col].width or 0) < width:
+            ws.column_dimensions[col].width = width
 
-    def ref(block, offset):
+
+def _openpyxl_chart(ws, chart: Chart) -> None:
+    from openpyxl.chart import BarChart, LineChart, Reference
+
+    block = chart.block
+
+    def ref(offset):
         c = block.col_index(offset)
         return Reference(ws, min_col=c, max_col=c, min_row=block.first_row, max_row=block.first_row + block.rows - 1)
 
-    trend = BarChart()
-    trend.title = "Denial rate by month"
-    trend.add_data(ref(MONTHLY, 3), titles_from_data=False)
-    trend.set_categories(ref(MONTHLY, 0))
-    line = LineChart()
-    line.add_data(ref(MONTHLY, 4), titles_from_data=False)
-    trend.y_axis.numFmt = "0%"
-    trend.y_axis.scaling.min = 0
-    trend += line
-    trend.width, trend.height = 18, 8
-    ws.add_chart(trend, CHART_ANCHORS[0])
+    bars = BarChart()
+    bars.type = "bar" if chart.horizontal else "col"
+    bars.title = chart.title
+    line = None
+    for series in chart.series:
+        target = bars
+        if series.line:
+            line = line or LineChart()
+            target = line
+        target.add_data(ref(series.column), titles_from_data=False)
+        added = target.series[-1]
+        from openpyxl.chart.series import SeriesLabel
 
-    for title, block, column, anchor in (("Denials by reason (CARC)", CARCS, 2, CHART_ANCHORS[1]),
-                                         ("Denial rate by payer", PAYER, 3, CHART_ANCHORS[2])):
-        bars = BarChart()
-        bars.type = "bar"
-        bars.title = title
-        bars.add_data(ref(block, column), titles_from_data=False)
-        bars.set_categories(ref(block, 0))
+        added.tx = SeriesLabel(v=series.name)
+        if series.line:
+            added.graphicalProperties.line.solidFill = series.color.lstrip("#")
+            added.graphicalProperties.line.dashStyle = "dash"
+        else:
+            added.graphicalProperties.solidFill = series.color.lstrip("#")
+    bars.set_categories(ref(0))
+    bars.y_axis.numFmt = chart.value_format
+    bars.y_axis.scaling.min = 0
+    if chart.value_max is not None:
+        bars.y_axis.scaling.max = chart.value_max
+    if chart.horizontal:
+        bars.x_axis.scaling.orientation = "maxMin"
+    if line is not None:
+        line.set_categories(ref(0))
+        bars += line
+    if len(chart.series) == 1:
         bars.legend = None
-        bars.width, bars.height = 18, 8
-        ws.add_chart(bars, anchor)
-
+    else:
+        bars.legend.position = "b"
+    bars.width, bars.height = CHART_WIDTH_CM, CHART_HEIGHT_CM
+    ws.add_chart(bars, chart.anchor)

@@ -66,6 +66,7 @@ class TopReason:
     count: int
     previous_count: int
     corrective_action: str
+    tie_note: str = ""  # how a tie on the count was broken ("" when there was none)
 
     @property
     def change(self) -> int:
@@ -87,6 +88,16 @@ class DigestFacts:
     submitted_claims: int = 0
     denied_claims: int = 0
     denial_rate: float | None = None
+    top_carc: TopCarc | None = None  # the payers' own code, beside the root cause
+    rate_trend: list[tuple[pd.Period, float | None]] = field(default_factory=list)  # last 12 months
+    target_rate: float = 0.05
+
+
+@dataclass
+class TopCarc:
+    carc: str
+    reason: str
+    count: int
 
 
 def reason_key(denials: pd.DataFrame) -> pd.Series:
@@ -106,16 +117,23 @@ def month_of(dates: pd.Series) -> pd.Series:
     return pd.to_datetime(dates, errors="coerce").dt.to_period("M")
 
 
-def denial_free_weeks(denial_dates: pd.Series, month: pd.Period) -> list[tuple[dt.date, dt.date]]:
-    """Weeks (Monday to Sunday, the Monday in ``month``, cut at the month's end) in which
-    no denial was logged."""
+def denial_free_weeks(denial_dates: pd.Series, month: pd.Period,
+                      as_of: dt.date | None = None) -> list[tuple[dt.date, dt.date]]:
+    """Completed weeks (Monday to Sunday) starting in ``month`` in which no denial was logged.
+
+    A week counts once its Sunday is before ``as_of`` (default: the day after the month), so the
+    team is never congratulated on days that have not happened; a week that starts in the month
+    and ends in the next is counted whole, against every denial date of the log."""
     days = set(pd.to_datetime(denial_dates, errors="coerce").dropna().dt.date)
     start, end = month.start_time.date(), month.end_time.date()
+    as_of = as_of or end + dt.timedelta(days=1)
     monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
     weeks = []
     while monday <= end:
-        sunday = min(monday + dt.timedelta(days=6), end)
-        if not any(monday + dt.timedelta(days=i) in days for i in range((sunday - monday).days + 1)):
+        sunday = monday + dt.timedelta(days=6)
+        if sunday >= as_of:
+            break
+        if not any(monday + dt.timedelta(days=i) in days for i in range(7)):
             weeks.append((monday, sunday))
         monday += dt.timedelta(days=7)
     return weeks
@@ -133,18 +151,31 @@ def appeals_due(denials: pd.DataFrame, as_of: dt.date, days: int = APPEAL_HORIZO
     return denials[mask].assign(**{"Appeal Deadline": deadline[mask]}).sort_values("Appeal Deadline")
 
 
-def month_denial_rate(denials: pd.DataFrame, claims: pd.DataFrame | None, month: pd.Period,
-                      as_of: dt.date) -> tuple[int, int, float | None]:
-    """(submitted claims, denied claims, denial rate) of the month, by the Dashboard's own
-    definition (``toolkit.kpi``), so the e-mail and the Dashboard never disagree."""
+def monthly_rates(denials: pd.DataFrame, claims: pd.DataFrame | None, month: pd.Period, as_of: dt.date,
+                  settings: dict | None = None) -> pd.DataFrame | None:
+    """The Dashboard's monthly table (``toolkit.kpi``) for the 12 months ending with ``month``, so the
+    e-mail and the Dashboard never disagree; None without claims."""
     if claims is None or not len(claims):
-        return 0, 0, None
+        return None
     from .kpi import compute_kpis
 
-    span = (pd.Period(as_of, freq="M") - month).n + 1
-    if span < 1:
+    span = (pd.Period(as_of, freq="M") - month).n + 12  # up to the day it goes out, like the Dashboard
+    if span < 12:
+        return None
+    monthly = compute_kpis(denials, claims, settings=settings, as_of=as_of, months=span).monthly
+    return monthly[monthly["Month"] <= str(month)].tail(12).reset_index(drop=True)
+
+
+def month_denial_rate(denials: pd.DataFrame, claims: pd.DataFrame | None, month: pd.Period,
+                      as_of: dt.date) -> tuple[int, int, float | None]:
+    """(submitted claims, denied claims, denial rate) of the month, by the Dashboard's definition."""
+    monthly = monthly_rates(denials, claims, month, as_of)
+    return _month_rate(monthly, month)
+
+
+def _month_rate(monthly: pd.DataFrame | None, month: pd.Period) -> tuple[int, int, float | None]:
+    if monthly is None:
         return 0, 0, None
-    monthly = compute_kpis(denials, claims, as_of=as_of, months=span).monthly
     row = monthly[monthly["Month"] == str(month)]
     if not len(row):
         return 0, 0, None
@@ -153,13 +184,65 @@ def month_denial_rate(denials: pd.DataFrame, claims: pd.DataFrame | None, month:
         (None if rate is None or pd.isna(rate) else float(rate))
 
 
+def top_reason(this: pd.DataFrame, prev: pd.DataFrame, keys: pd.Series, tips: dict[str, Tip]) -> TopReason | None:
+    """The reason with most denials this month; a tie goes to the one that cost more money (then
+    alphabetical), and the e-mail says so."""
+    if not len(this):
+        return None
+    amounts = pd.to_numeric(this["Denied Amount"], errors="coerce").fillna(0) if "Denied Amount" in this.columns \
+        else pd.Series(0.0, index=this.index)
+    table = pd.DataFrame({"key": keys[this.index], "amount": amounts})
+    ranked = table.groupby("key").agg(count=("key", "size"), amount=("amount", "sum")).reset_index()
+    ranked = ranked.sort_values(["count", "amount", "key"], ascending=[False, False, True])
+    best = ranked.iloc[0]
+    key = str(best["key"])
+    tip = find_tip(tips, key, this[keys[this.index] == key])
+    label = tip.title if tip else key
+    tie_note = ""
+    if len(ranked) > 1 and int(ranked.iloc[1]["count"]) == int(best["count"]):
+        other = ranked.iloc[1]
+        other_tip = find_tip(tips, str(other["key"]), this[keys[this.index] == other["key"]])
+        other_label = f"{other_tip.title if other_tip else other['key']} ({other['key']})"
+        if float(best["amount"]) != float(other["amount"]):
+            tie_note = (f"Tied with {other_label} at {int(best['count'])} denials; first because it cost more "
+                        f"(${float(best['amount']):,.2f} against ${float(other['amount']):,.2f}).")
+        else:
+            tie_note = (f"Tied with {other_label} at {int(best['count'])} denials and the same dollars; "
+                        "named first alphabetically.")
+    return TopReason(key=key, label=label, count=int(best["count"]),
+                     previous_count=int((keys[prev.index] == key).sum()),
+                     corrective_action=tip.action if tip else "", tie_note=tie_note)
+
+
+def top_carc(this: pd.DataFrame) -> TopCarc | None:
+    """The CARC the payers sent most this month (ties: more dollars, then the lower code)."""
+    if not len(this) or "CARC" not in this.columns:
+        return None
+    carc = this["CARC"].fillna("").astype(str).str.strip()
+    rows = this[carc != ""]
+    if not len(rows):
+        return None
+    amounts = pd.to_numeric(rows["Denied Amount"], errors="coerce").fillna(0) if "Denied Amount" in rows.columns \
+        else pd.Series(0.0, index=rows.index)
+    table = pd.DataFrame({"carc": carc[rows.index], "amount": amounts})
+    ranked = table.groupby("carc").agg(count=("carc", "size"), amount=("amount", "sum")).reset_index()
+    best = ranked.sort_values(["count", "amount", "carc"], ascending=[False, False, True]).iloc[0]
+    from .denials.decode import CodeTables
+
+    info = CodeTables.load().carc.get(str(best["carc"]).upper())  # the code's meaning, without the RARCs
+    return TopCarc(str(best["carc"]), info.reason if info else "", int(best["count"]))
+
+
 def digest_facts(denials: pd.DataFrame, month: pd.Period | str, *, claims: pd.DataFrame | None = None,
-                 tips: dict[str, Tip] | None = None, as_of: dt.date | None = None) -> DigestFacts:
+                 tips: dict[str, Tip] | None = None, as_of: dt.date | None = None,
+                 settings: dict | None = None) -> DigestFacts:
     """The facts of one month's digest from the typed Denials (and optionally Claims) table.
 
-    ``as_of`` is the day the e-mail goes out (appeals due are counted from it); by default the
-    first day after the month.
+    ``as_of`` is the day the e-mail goes out (appeals due are counted from it, and only weeks
+    ended before it count as denial-free); by default the first day after the month.
     """
+    from .kpi import kpi_targets
+
     month = pd.Period(month, freq="M")
     as_of = as_of or (month + 1).start_time.date()
     tips = load_tips() if tips is None else tips
@@ -167,29 +250,23 @@ def digest_facts(denials: pd.DataFrame, month: pd.Period | str, *, claims: pd.Da
     keys = reason_key(denials)
     this, prev = denials[months == month], denials[months == month - 1]
 
-    top = None
-    if len(this):
-        amounts = this["Denied Amount"].fillna(0) if "Denied Amount" in this.columns else pd.Series(0, index=this.index)
-        table = pd.DataFrame({"key": keys[this.index], "amount": amounts})
-        ranked = table.groupby("key").agg(count=("key", "size"), amount=("amount", "sum")).reset_index()
-        # Most denials first; a tie goes to the reason that cost more money, then alphabetical.
-        ranked = ranked.sort_values(["count", "amount", "key"], ascending=[False, False, True])
-        best = ranked.iloc[0]
-        key = str(best["key"])
-        tip = find_tip(tips, key, this[keys[this.index] == key])
-        top = TopReason(key=key, label=tip.title if tip else key, count=int(best["count"]),
-                        previous_count=int((keys[prev.index] == key).sum()),
-                        corrective_action=tip.action if tip else "")
-
     counts = months.value_counts()
     trend = [(m, int(counts.get(m, 0))) for m in pd.period_range(month - 11, month, freq="M")]
     denied = float(this["Denied Amount"].fillna(0).sum()) if "Denied Amount" in this.columns else 0.0
-    submitted, denied_claims, rate = month_denial_rate(denials, claims, month, as_of)
+    monthly = monthly_rates(denials, claims, month, as_of, settings)
+    submitted, denied_claims, rate = _month_rate(monthly, month)
+    rate_trend: list[tuple[pd.Period, float | None]] = []
+    if monthly is not None:
+        by_month = {str(r["Month"]): r["Denial Rate"] for r in monthly.to_dict("records")}
+        rate_trend = [(m, None if pd.isna(by_month.get(str(m))) else float(by_month[str(m)]))
+                      for m, _ in trend]
+    all_dates = denials["Denial Date"] if len(denials) else pd.Series(dtype=object)
     return DigestFacts(
         month=month, as_of=as_of, denials=len(this), previous_denials=len(prev), denied_amount=denied,
-        top_reason=top, trend=trend, appeals_due=len(appeals_due(denials, as_of)),
-        denial_free_weeks=denial_free_weeks(this["Denial Date"] if len(this) else pd.Series(dtype=object), month),
-        submitted_claims=submitted, denied_claims=denied_claims, denial_rate=rate,
+        top_reason=top_reason(this, prev, keys, tips), trend=trend, appeals_due=len(appeals_due(denials, as_of)),
+        denial_free_weeks=denial_free_weeks(all_dates, month, as_of),
+        submitted_claims=submitted, denied_claims=denied_claims, denial_rate=rate, top_carc=top_carc(this),
+        rate_trend=rate_trend, target_rate=kpi_targets(settings)["denial_rate"],
     )
 
 

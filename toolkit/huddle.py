@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .digest import OPEN_STATUSES, Tip, find_tip, appeals_due, load_tips, reason_key
+from .digest import OPEN_STATUSES, Tip, appeals_due, find_tip, load_tips, reason_key
 
 
 @dataclass
@@ -33,6 +33,13 @@ class RootCause:
     count: int
     denied_amount: float
     corrective_action: str
+
+    @property
+    def named(self) -> str:
+        """"Diagnosis not covered (DX_NOT_COVERED)"; the code once, when the label already has it."""
+        if self.label == self.key or self.key.casefold() in self.label.casefold():
+            return self.label
+        return f"{self.label} ({self.key})"
 
 
 @dataclass
@@ -93,9 +100,11 @@ def huddle_facts(rules: pd.DataFrame, denials: pd.DataFrame, quarter: pd.Period 
             causes.append(RootCause(row["key"], tip.title if tip else row["key"], int(row["count"]),
                                     float(row["amount"]), tip.action if tip else ""))
 
-    status = denials["Status"].fillna("").astype(str).str.strip().str.casefold() if len(denials) else pd.Series(dtype=str)
+    status = denials["Status"].fillna("").astype(str).str.strip().str.casefold() if len(denials) \
+        else pd.Series(dtype=str)
     open_ = denials[status.isin(OPEN_STATUSES)] if len(denials) else denials
-    owners = open_["Owner"].fillna("").astype(str).str.strip().replace("", "Unassigned") if len(open_) else pd.Series(dtype=str)
+    owners = open_["Owner"].fillna("").astype(str).str.strip().replace("", "Unassigned") if len(open_) \
+        else pd.Series(dtype=str)
     by_owner = sorted(owners.value_counts().items(), key=lambda kv: (-kv[1], kv[0]))
 
     facts = HuddleFacts(quarter=quarter, rule_changes=rule_changes(rules, quarter),
@@ -125,8 +134,8 @@ def decisions(facts: HuddleFacts) -> list[str]:
         else:
             out.append(f"{what} rule takes effect {when:%b %d, %Y}: who tells the schedulers and providers "
                        "what changes for these patients?")
-    for c in facts.top_root_causes[:3]:
-        out.append(f"{c.label} ({c.key}) caused {c.count} denial{'s' if c.count != 1 else ''}: "
+    for cause in facts.top_root_causes[:3]:
+        out.append(f"{cause.named} caused {cause.count} denial{'s' if cause.count != 1 else ''}: "
                    "adopt the corrective action below, and who checks it is followed?")
     if facts.rule_suggestions:
         n = len(facts.rule_suggestions)

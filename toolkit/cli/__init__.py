@@ -32,6 +32,8 @@ COMMANDS = {
     "rules": "toolkit.cli.rules:rules",
     "claims": "toolkit.cli.claims:claims",
     "scrub": "toolkit.cli.claims:scrub",
+    "demo": "toolkit.cli.demo:demo",
+    "huddle": "toolkit.cli.digest:huddle",
 }
 
 

@@ -82,3 +82,26 @@ def scheduler(workbook, once, state, outbox, out_dir):
     click.echo(f"Scheduler running for {workbook.name}; press Ctrl+C to stop.")
     runner.run_forever()
     click.echo("Scheduler stopped.")
+
+
+@click.command()
+@_WORKBOOK
+@click.option("--quarter", required=True, metavar="YYYYQn",
+              help="The quarter the huddle looks back on, e.g. 2026Q4 (rule changes in it and in the next one).")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Folder for the pack (default: Settings' Output Folder, else 'Documents' beside the workbook).")
+def huddle(workbook, quarter, out_dir):
+    """Write the quarterly policy-huddle pack (.docx) now, without waiting for the scheduler.
+
+    It lists the payer rules whose dates fall in the quarter and the next one, the top root
+    causes of denials with their corrective action, open denials per owner, and the decisions
+    to make. Counts and codes only, no patient information.
+
+    Example: mednec huddle --workbook Practice.xlsm --quarter 2026Q4
+    """
+    from ..jobs.digest import ReadOnlyBook, huddle_pack
+
+    if not workbook.exists():
+        raise MednecError(f"{workbook.name}: file not found")
+    path = huddle_pack(ReadOnlyBook(workbook), quarter, out_dir)
+    click.echo(f"Wrote {path}")

@@ -181,12 +181,18 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise MednecError(f"month '{month}' is not a month: use YYYY-MM, e.g. 2026-03")
     month = pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M")
+    today = as_of or dt.date.today()
+    if month.end_time.date() >= today:
+        from ..errors import InputError
+
+        raise InputError(f"{month} has not ended yet (today is {today.isoformat()}): the digest reports on a "
+                         f"finished month, e.g. --month {(pd.Period(today, freq='M') - 1)}")
     settings = book_settings(book)
     mail = MailSettings.load(settings, env)
     recipients = _recipients(mail, "digest", send)
     denials = _table(book, DENIALS)
     claims = _table(book, CLAIMS, required=False)
-    facts = digest_facts(denials, month, claims=claims, tips=_tips(book, settings), as_of=as_of)
+    facts = digest_facts(denials, month, claims=claims, tips=_tips(book, settings), as_of=as_of, settings=settings)
     practice = _setting(settings, "Practice Name")
     msg = digest_message(facts, practice=practice, sender=mail.sender, recipients=recipients)
     assert_no_phi(msg, patient_identifiers(denials, claims))
@@ -231,6 +237,7 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
     """The quarterly policy-huddle pack (.docx); ``quarter`` like ``2026Q1``."""
     import pandas as pd
 
+    from ..checklists import nobreak_phone
     from ..huddle import huddle_facts
     from ..tables import DENIALS, RULES
     from ..word.huddle_pack import render_huddle_pack
@@ -245,8 +252,12 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
                          tips=_tips(book, settings), as_of=as_of,
                          suggestions=open_suggestions(book, as_of or (quarter + 1).start_time.date()))
     folder = Path(out_dir) if out_dir else default_output(book)
+    phone, npi = _setting(settings, "Practice Phone"), _setting(settings, "Practice NPI")
+    contact = " · ".join(x for x in (f"Phone {nobreak_phone(phone)}" if phone else "",
+                                     f"NPI {npi}" if npi else "") if x)
+    letterhead = [line for line in (_setting(settings, "Practice Address"), contact) if line]
     return render_huddle_pack(facts, folder / f"policy-huddle-{quarter}.docx",
-                              practice=_setting(settings, "Practice Name"))
+                              practice=_setting(settings, "Practice Name"), letterhead=letterhead)
 
 
 def flush_outbox(book, outbox: Path | str | None = None, *, env=None) -> tuple[list[Path], list[str]]:

@@ -212,7 +212,8 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     existing = {header_key(c): c for c in out.columns}
     for col in RESULT_COLUMNS:
         out[existing.get(header_key(col), col)] = validation.results[col]
-    write_csv(out, claims_path, delimiter=raw.attrs.get("delimiter", ","), bom=raw.attrs.get("bom", False))
+    write_csv(out, claims_path, delimiter=raw.attrs.get("delimiter", ","), bom=raw.attrs.get("bom", False),
+              encoding=raw.attrs.get("encoding"))
     _note_first_status(claims_path, validation)
     return validation
 

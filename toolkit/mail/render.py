@@ -12,10 +12,11 @@ import html as _html
 import pandas as pd
 
 from ..digest import DigestFacts
-from .chart import bar_chart
 from .message import build_message
 
 CHART_CID = "denial-trend"
+DISPLAY_WIDTH, DISPLAY_HEIGHT = 560, 240  # as toolkit.mail.chart draws it (at 2x)
+EMOJI_FONTS = "font-family:'Segoe UI Emoji','Apple Color Emoji','Noto Color Emoji',sans-serif"
 
 # The only Denials columns a reminder may show: codes, dates, payer and staff, no patient data.
 REMINDER_COLUMNS = ("Denial ID", "Appeal Deadline", "Payer", "CPT/HCPCS", "CARC", "Owner")
@@ -55,7 +56,8 @@ def digest_texts(facts: DigestFacts, practice: str = "") -> tuple[str, str]:
         headline += f", ${facts.denied_amount:,.2f} denied"
     if facts.denial_rate is not None:
         headline += (f"; denial rate {facts.denial_rate:.1%} ({facts.denied_claims} of the "
-                     f"{facts.submitted_claims} claims sent in {facts.month.strftime('%B')} were denied)")
+                     f"{facts.submitted_claims} claims sent in {facts.month.strftime('%B')} "
+                     f"{'was' if facts.denied_claims == 1 else 'were'} denied)")
     lines_t += [f"Did you know? {month}", "", headline + "."]
     blocks.append(f"<h2 style='color:#1f4e79'>Did you know? {_esc(month)}</h2><p>{_esc(headline)}.</p>")
 
@@ -66,6 +68,16 @@ def digest_texts(facts: DigestFacts, practice: str = "") -> tuple[str, str]:
         lines_t += ["", said]
         blocks.append(f"<p><b>The top denial reason was {_esc(top.label)}</b> ({_esc(top.key)}): "
                       f"{top.count} denial{'s' if top.count != 1 else ''}, {_esc(_change_words(top.change))}.</p>")
+        if top.tie_note:
+            lines_t += [top.tie_note]
+            blocks.append(f"<p style='color:#555'>{_esc(top.tie_note)}</p>")
+        carc = facts.top_carc
+        if carc:
+            carc_text = (f"The payers' most frequent reason code was CARC {carc.carc}"
+                         + (f" ({carc.reason})" if carc.reason else "")
+                         + f": {carc.count} denial{'s' if carc.count != 1 else ''}.")
+            lines_t += [carc_text]
+            blocks.append(f"<p>{_esc(carc_text)}</p>")
         if top.corrective_action:
             lines_t += [f"What to do: {top.corrective_action}"]
             blocks.append(f"<p style='background:#eef5e9;padding:8px;border-left:4px solid #5a9a3c'>"
@@ -76,8 +88,15 @@ def digest_texts(facts: DigestFacts, practice: str = "") -> tuple[str, str]:
 
     trend = ", ".join(f"{m.strftime('%b')} {n}" for m, n in facts.trend)
     lines_t += ["", f"Denials per month (last 12): {trend}"]
-    blocks.append(f"<p><b>Denials per month, last 12 months</b><br>"
-                  f"<img src='cid:{CHART_CID}' alt='Denials per month: {_esc(trend)}' width='560' height='200'></p>")
+    if _has_rates(facts):
+        rates = ", ".join(f"{m.strftime('%b')} {'-' if r is None else f'{r:.1%}'}" for m, r in facts.rate_trend)
+        lines_t += [f"Denial rate by month submitted (target {facts.target_rate:.0%}): {rates}"]
+        caption, alt = "Denial rate by month submitted, last 12 months", f"Denial rate by month: {rates}"
+    else:
+        caption, alt = "Denials per month, last 12 months", f"Denials per month: {trend}"
+    blocks.append(f"<p><b>{_esc(caption)}</b><br>"
+                  f"<img src='cid:{CHART_CID}' alt='{_esc(alt)}' width='{DISPLAY_WIDTH}' "
+                  f"height='{DISPLAY_HEIGHT}'></p>")
 
     due = facts.appeals_due
     due_text = (f"{due} appeal{'s are' if due != 1 else ' is'} due in the next 14 days"
@@ -88,9 +107,13 @@ def digest_texts(facts: DigestFacts, practice: str = "") -> tuple[str, str]:
     if facts.denial_free_weeks:
         weeks = "; ".join(f"{_day(a)} to {_day(b)}" for a, b in facts.denial_free_weeks)
         n = len(facts.denial_free_weeks)
-        cheer = f"Denial-Free Week{'s' if n != 1 else ''}! No new denials in the week{'s' if n != 1 else ''} of {weeks}. Thank you, team!"
+        plural = "s" if n != 1 else ""
+        cheer = f"Denial-Free Week{plural}! No new denials in the week{plural} of {weeks}. Thank you, team!"
         lines_t += ["", cheer]
-        blocks.append(f"<p style='background:#fff4d6;padding:8px;border-left:4px solid #e0a800'>&#127881; "
+        # The party popper in a colour-emoji font where the reader has one; where it has none
+        # (older Outlook) the sentence stands on its own, and the plain-text part has no emoji.
+        blocks.append(f"<p style='background:#fff4d6;padding:8px;border-left:4px solid #e0a800'>"
+                      f"<span style=\"{EMOJI_FONTS}\" aria-hidden='true'>&#127881;</span> "
                       f"<b>{_esc(cheer.split('!', 1)[0])}!</b>{_esc(cheer.split('!', 1)[1])}</p>")
 
     footer = "Codes and counts only: this e-mail carries no patient information."
@@ -102,10 +125,26 @@ def digest_texts(facts: DigestFacts, practice: str = "") -> tuple[str, str]:
     return "\n".join(lines_t) + "\n", html
 
 
+def _has_rates(facts: DigestFacts) -> bool:
+    return any(r is not None for _, r in facts.rate_trend)
+
+
+def digest_chart(facts: DigestFacts) -> bytes:
+    """The month's denial rate against the target when the workbook has submitted claims, else
+    the denial count per month."""
+    from .chart import trend_chart
+
+    labels = [m.strftime("%b\n%Y") if m.month == 1 or i == 0 else m.strftime("%b")
+              for i, (m, _) in enumerate(facts.trend)]
+    if _has_rates(facts):
+        return trend_chart(labels, [r for _, r in facts.rate_trend], percent=True, target=facts.target_rate,
+                           y_label="Claims denied")
+    return trend_chart(labels, [n for _, n in facts.trend], y_label="Denials")
+
+
 def digest_message(facts: DigestFacts, *, practice: str = "", sender: str = "", recipients=()):
     text, html = digest_texts(facts, practice)
-    labels = [m.strftime("%b").upper() for m, _ in facts.trend]
-    chart = bar_chart(labels, [n for _, n in facts.trend])
+    chart = digest_chart(facts)
     return build_message(subject=digest_subject(facts, practice), text=text, html=html, sender=sender,
                          recipients=list(recipients), images={CHART_CID: chart})
 
@@ -139,7 +178,8 @@ def reminder_message(due: pd.DataFrame, as_of: dt.date, *, practice: str = "", s
         table = f"<table style='border-collapse:collapse'><tr>{th}</tr>{trs}</table>"
     html = (f"<html><body><div style='{_STYLE}'><p><b>{_esc(intro)}</b></p>{table}"
             f"<p>Find each one in the Denials sheet by its Denial ID.</p>"
-            f"<p style='color:#888;font-size:12px'>Codes and dates only: this e-mail carries no patient information.</p>"
+            "<p style='color:#888;font-size:12px'>Codes and dates only: this e-mail carries no patient "
+            "information.</p>"
             f"</div></body></html>")
     return build_message(subject=subject, text="\n".join(text) + "\n", html=html, sender=sender,
                          recipients=list(recipients))

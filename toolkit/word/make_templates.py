@@ -137,7 +137,19 @@ def table(doc, header: list[str], row: list[str], loop_over: str | None, widths:
         _cell_text(t.rows[body_row].cells[i], text, size=size)
     _widths(t, widths)
     _repeat_header(t.rows[0])
+    for r in t.rows:
+        _cant_split(r)
     return t
+
+
+def _cant_split(row):
+    """A table row never breaks across pages ("and 2 more (see the policy)" alone on the next page)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().insert(0, el)  # schema order: cantSplit before tblHeader
 
 
 def _widths(t, widths):
@@ -159,12 +171,13 @@ def _repeat_header(row):
     tr_pr.append(el)
 
 
-def label_table(doc, rows: list[tuple[str, str]], widths=(4.2, 12.6)):
+def label_table(doc, rows: list[tuple[str, str]], widths=(4.8, 12.0)):
     """Two columns, label and placeholder: the RE block of a letter."""
     t = doc.add_table(rows=len(rows), cols=2)
     for r, (label, value) in zip(t.rows, rows):
         _cell_text(r.cells[0], label, bold=True).paragraph_format.space_after = Pt(1)
         _cell_text(r.cells[1], value).paragraph_format.space_after = Pt(1)
+        _cant_split(r)
     _widths(t, widths)
     return t
 
@@ -251,7 +264,7 @@ def appeal_letter() -> Document:
         ("Claim number", "{{ claim.id }} (line {{ claim.line }})"),
         ("Date of service", "{{ claim.dos }}"),
         ("Procedure", "{{ claim.procedure }}"),
-        ("Units · billed", "{{ claim.units }} · {{ claim.billed }}"),
+        ("Billed", "{{ claim.units }} unit{{ '' if claim.units == '1' else 's' }}, {{ claim.billed }}"),
         ("Diagnoses", "{{ claim.diagnoses }}"),
         ("Denial", "{{ denial.id }}, remittance dated {{ denial.date }}"),
     ])

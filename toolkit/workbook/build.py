@@ -23,10 +23,14 @@ import pandas as pd
 from ..tables import CLAIMS, DENIAL_STATUSES, DENIALS, PAYER_TYPES, PAYERS, RESULT_COLUMNS, RULES, SETTINGS, TableSpec
 
 REPO = Path(__file__).resolve().parents[2]
+# Installed from a wheel, the sample practice ships inside the package (setup.py copies
+# workbooks/ to toolkit/shipped/); in the source tree it is read from workbooks/.
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "shipped"
+_IN_REPO = (REPO / "workbooks" / "sample").is_dir()
 # In the source tree the workbook lives in workbooks/; installed, it is written to the current folder.
-_WORKBOOKS = REPO / "workbooks" if (REPO / "workbooks").is_dir() else Path.cwd()
+_WORKBOOKS = REPO / "workbooks" if _IN_REPO else Path.cwd()
 DEFAULT_OUT = _WORKBOOKS / "medical_necessity.xlsm"
-SAMPLE_DIR = _WORKBOOKS / "sample"
+SAMPLE_DIR = REPO / "workbooks" / "sample" if _IN_REPO else SHIPPED_DIR / "sample"
 VBA_SOURCE = Path(__file__).resolve().parents[1] / "excel" / "vba" / "Mednec.bas"
 VBA_MODULE = "Mednec"
 BUILD_DATE = dt.datetime(2026, 1, 1, 0, 0, 0)  # fixed: reproducible bytes
@@ -68,10 +72,13 @@ TEXT_COLUMNS = {
 }
 WIDTHS = {
     "Claim ID": 12, "Line": 6, "Patient ID": 12, "Patient Name": 20, "Payer": 22, "CPT/HCPCS": 11,
-    "Modifiers": 10, "Units": 7, "Dx Codes": 18, "Therapy Notes": 28, "Status": 10, "Finding Codes": 30,
+    "Modifiers": 10, "Units": 7, "Dx Codes": 18, "Therapy Notes": 28, "Status": 10, "Finding Codes": 40,
     "Findings": 60, "Policy": 26, "Validated At": 18, "Covered Dx": 34, "Description": 30, "Notes": 30,
     "Reason": 40, "Address": 34, "Portal": 30, "Key": 36, "Value": 44, "Category": 20, "Root Cause": 22,
 }
+
+# Long text that must be read whole: wrapped in its cell, never cut off at the column edge.
+WRAPPED_COLUMNS = {"Findings", "Finding Codes", "Policy", "Therapy Notes", "Covered Dx", "Notes", "Reason"}
 
 TRAFFIC = {"GREEN": ("#C6EFCE", "#006100"), "AMBER": ("#FFEB9C", "#9C5700"), "RED": ("#FFC7CE", "#9C0006")}
 
@@ -98,7 +105,8 @@ INSTRUCTIONS = (
     ("Good to know", None),
     ("- Fill in the Settings sheet once (practice name, address, NPI, signer, e-mail settings). Never put a "
      "password in the workbook.", None),
-    ("- The buttons need Python and mednec installed on this PC (see README, \"Excel setup\"). If a button says "
+    ("- The buttons need Python and mednec installed on this PC (see the mednec user guide, \"Excel setup\"). "
+     "If a button says "
      "\"Could not find Interpreter\", ask your administrator to run: mednec excel-setup --workbook <this file>.", None),
     ("- If something goes wrong, the message tells you the sheet, row and column. Details for support are in "
      "mednec.log next to this workbook (it contains no patient information).", None),
@@ -188,7 +196,7 @@ class _Formats:
         self.datetime = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         self.money = wb.add_format({"num_format": "#,##0.00"})
         self.percent = wb.add_format({"num_format": "0.0%"})
-        self.findings = wb.add_format({"text_wrap": False})
+        self.findings = wb.add_format({"text_wrap": True, "valign": "top"})
         self.header = wb.add_format({"bold": True, "bg_color": "#1F3864", "font_color": "#FFFFFF"})
         self.traffic = {s: wb.add_format({"bg_color": bg, "font_color": fg}) for s, (bg, fg) in TRAFFIC.items()}
 
@@ -200,6 +208,8 @@ def _column_format(fmt: _Formats, header: str, kind: str):
         return fmt.datetime
     if kind == "money":
         return fmt.money
+    if header in WRAPPED_COLUMNS:
+        return fmt.findings
     if header in TEXT_COLUMNS or kind == "code":
         return fmt.text
     return None
@@ -240,7 +250,19 @@ def _add_table(wb, ws, fmt: _Formats, spec: TableSpec, headers: list[str], rows:
         options["data"] = rows
     ws.add_table(HEADER_ROW, 0, last, len(headers) - 1, options)
     ws.freeze_panes(HEADER_ROW + 1, first_col_freeze)
+    _print_setup(ws, repeat_header=True)
     return HEADER_ROW + 1, last
+
+
+def _print_setup(ws, *, repeat_header: bool) -> None:
+    """Landscape, one page wide (as many tall as needed), the header row on every page."""
+    ws.set_landscape()
+    ws.set_paper(1)  # Letter
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    if repeat_header:
+        ws.repeat_rows(HEADER_ROW)
+    ws.set_footer("&L&A&RPage &P of &N")
 
 
 def _title(ws, fmt: _Formats, title: str, hint: str) -> None:
@@ -307,12 +329,14 @@ def _write(path, vba: bytes, samples: dict) -> None:
 
     # ---- Payers (first: the Payer drop-down refers to it)
     ws = sheets["Payers"]
-    _title(ws, fmt, "Payers", "One row per payer. Payer Type, Timely Filing Days and Appeal Window Days drive the checks.")
+    _title(ws, fmt, "Payers",
+           "One row per payer. Payer Type, Timely Filing Days and Appeal Window Days drive the checks.")
     first, last = _add_table(wb, ws, fmt, PAYERS, PAYERS.headers, _rows(PAYERS, PAYERS.headers, samples.get("Payers")))
     end = HEADER_ROW + TABLE_ROWS["Payers"]
     ws.data_validation(first, 1, end, 1, {"validate": "list", "source": list(PAYER_TYPES), "error_type": "stop",
                                           "error_title": "Payer Type",
-                                          "error_message": "Choose Medicare, Medicare Advantage, Medicaid, Commercial or Other."})
+                                          "error_message": "Choose Medicare, Medicare Advantage, Medicaid, "
+                                                           "Commercial or Other."})
     wb.define_name("PayerList", f"=Payers!$A${first + 1}:$A${end + 1}")
 
     # ---- Rules
@@ -425,6 +449,7 @@ def _write(path, vba: bytes, samples: dict) -> None:
     for i, key in enumerate(BUTTONS):
         _button(ws, 2 + 2 * i, 3, key, width=260)
     ws.hide_gridlines(2)
+    _print_setup(ws, repeat_header=False)
 
     # ---- xlwings.conf: read by xlwings' RunPython (keys in A from A1, values in B).
     # The interpreter keys are added by `mednec excel-setup`; a blank key here would hide the
@@ -456,6 +481,38 @@ def _payer_validation() -> dict:
     return {"validate": "list", "source": "=PayerList", "error_type": "warning",
             "error_title": "Payer", "error_message": "This payer is not in the Payers sheet: add it there first, "
                                                      "or Validate will flag it (PAYER_UNKNOWN)."}
+
+
+def rows_of_work(path: Path | str) -> str:
+    """What a biller's work in an existing workbook amounts to ("12 claim lines, 5 denials"), or ""
+    when there is none: empty tables, or exactly the shipped sample as a build writes it (no
+    results, no denials), which a rebuild may replace without asking."""
+    from ..tables import RESULT_COLUMNS
+    from ..workbook.files import ReadOnlyWorkbook
+
+    try:
+        book = ReadOnlyWorkbook(path)
+    except Exception:  # not a workbook we can read: treat it as work, never destroy it silently
+        return "data mednec cannot read"
+    counts: dict[str, int] = {}
+    untouched_sample = True
+    for spec, noun in ((CLAIMS, "claim lines"), (RULES, "rules"), (PAYERS, "payers"), (DENIALS, "denials")):
+        frame = book.read_table(spec) if book.has_table(spec) else pd.DataFrame()
+        counts[noun] = len(frame)
+        if spec is DENIALS:
+            untouched_sample &= frame.empty
+            continue
+        sample = load_sample(spec, SAMPLE_DIR)
+        key = spec.headers[0]
+        if sample is None or len(sample) != len(frame) or key not in frame.columns or \
+                sorted(map(str, frame[key])) != sorted(map(str, sample[key])):
+            untouched_sample = False
+        if spec is CLAIMS and any(c in frame.columns and frame[c].notna().any() and
+                                  (frame[c].astype(str).str.strip() != "").any() for c in RESULT_COLUMNS):
+            untouched_sample = False
+    if untouched_sample or not any(counts.values()):
+        return ""
+    return ", ".join(f"{n} {noun}" for noun, n in counts.items() if n)
 
 
 def zip_parts(path: Path | str) -> dict[str, bytes]:

@@ -72,10 +72,12 @@ def read_csv(path: Path) -> pd.DataFrame:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", file=path) from None
+    ensure_not_old_excel(path, raw[:8])
     bom = raw.startswith(b"\xef\xbb\xbf")
     encoding = "utf-8-sig"
     try:
         head = raw[:65536].decode(encoding)
+        raw.decode(encoding)  # the whole file: a Windows-1252 "Muñoz" may come after the first 64 KB
     except UnicodeDecodeError:
         encoding, head = "cp1252", raw[:65536].decode("cp1252", errors="replace")
     if not head.strip():
@@ -100,15 +102,43 @@ def read_csv(path: Path) -> pd.DataFrame:
     frame = body.iloc[:, keep].copy()
     frame.columns = [header[i] for i in keep]
     frame.index = pd.Index(body.index, name="row")
-    frame.attrs = {"file": str(path), "sheet": None, "delimiter": delimiter, "bom": bom}
+    frame.attrs = {"file": str(path), "sheet": None, "delimiter": delimiter, "bom": bom,
+                   "encoding": "cp1252" if encoding == "cp1252" else ("utf-8-sig" if bom else "utf-8")}
     return frame
 
 
-def write_csv(frame: pd.DataFrame, path: Path, *, delimiter: str = ",", bom: bool = False) -> Path:
-    """Write a CSV atomically; keep the separator and byte-order mark of a file rewritten in place."""
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of Excel 97-2003 (.xls)
+
+
+def ensure_not_old_excel(path: Path, head: bytes = b"") -> None:
+    """An old .xls (or binary .xlsb) cannot be read: say how to get a file that can."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".xls", ".xlsb") or head.startswith(OLE_MAGIC):
+        kind = "a binary Excel workbook (.xlsb)" if suffix == ".xlsb" else "an old Excel 97-2003 workbook (.xls)"
+        raise InputError(f"{kind}: open it in Excel and save it as .xlsx (File > Save As > Excel Workbook), "
+                         "then use the .xlsx", file=path)
+
+
+# Characters Windows-1252 lacks that mednec's own messages may contain, written as a biller would type them.
+_CP1252_FALLBACK = str.maketrans({"≤": "<=", "≥": ">=", "→": "->", "←": "<-", "✓": "Y", "✗": "N", "≠": "!="})
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, delimiter: str = ",", bom: bool = False,
+              encoding: str | None = None) -> Path:
+    """Write a CSV atomically; keep the separator, byte-order mark and encoding of a file rewritten in
+    place (``encoding`` as ``read_csv`` found it: a Windows-1252 export stays Windows-1252, or Excel
+    shows "Muñoz" as "MuÃ±oz")."""
     path = Path(path)
-    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, sep=delimiter,
-                                                        encoding="utf-8-sig" if bom else "utf-8",
+    encoding = encoding or ("utf-8-sig" if bom else "utf-8")
+    if encoding == "cp1252":
+        frame = frame.apply(lambda col: col.map(lambda v: v.translate(_CP1252_FALLBACK) if isinstance(v, str) else v))
+
+        def write(tmp):
+            with open(tmp, "w", encoding="cp1252", errors="replace", newline="") as fh:
+                frame.to_csv(fh, index=False, sep=delimiter, date_format="%Y-%m-%d")
+
+        return atomic_write(path, write)
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, sep=delimiter, encoding=encoding,
                                                         date_format="%Y-%m-%d"))
 
 
@@ -203,11 +233,28 @@ def _table_names(wb) -> list[str]:
         return []
 
 
-def _find_sheet(sheet_names, spec: TableSpec, path) -> str:
-    for name in sheet_names:
+_OTHER_TABLE_SHEETS = {"rules", "payers", "denials", "settings", "dashboard", "instructions"}
+
+
+def _sheet_named(sheet_names, spec: TableSpec) -> str | None:
+    """The sheet holding ``spec``: its own name, or, for Claims, a workbook's only sheet (a
+    practice-management export called "Sheet1" or "Export" holds nothing but claim lines)."""
+    names = list(sheet_names)
+    for name in names:
         if name.strip().casefold() == spec.name.casefold():
             return name
-    raise InputError(f"no {spec.name} sheet or {spec.table} table in the workbook", file=path)
+    if spec.name == "Claims" and len(names) == 1 and names[0].strip().casefold() not in _OTHER_TABLE_SHEETS:
+        return names[0]
+    return None
+
+
+def _find_sheet(sheet_names, spec: TableSpec, path) -> str:
+    name = _sheet_named(sheet_names, spec)
+    if name is not None:
+        return name
+    listed = ", ".join(repr(n) for n in list(sheet_names)[:6])
+    raise InputError(f"no {spec.name} sheet or {spec.table} table in the workbook (its sheets: {listed}): "
+                     f"rename the sheet that holds the {spec.name.lower()} to {spec.name}", file=path)
 
 
 def _frame_from_sheet_rows(rows: list[list], spec: TableSpec, path, sheet_name: str) -> pd.DataFrame:
@@ -226,6 +273,7 @@ def _frame_from_sheet_rows(rows: list[list], spec: TableSpec, path, sheet_name: 
 def read_table(path: Path | str, spec: TableSpec) -> pd.DataFrame:
     """A contract table from a CSV file or a workbook (raw values, user's row numbers)."""
     path = Path(path)
+    ensure_not_old_excel(path)
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return read_table_fast(path, spec)
     if not path.exists():
@@ -253,12 +301,13 @@ class ReadOnlyWorkbook:
         try:
             self._tables = {n.casefold() for n in _table_names(wb)}
             self._sheets = {n.strip().casefold() for n in wb.sheet_names}
+            self._sheet_names = list(wb.sheet_names)
         finally:
             wb.close()
         self._cache: dict[str, pd.DataFrame] = {}
 
     def has_table(self, spec: TableSpec) -> bool:
-        return spec.table.casefold() in self._tables or spec.name.casefold() in self._sheets
+        return spec.table.casefold() in self._tables or _sheet_named(self._sheet_names, spec) is not None
 
     def read_table(self, spec: TableSpec) -> pd.DataFrame:
         if spec.table not in self._cache:
@@ -311,7 +360,7 @@ class WorkbookFile:
         ws, table = self._table(spec)
         if table is not None:
             return True
-        return any(ws.title.strip().casefold() == spec.name.casefold() for ws in self.wb.worksheets)
+        return _sheet_named([ws.title for ws in self.wb.worksheets], spec) is not None
 
     def _bounds(self, spec: TableSpec):
         """(worksheet, header row, first column, last column, last data row, table or None)."""
@@ -376,6 +425,7 @@ class WorkbookFile:
                 cols[header_key(header)] = col
             for row, value in zip(frame.index, frame[header].tolist()):
                 ws.cell(int(row), col).value = _cell_value(value)
+        fit_wrapped_rows(ws, frame.index, [cols[header_key(h)] for h in frame.columns])
 
     def append_rows(self, spec: TableSpec, frame: pd.DataFrame) -> list[int]:
         """Add rows under the table (extending it); returns their row numbers."""
@@ -459,3 +509,25 @@ def _cell_value(value):
     if isinstance(value, (dt.date, dt.datetime, str, int, float, bool)):
         return value
     return str(value)
+
+
+def fit_wrapped_rows(ws, rows, columns) -> None:
+    """Make each row tall enough for its wrapped cells (Findings, Policy): Excel sizes such rows
+    when it opens a file, LibreOffice and printing do not, and a wrapped finding cut to one line
+    is as bad as one cut at the column edge.  Only rows holding wrapped text are touched."""
+    import math
+
+    from openpyxl.utils import get_column_letter
+
+    wrapped = []
+    for col in columns:
+        width = ws.column_dimensions[get_column_letter(col)].width or 8.43
+        wrapped.append((col, max(4.0, width * 1.1)))
+    for row in rows:
+        lines = 1
+        for col, chars in wrapped:
+            cell = ws.cell(int(row), col)
+            if isinstance(cell.value, str) and cell.alignment is not None and cell.alignment.wrap_text:
+                lines = max(lines, sum(max(1, math.ceil(len(part) / chars)) for part in cell.value.split("\n")))
+        if lines > 1:
+            ws.row_dimensions[int(row)].height = min(409, 15 * lines)
