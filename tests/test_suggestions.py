@@ -251,7 +251,7 @@ def test_the_huddle_pack_lists_the_open_suggestions_and_not_the_rejected_ones(bo
     assert "Rule suggestions from our denials" in headings
     table = next(t for t in doc.tables if t.rows[0].cells[2].text == "Rules column")
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
-    assert rows == [["Medicare", "63047", "Covered Dx", "M48.061, M48.062", "M48.062", "2", "3,700.00",
+    assert rows == [["Medicare", "63047", "Covered Dx", "M48.061, M48.062", "M48.062", "2", "$3,700.00",
                      "May 12, 2026 to Aug 03, 2026", "CO-50/N115 ×2"]]  # the rejected Prior Auth one is gone
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "1 rule suggestion from our own denials is open" in text
