@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .rules import is_medicare
-from .values import is_blank
+from .values import is_blank, setting
 
 NOT_ON_FILE = "[not on file]"
 
@@ -82,14 +82,6 @@ def split_codes(value) -> list[str]:
 
 def split_modifiers(value) -> list[str]:
     return [m.upper() for m in re.split(r"[,;:\s]+", text(value)) if m]
-
-
-def setting(settings: dict, key: str) -> str:
-    want = " ".join(key.split()).casefold()
-    for k, v in (settings or {}).items():
-        if " ".join(str(k).split()).casefold() == want:
-            return str(v or "").strip()
-    return ""
 
 
 def nobreak_phone(phone: str) -> str:

@@ -29,15 +29,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .values import setting
+
 MED_NEC = "medical necessity"
 DEFAULT_TARGETS = {"denial_rate": 0.05, "days_to_resubmission": 2.0, "med_nec_reduction": 0.30}
-
-
-def _setting(settings: dict | None, key: str):
-    for k, v in (settings or {}).items():
-        if str(k).strip().casefold() == key.casefold() and str(v).strip():
-            return str(v).strip()
-    return None
 
 
 def _fraction(text, default: float) -> float:
@@ -86,10 +81,10 @@ def _month(series: pd.Series) -> pd.Series:
 def kpi_targets(settings: dict | None) -> dict:
     """The practice's goals from Settings, else the defaults."""
     return {
-        "denial_rate": _fraction(_setting(settings, "Target Denial Rate"), DEFAULT_TARGETS["denial_rate"]),
-        "days_to_resubmission": _number(_setting(settings, "Target Days to Resubmission"),
+        "denial_rate": _fraction(setting(settings, "Target Denial Rate"), DEFAULT_TARGETS["denial_rate"]),
+        "days_to_resubmission": _number(setting(settings, "Target Days to Resubmission"),
                                         DEFAULT_TARGETS["days_to_resubmission"]),
-        "med_nec_reduction": _fraction(_setting(settings, "Target Medical Necessity Reduction"),
+        "med_nec_reduction": _fraction(setting(settings, "Target Medical Necessity Reduction"),
                                        DEFAULT_TARGETS["med_nec_reduction"]),
     }
 
@@ -280,7 +275,7 @@ def compute_kpis(denials: pd.DataFrame | None, claims: pd.DataFrame | None, *, s
     figures: dict = {"claim_lines": int((c["Claim ID"] != "").sum())}
     figures.update(headline_figures(per_claim, d))
     figures.update(med_nec_against_baseline(d, as_of_ts,
-                                            _number(_setting(settings, "Baseline Medical Necessity Denials"), None)))
+                                            _number(setting(settings, "Baseline Medical Necessity Denials"), None)))
     figures.update(clean_claim_rate(c))
     figures["days_to_resubmission"] = days_to_resubmission(d)
     figures.update(appeal_figures)

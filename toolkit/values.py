@@ -317,6 +317,17 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
+def setting(settings: dict | None, key: str) -> str:
+    """One Settings value by its Key, matched in any case and spacing ("practice  name" finds
+    "Practice Name"), stripped; "" when the key is missing or blank.  The one look-up every
+    job, document and e-mail uses."""
+    want = " ".join(key.split()).casefold()
+    for k, v in (settings or {}).items():
+        if " ".join(str(k).split()).casefold() == want:
+            return to_text(v)
+    return ""
+
+
 def settings_from_table(frame: pd.DataFrame) -> dict[str, str]:
     """The Settings table (Key, Value) as a dict, keys as typed; blank keys skipped."""
     cols = {header_key(c): c for c in frame.columns}

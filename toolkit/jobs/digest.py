@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MednecError
+from ..values import setting
 from ..workbook.files import ReadOnlyWorkbook
 
 OUTBOX_SETTING = "Outbox Folder"
@@ -40,11 +41,6 @@ def book_settings(book) -> dict[str, str]:
         return book.settings() or {}
     except MednecError:
         return {}
-
-
-def _setting(settings: dict[str, str], key: str) -> str:
-    folded = {" ".join(str(k).split()).casefold(): v for k, v in settings.items()}
-    return (folded.get(key.casefold()) or "").strip()
 
 
 def _table(book, spec, *, required: bool = True):
@@ -75,7 +71,7 @@ def _raw_table(book, spec):
 def _tips(book, settings):
     from ..digest import load_tips
 
-    path = _setting(settings, "Tips File")
+    path = setting(settings, "Tips File")
     if path:
         path = Path(path)
         if not path.is_absolute() and getattr(book, "path", None):
@@ -90,12 +86,12 @@ def _book_folder(book) -> Path:
 
 def default_outbox(book) -> Path:
     """Settings' ``Outbox Folder``, else ``outbox`` beside the workbook."""
-    folder = _setting(book_settings(book), OUTBOX_SETTING)
+    folder = setting(book_settings(book), OUTBOX_SETTING)
     return (_book_folder(book) / folder) if folder else _book_folder(book) / "outbox"
 
 
 def default_output(book) -> Path:
-    folder = _setting(book_settings(book), OUTPUT_SETTING)
+    folder = setting(book_settings(book), OUTPUT_SETTING)
     return (_book_folder(book) / folder) if folder else _book_folder(book)
 
 
@@ -193,7 +189,7 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     denials = _table(book, DENIALS)
     claims = _table(book, CLAIMS, required=False)
     facts = digest_facts(denials, month, claims=claims, tips=_tips(book, settings), as_of=as_of, settings=settings)
-    practice = _setting(settings, "Practice Name")
+    practice = setting(settings, "Practice Name")
     msg = digest_message(facts, practice=practice, sender=mail.sender, recipients=recipients)
     assert_no_phi(msg, patient_identifiers(denials, claims))
     result = _deliver(msg, f"digest-{month}", Path(outbox) if outbox else default_outbox(book), send, settings, env)
@@ -224,7 +220,7 @@ def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | N
     due = appeals_due(denials, as_of)
     if only_if_due and not len(due):
         return MailResult(None, summary=f"no appeals due by {as_of + dt.timedelta(days=14)}")
-    msg = reminder_message(due, as_of, practice=_setting(settings, "Practice Name"), sender=mail.sender,
+    msg = reminder_message(due, as_of, practice=setting(settings, "Practice Name"), sender=mail.sender,
                            recipients=recipients)
     assert_no_phi(msg, patient_identifiers(denials, _raw_table(book, CLAIMS)))
     result = _deliver(msg, f"appeal-reminder-{as_of.isoformat()}",
@@ -252,12 +248,12 @@ def huddle_pack(book, quarter, out_dir: Path | str | None = None, *, as_of: dt.d
                          tips=_tips(book, settings), as_of=as_of,
                          suggestions=open_suggestions(book, as_of or (quarter + 1).start_time.date()))
     folder = Path(out_dir) if out_dir else default_output(book)
-    phone, npi = _setting(settings, "Practice Phone"), _setting(settings, "Practice NPI")
+    phone, npi = setting(settings, "Practice Phone"), setting(settings, "Practice NPI")
     contact = " · ".join(x for x in (f"Phone {nobreak_phone(phone)}" if phone else "",
                                      f"NPI {npi}" if npi else "") if x)
-    letterhead = [line for line in (_setting(settings, "Practice Address"), contact) if line]
+    letterhead = [line for line in (setting(settings, "Practice Address"), contact) if line]
     return render_huddle_pack(facts, folder / f"policy-huddle-{quarter}.docx",
-                              practice=_setting(settings, "Practice Name"), letterhead=letterhead)
+                              practice=setting(settings, "Practice Name"), letterhead=letterhead)
 
 
 def flush_outbox(book, outbox: Path | str | None = None, *, env=None) -> tuple[list[Path], list[str]]:

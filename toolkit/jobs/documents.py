@@ -39,7 +39,7 @@ def _base_folder(book) -> Path:
 def output_folder(book, out_dir=None, settings: dict | None = None) -> Path:
     """``--out`` if given, else Settings ``Output Folder`` (relative = next to the workbook), else
     a ``Documents`` folder next to the workbook."""
-    from ..checklists import setting
+    from ..values import setting
 
     if out_dir:
         return Path(out_dir)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MednecError
+from ..values import setting
 from ..workbook.files import atomic_write
 
 SHIPPED = Path(__file__).with_name("templates")
@@ -29,7 +30,7 @@ class TemplateProblem(MednecError):
 def template_path(kind: str, settings: dict | None = None, base: Path | None = None) -> Path:
     """The template for ``kind``: ``<Template Folder>/<kind>.docx`` if the practice has one,
     else the shipped one.  A relative Template Folder is taken from the workbook's folder."""
-    folder = _setting(settings or {}, "Template Folder")
+    folder = setting(settings or {}, "Template Folder")
     if folder:
         root = Path(folder).expanduser()
         if not root.is_absolute() and base is not None:
@@ -44,14 +45,6 @@ def template_path(kind: str, settings: dict | None = None, base: Path | None = N
     if not shipped.exists():
         raise TemplateProblem(f"the {kind}.docx template is missing from the mednec installation")
     return shipped
-
-
-def _setting(settings: dict, key: str) -> str:
-    want = " ".join(key.split()).casefold()
-    for k, v in settings.items():
-        if " ".join(str(k).split()).casefold() == want:
-            return str(v or "").strip()
-    return ""
 
 
 class Renderer:
