@@ -116,10 +116,11 @@ class DenialHistory:
     @classmethod
     def from_settings(cls, denials: pd.DataFrame, settings: dict | None = None) -> DenialHistory:
         """Thresholds from the Settings keys (blank or unreadable: the defaults)."""
-        wanted = {k.strip().casefold(): v for k, v in (settings or {}).items()}
-        n = _parse_int(wanted.get(SETTING_MIN.casefold(), ""))
-        months = _parse_int(wanted.get(SETTING_MONTHS.casefold(), ""))
-        rate = _parse_rate(wanted.get(SETTING_RATE.casefold(), ""))
+        from ..values import setting
+
+        n = _parse_int(setting(settings, SETTING_MIN))
+        months = _parse_int(setting(settings, SETTING_MONTHS))
+        rate = _parse_rate(setting(settings, SETTING_RATE))
         return cls(denials, min_count=n if n and n > 0 else DEFAULT_MIN,
                    months=months if months and months > 0 else DEFAULT_MONTHS,
                    rate=rate if rate is not None and 0 <= rate <= 1 else DEFAULT_RATE)

@@ -92,9 +92,10 @@ class CodeTables:
     @classmethod
     def load(cls, settings: dict[str, str] | None = None, base_dir: Path | None = None) -> CodeTables:
         paths = {}
-        settings = {k.strip().casefold(): v for k, v in (settings or {}).items()}
+        from ..values import setting
+
         for name, key in SETTING_KEYS.items():
-            override = settings.get(key.casefold(), "").strip()
+            override = setting(settings, key)
             if override:
                 p = Path(override).expanduser()
                 if not p.is_absolute() and base_dir is not None:
