@@ -44,8 +44,10 @@ def import_835(files, workbook):
     adds nothing. Paid claims and reversals are not logged.
     """
     from ..jobs.denials import import_835_files
+    from ..workbook.lock import updating
 
-    summary = import_835_files(_open(workbook), list(files))
+    with updating(workbook):
+        summary = import_835_files(_open(workbook), list(files))
     click.echo(str(summary))
     for note in summary.notes:
         click.echo(f"Note: {note}")
@@ -61,8 +63,10 @@ def refresh(workbook):
     """Fill Reason, Category, Root Cause and Appeal Deadline for denials you typed in by hand
     (paper EOBs). Only blank cells are filled; what you typed stays as it is."""
     from ..jobs.denials import refresh_denials
+    from ..workbook.lock import updating
 
-    click.echo(str(refresh_denials(_open(workbook))))
+    with updating(workbook):
+        click.echo(str(refresh_denials(_open(workbook))))
 
 
 @click.command("dashboard")
@@ -72,6 +76,8 @@ def dashboard(workbook, as_of):
     """Recompute the Dashboard sheet: denial rate by month, payer and procedure, top reasons,
     open appeals with days left, and how each figure compares with the practice's targets."""
     from ..jobs.denials import refresh_dashboard
+    from ..workbook.lock import updating
 
-    kpis = refresh_dashboard(_open(workbook), as_of=_as_of(as_of))
+    with updating(workbook):
+        kpis = refresh_dashboard(_open(workbook), as_of=_as_of(as_of))
     click.echo(kpis.summary_line())

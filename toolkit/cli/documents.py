@@ -47,11 +47,17 @@ def appeal(workbook, denial_id, all_open, out_dir, mark_appealed):
 
     if bool(denial_id) == bool(all_open):
         raise click.UsageError("give either --denial ID or --all-open")
-    book = _open(workbook, writable=mark_appealed)
-    if all_open:
-        _print(appeal_letters_all_open(book, out_dir, mark_appealed=mark_appealed), "No open denials: nothing to write.")
-    else:
-        _print([appeal_letter(book, denial_id, out_dir, mark_appealed=mark_appealed)], "")
+    from contextlib import nullcontext
+
+    from ..workbook.lock import updating
+
+    with updating(workbook) if mark_appealed else nullcontext():
+        book = _open(workbook, writable=mark_appealed)
+        if all_open:
+            _print(appeal_letters_all_open(book, out_dir, mark_appealed=mark_appealed),
+                   "No open denials: nothing to write.")
+        else:
+            _print([appeal_letter(book, denial_id, out_dir, mark_appealed=mark_appealed)], "")
 
 
 @click.command()

@@ -88,26 +88,33 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
     if not file.exists():
         raise InputError("file not found", file=file)
     if report is not None:
+        from ..workbook.lock import refuse_overwriting_input
+
+        refuse_overwriting_input(report, [file, rules_path, payers_path, ncci_path, *codeset_paths])
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
                                                      as_of=as_of, codeset_paths=list(codeset_paths),
                                                      progress=progress, ncci_path=ncci_path)
         click.echo(job.summary_text(validation, where=f"Report written to {written}"))
         return
+    from ..workbook.lock import updating
+
     if suffix in (".xlsx", ".xlsm"):
         from ..workbook.files import WorkbookFile
 
-        book = WorkbookFile(file)
-        rules = job.read_override(rules_path, job.RULES)
-        payers = job.read_override(payers_path, job.PAYERS)
-        settings = book.settings()
-        validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
-                                       codesets=job.load_codesets(list(codeset_paths), settings),
-                                       edits=job.load_edits(ncci_path, settings, near=file.parent),
-                                       progress=progress)
+        with updating(file):  # from the read to the replace (and the history file beside it)
+            book = WorkbookFile(file)
+            rules = job.read_override(rules_path, job.RULES)
+            payers = job.read_override(payers_path, job.PAYERS)
+            settings = book.settings()
+            validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
+                                           codesets=job.load_codesets(list(codeset_paths), settings),
+                                           edits=job.load_edits(ncci_path, settings, near=file.parent),
+                                           progress=progress)
     elif suffix in (".csv", ".txt"):
-        validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
-                                               codeset_paths=list(codeset_paths), progress=progress,
-                                               ncci_path=ncci_path)
+        with updating(file):
+            validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path,
+                                                   as_of=as_of, codeset_paths=list(codeset_paths),
+                                                   progress=progress, ncci_path=ncci_path)
     else:
         raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
     click.echo(job.summary_text(validation, where=f"Results written into {file.name}"))
@@ -140,7 +147,9 @@ def codeset_list(codeset_paths):
 def codeset_build(order_file, effective_from, out, label):
     """Build an index from a CMS ICD-10-CM order file (icd10cm_order_YYYY.txt)."""
     from ..codesets.build_icd10cm import build_from_order_file
+    from ..workbook.lock import refuse_overwriting_input
 
+    refuse_overwriting_input(out, [order_file])
     path = build_from_order_file(order_file, out, effective_from=effective_from.isoformat(), label=label)
     click.echo(f"Wrote {path}")
 
@@ -162,9 +171,11 @@ def codeset_ncci_build(ptp_files, mue_file, out, label):
     """
     from ..codesets.build_ncci import build_ncci_index
     from ..codesets.ncci import NcciEdits
+    from ..workbook.lock import refuse_overwriting_input
 
     if not ptp_files and mue_file is None:
         raise InputError("give the PTP files (ccipra-...-f1 to -f4) and/or --mue FILE")
+    refuse_overwriting_input(out, [*ptp_files, mue_file])
     path = build_ncci_index(list(ptp_files), out, mue_file=mue_file, label=label)
     edits = NcciEdits.open(path)
     counts = edits.counts()

@@ -22,12 +22,15 @@ def build_workbook(out, empty):
     The sample claim lines, rules and payers are loaded unless --empty is given. An existing file at
     the same place is replaced (close it in Excel first).
     """
-    from ..workbook.build import DEFAULT_OUT, SAMPLE_DIR, build_workbook as build
+    from ..workbook.build import DEFAULT_OUT, SAMPLE_DIR
+    from ..workbook.build import build_workbook as build
     from ..workbook.files import ensure_not_locked
+    from ..workbook.lock import updating
 
     target = out or DEFAULT_OUT
     ensure_not_locked(target)
-    path = build(target, sample_dir=None if empty else SAMPLE_DIR)
+    with updating(target):
+        path = build(target, sample_dir=None if empty else SAMPLE_DIR)
     click.echo(f"Wrote {path}")
 
 
@@ -77,7 +80,7 @@ def set_workbook_config(workbook: Path, key: str, value: str) -> None:
     """Set one key of the workbook's hidden ``xlwings.conf`` sheet (macros kept, atomic save)."""
     from ..workbook.files import WorkbookFile
 
-    book = WorkbookFile(workbook)
+    book = WorkbookFile(workbook)  # holds the workbook's lock until save()
     if "xlwings.conf" in book.wb.sheetnames:
         ws = book.wb["xlwings.conf"]
     else:
@@ -88,8 +91,10 @@ def set_workbook_config(workbook: Path, key: str, value: str) -> None:
         if str(ws.cell(row, 1).value).strip().casefold() == key.casefold():
             break
         row += 1
-    ws.cell(row, 1).value = key
-    ws.cell(row, 2).value = value
+    from ..workbook.files import put
+
+    put(ws.cell(row, 1), key)
+    put(ws.cell(row, 2), value)
     book.save()
 
 

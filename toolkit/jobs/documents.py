@@ -14,7 +14,6 @@ from pathlib import Path
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS, RULES
 
-
 # ---------------------------------------------------------------- reading the book
 
 def _has(book, spec) -> bool:
@@ -71,7 +70,37 @@ def _renderer(kind: str, book, settings: dict):
 def _write_all(documents: list[tuple[Path, bytes]]) -> list[Path]:
     from ..word.render import write_docx
 
-    return [write_docx(path, data) for path, data in documents]
+    return [write_docx(path, data) for path, data in _unique_paths(documents)]
+
+
+def _unique_paths(documents: list[tuple[Path, bytes]]) -> list[tuple[Path, bytes]]:
+    """Two documents of one batch never share a file (names compared as Windows and macOS do)."""
+    seen: dict[str, int] = {}
+    out = []
+    for path, data in documents:
+        key = str(path).casefold()
+        if key in seen:
+            seen[key] += 1
+            path = path.with_name(f"{path.stem}-{seen[key]}{path.suffix}")
+        else:
+            seen[key] = 1
+        out.append((path, data))
+    return out
+
+
+def _ensure_folder_writable(folder: Path) -> None:
+    """Before the Status is saved: the letters must be able to follow (no Status without a letter)."""
+    import os
+
+    from ..errors import MednecError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MednecError(f"{folder}: cannot create the folder for the letters ({exc.strerror or exc}); "
+                          "nothing was written") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MednecError(f"{folder}: the folder for the letters is read-only; nothing was written")
 
 
 def _one_line(problems: list[str], what: str) -> MednecError:
@@ -121,14 +150,16 @@ def _appeals(book, ids, out_dir, mark_appealed, today, case=None) -> list[Path]:
     folder = output_folder(book, out_dir, case.settings)
     renderer = _renderer("appeal_letter", book, case.settings)
     docs = [(folder / appeal_file_name(ctx), renderer.render(ctx)) for _, ctx in contexts]
-    paths = _write_all(docs)
     if mark_appealed:
+        # The Status first: when it cannot be saved (read-only, open in Excel, locked) the job
+        # stops before any letter exists, so letters and Status never disagree.
         import pandas as pd
 
+        _ensure_folder_writable(folder)
         rows = [row for row, _ in contexts]
         book.write_columns(DENIALS, pd.DataFrame({"Status": ["Appealed"] * len(rows)}, index=rows))
         book.save()
-    return paths
+    return _write_all(docs)
 
 
 # ---------------------------------------------------------------- checklists, SOAP templates

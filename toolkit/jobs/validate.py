@@ -129,7 +129,8 @@ def write_report(validation: Validation, out: str | Path) -> Path:
 def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False,
+                                    "strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = wb.add_worksheet("Report")
         bold = wb.add_format({"bold": True})

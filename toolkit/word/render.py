@@ -73,7 +73,8 @@ class Renderer:
         try:
             tpl = _template_class()(io.BytesIO(self._bytes))
             tpl.patched_cache = self._patched
-            tpl.render(context, jinja_env=self._env)
+            held = _as_data(context)
+            tpl.render(held, jinja_env=self._env)
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
                                   "the workbook data; correct or remove it in the template") from None
@@ -92,7 +93,7 @@ class Renderer:
         if left:
             raise TemplateProblem(f"{name}: the text {left!r} was left unfilled (a placeholder Word split "
                                   "or mistyped); retype it as one piece, e.g. {{ practice.name }}")
-        return data
+        return _restore_braces(data) if _BRACE in repr(held) else data
 
     def _placeholder(self, exc) -> str:
         """The whole tag as the user typed it, e.g. ``{{ payer.nmae }}``.  Jinja only says
@@ -107,6 +108,41 @@ class Renderer:
             if tag:
                 return " ".join(tag.group(0).split())
         return f"'{m.group(1)}'"
+
+
+_BRACE = "\ue000"  # a private-use character standing in for "{" inside data while rendering
+
+
+def _as_data(value):
+    """The context with every "{" in its text held aside, so data is never template syntax.
+
+    Values are inserted by Jinja (autoescaped), never parsed, but a Claim ID like ``C{{1001``
+    would still read as an unfilled placeholder to ``leftover_tags``; ``_restore_braces`` puts
+    the braces back into the finished document.
+    """
+    if isinstance(value, str):
+        return value.replace("{", _BRACE) if "{" in value else value
+    if isinstance(value, dict):
+        return {k: _as_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_data(v) for v in value) if isinstance(value, list) else tuple(_as_data(v) for v in value)
+    return value
+
+
+def _restore_braces(docx_bytes: bytes) -> bytes:
+    """Put back the braces ``_as_data`` held aside (rare: the parts are rewritten only then)."""
+    import zipfile
+
+    marker = _BRACE.encode("utf-8")
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes))
+    parts = {info: source.read(info) for info in source.infolist()}
+    if not any(marker in data for data in parts.values()):
+        return docx_bytes
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in parts.items():
+            target.writestr(info, data.replace(marker, b"{"))
+    return out.getvalue()
 
 
 def _caching_environment():
@@ -176,5 +212,11 @@ def write_docx(path: Path, data: bytes) -> Path:
 
 def safe_name(text: str, limit: int = 80) -> str:
     """A file-name fragment any file system accepts (IDs and payer names only, never patient data)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip(".-_")
-    return cleaned[:limit] or "unnamed"
+    text = str(text)
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip(".-_")[:limit] or "unnamed"
+    if re.search(r"[^A-Za-z0-9._ -]", text) or len(text) > limit or not text.strip(".-_ "):
+        # "a/b" and "a-b" would both be "a-b": a short digest of the original keeps them apart
+        import hashlib
+
+        cleaned += "~" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+    return cleaned
