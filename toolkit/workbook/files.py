@@ -264,8 +264,8 @@ def read_table_fast(path: Path, spec: TableSpec) -> pd.DataFrame:
         wb.close()
 
 
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_WIDE_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{2,3})\d')
+_ROW_REF = re.compile(rb'row\b[^>]* r="(\d+)"')
+_WIDE_CELL_REF = re.compile(rb' r="([A-Z]{2,3})\d')  # cells from column AA on (rows' r is digits only)
 
 
 def _column_number(letters: bytes) -> int:
@@ -300,12 +300,26 @@ def _sheet_extent(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[in
     return last_row, max(last_col, 26)
 
 
+_FITS: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime) → answer: each table read asks
+
+
 def fits_in_memory(path: Path) -> bool:
     """Whether python-calamine may read this workbook whole.
 
     Parts over the size limits are refused in one line; a sheet whose cells reach further than
     ``MAX_SHEET_CELLS`` (a stray cell far away) is read by the streaming reader instead.
     """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise InputError("file not found", file=path) from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _FITS:
+        _FITS[key] = _fits_in_memory(path)
+    return _FITS[key]
+
+
+def _fits_in_memory(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -387,8 +401,12 @@ def _table_ref(path: Path, spec: TableSpec) -> tuple[str | None, str | None]:
             if rel not in names:
                 return {}
             root = ET.fromstring(archive.read(rel))
-            return {r.get("Id", ""): posixpath.normpath(posixpath.join(folder, r.get("Target", "")))
-                    for r in root.findall("p:Relationship", ns)}
+            out = {}
+            for r in root.findall("p:Relationship", ns):
+                target = r.get("Target", "")  # relative to the part, or absolute from the package root
+                full = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+                out[r.get("Id", "")] = posixpath.normpath(full)
+            return out
 
         book = ET.fromstring(archive.read("xl/workbook.xml"))
         targets = rels("xl/workbook.xml")
