@@ -110,7 +110,9 @@ def ensure_replaceable(workbook: Path) -> None:
     A save writes a new copy beside the workbook and then swaps it in (never a half-written
     file), so both the file and its folder must be writable.
     """
-    if workbook.exists() and not os.access(workbook, os.W_OK):
+    # The mode bits too: the Windows read-only attribute shows as no write bit, and an
+    # administrator (root) would pass os.access yet must not overwrite a file marked read-only.
+    if workbook.exists() and (not os.access(workbook, os.W_OK) or not workbook.stat().st_mode & 0o222):
         raise WorkbookLocked(f"{workbook.name}: the workbook is read-only; clear the read-only "
                              "setting (file properties) or save a copy, then try again (nothing was changed)")
     folder = workbook.parent if str(workbook.parent) else Path(".")
