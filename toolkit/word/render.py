@@ -93,7 +93,7 @@ class Renderer:
         if left:
             raise TemplateProblem(f"{name}: the text {left!r} was left unfilled (a placeholder Word split "
                                   "or mistyped); retype it as one piece, e.g. {{ practice.name }}")
-        return _restore_braces(data) if _BRACE in repr(held) else data
+        return _restore_braces(data) if held != context else data
 
     def _placeholder(self, exc) -> str:
         """The whole tag as the user typed it, e.g. ``{{ payer.nmae }}``.  Jinja only says
@@ -110,38 +110,47 @@ class Renderer:
         return f"'{m.group(1)}'"
 
 
-_BRACE = "\ue000"  # a private-use character standing in for "{" inside data while rendering
+# Private-use characters standing in for the template's syntax characters inside data while
+# rendering: "{", "}" and "%" of a value can never meet to look like a placeholder.
+_HELD = {"{": "\ue000", "}": "\ue001", "%": "\ue002"}
+
+
+def _hold(text: str) -> str:
+    for char, stand_in in _HELD.items():
+        text = text.replace(char, stand_in)
+    return text
 
 
 def _as_data(value):
-    """The context with every "{" in its text held aside, so data is never template syntax.
+    """The context with every "{", "}" and "%" in its text held aside: data is never template syntax.
 
     Values are inserted by Jinja (autoescaped), never parsed, but a Claim ID like ``C{{1001``
     would still read as an unfilled placeholder to ``leftover_tags``; ``_restore_braces`` puts
-    the braces back into the finished document.
+    the characters back into the finished document.
     """
     if isinstance(value, str):
-        return value.replace("{", _BRACE) if "{" in value else value
+        return _hold(value) if any(c in value for c in _HELD) else value
     if isinstance(value, dict):
         return {k: _as_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_as_data(v) for v in value) if isinstance(value, list) else tuple(_as_data(v) for v in value)
+    if isinstance(value, list):
+        return [_as_data(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_as_data(v) for v in value)
     return value
 
 
 def _restore_braces(docx_bytes: bytes) -> bytes:
-    """Put back the braces ``_as_data`` held aside (rare: the parts are rewritten only then)."""
+    """Put back the characters ``_as_data`` held aside (rare: the parts are rewritten only then)."""
     import zipfile
 
-    marker = _BRACE.encode("utf-8")
     source = zipfile.ZipFile(io.BytesIO(docx_bytes))
-    parts = {info: source.read(info) for info in source.infolist()}
-    if not any(marker in data for data in parts.values()):
-        return docx_bytes
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info, data in parts.items():
-            target.writestr(info, data.replace(marker, b"{"))
+        for info in source.infolist():
+            data = source.read(info)
+            for char, stand_in in _HELD.items():
+                data = data.replace(stand_in.encode("utf-8"), char.encode("utf-8"))
+            target.writestr(info, data)
     return out.getvalue()
 
 
