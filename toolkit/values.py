@@ -51,7 +51,7 @@ def csv_guard_series(series: pd.Series) -> pd.Series:
         return series
     text = series.astype(object)
     risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START), na_action="ignore")
-    risky = risky.fillna(False).astype(bool)
+    risky = risky.eq(True)  # NaN (blank cells) → False, without a float fill warning
     if not risky.any():
         return series
     out = text.copy()

@@ -157,12 +157,12 @@ class LiveBook:
             table.resize(sheet.range((hdr, c0), (rows[-1], c1)))
         return rows
 
-    def write_cells(self, sheet: str, top_left: str, rows: list[list]) -> None:
+    def write_cells(self, sheet_name: str, top_left: str, rows: list[list]) -> None:
         """A block of values at ``top_left`` (e.g. ``"B4"``) of a sheet (created if missing), in one call."""
         names = {s.name.strip().casefold(): s for s in self.book.sheets}
-        target = names.get(sheet.strip().casefold())
+        target = names.get(sheet_name.strip().casefold())
         if target is None:
-            target = self.book.sheets.add(sheet, after=self.book.sheets[-1])
+            target = self.book.sheets.add(sheet_name, after=self.book.sheets[-1])
         target.range(top_left).value = [[live_value(v) for v in row] for row in rows]
 
     def settings(self) -> dict[str, str]:

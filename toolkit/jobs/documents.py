@@ -13,26 +13,25 @@ from pathlib import Path
 
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS, RULES
+from ..workbook.book import Book
 
 # ---------------------------------------------------------------- reading the book
 
-def _has(book, spec) -> bool:
-    has = getattr(book, "has_table", None)
-    return True if has is None else has(spec)
+def _has(book: Book, spec) -> bool:
+    return book.has_table(spec)
 
 
 def _table(book, spec, required: bool):
     if not _has(book, spec):
         if required:
             raise InputError(f"no {spec.name} sheet or {spec.table} table in the workbook",
-                             file=getattr(book, "path", None))
+                             file=book.path)
         return None
     return book.read_table(spec)
 
 
-def _base_folder(book) -> Path:
-    path = getattr(book, "path", None)
-    return Path(path).parent if path else Path.cwd()
+def _base_folder(book: Book) -> Path:
+    return Path(book.path).parent
 
 
 def output_folder(book, out_dir=None, settings: dict | None = None) -> Path:
@@ -58,7 +57,7 @@ def casefile(book, *, today: dt.date | None = None, need_denials: bool = True):
         import pandas as pd
         denials = pd.DataFrame(columns=DENIALS.headers)
     return Casefile(denials, _table(book, CLAIMS, False), _table(book, RULES, True), _table(book, PAYERS, True),
-                    settings, today=today, file=getattr(book, "path", None))
+                    settings, today=today, file=book.path)
 
 
 def _renderer(kind: str, book, settings: dict):

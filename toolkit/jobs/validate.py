@@ -14,6 +14,7 @@ from ..codesets.icd10cm import CodeSets
 from ..errors import InputError
 from ..tables import CLAIMS, PAYERS, REPORT_COLUMNS, RESULT_COLUMNS, RULES, TableSpec
 from ..validation import Validation, run_checks
+from ..workbook.book import WritableBook
 
 SETTING_CODESET = "ICD-10-CM Index"
 SETTING_NCCI = "NCCI Index"
@@ -56,7 +57,7 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
     return read_table(Path(path), spec)
 
 
-def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
+def validate_book(book: WritableBook, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
                   codesets: CodeSets | None = None, save: bool = True, progress=None,
                   edits=None) -> Validation:
     """Validate the Claims table of ``book`` in place: only the result columns are written.
@@ -77,7 +78,7 @@ def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
-    _note_first_status(getattr(book, "path", None), validation)
+    _note_first_status(book.path, validation)
     return validation
 
 
@@ -93,9 +94,8 @@ def _note_first_status(workbook, validation: Validation) -> None:
         pass  # a read-only folder must not turn a finished Validate into a failure
 
 
-def _folder_of(book) -> Path | None:
-    path = getattr(book, "path", None)
-    return Path(path).parent if path else None
+def _folder_of(book: WritableBook) -> Path | None:
+    return Path(book.path).parent
 
 
 def report_frame(validation: Validation) -> pd.DataFrame:
@@ -185,8 +185,8 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
 def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
                           codeset_paths=None, progress=None, ncci_path=None) -> Validation:
     """A Claims CSV without --report: the result columns are written into the CSV itself."""
-    from ..workbook.files import read_csv, write_csv
     from ..tables import header_key
+    from ..workbook.files import read_csv, write_csv
 
     claims_path = Path(claims_path)
     _require_tables(claims_path, False, rules_path, payers_path)

@@ -71,7 +71,8 @@ def _frame_from_numbered(header: list, numbered, *, file, sheet) -> pd.DataFrame
                          file=file, sheet=sheet)
     names = [str(h).strip() if not is_blank(h) else "" for h in header]
     keep_cols = [i for i, n in enumerate(names) if n]
-    data, index = [], []
+    data: list[list] = []
+    index: list[int] = []
     for number, row in numbered:
         row = list(row[:width]) + [None] * (width - len(row))
         if all(is_blank(v) for v in row):
@@ -252,7 +253,7 @@ def read_table_fast(path: Path, spec: TableSpec) -> pd.DataFrame:
             table = wb.get_table_by_name(names[spec.table.casefold()])
             rows = table.to_python()
             header = list(table.columns)
-            first = table.start[0] + 1  # 1-based row of the first data row (calamine omits the header)
+            first = (table.start or (0, 0))[0] + 1  # 1-based row of the first data row (calamine omits the header)
             if rows and [str(v) for v in rows[0]] == [str(h) for h in header]:
                 rows, first = rows[1:], first + 1
             return _frame_from_rows(header, rows, first, file=path, sheet=table.sheet)

@@ -20,13 +20,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MednecError, WorkbookLocked
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 DEFAULT_WAIT_SECONDS = 10.0
 WAIT_VARIABLE = "MEDNEC_LOCK_WAIT"
 
-_locks: dict[str, object] = {}
+_locks: dict[str, BaseFileLock] = {}
 _guard = threading.Lock()
 
 
@@ -47,7 +51,7 @@ def wait_seconds() -> float:
         return DEFAULT_WAIT_SECONDS
 
 
-def _lock_for(workbook: Path | str):
+def _lock_for(workbook: Path | str) -> BaseFileLock:
     from filelock import FileLock
 
     key = os.path.normcase(str(Path(workbook).resolve()))
@@ -66,7 +70,7 @@ def acquire(workbook: Path | str, *, wait: float | None = None) -> None:
     workbook = Path(workbook)
     lock = _lock_for(workbook)
     try:
-        lock.acquire(timeout=wait_seconds() if wait is None else wait)  # type: ignore[attr-defined]
+        lock.acquire(timeout=wait_seconds() if wait is None else wait)
     except Timeout:
         raise WorkbookBusy(f"{workbook.name}: another mednec command is updating this workbook; "
                            "try again when it has finished (nothing was changed)") from None
@@ -78,13 +82,13 @@ def acquire(workbook: Path | str, *, wait: float | None = None) -> None:
 def release(workbook: Path | str) -> None:
     """Give back one hold on the workbook's lock (the OS file lock goes with the last one)."""
     lock = _lock_for(workbook)
-    if lock.is_locked:  # type: ignore[attr-defined]
-        lock.release()  # type: ignore[attr-defined]
+    if lock.is_locked:
+        lock.release()
 
 
 def is_held(workbook: Path | str) -> bool:
     """Whether this process holds the workbook's lock."""
-    return bool(_lock_for(workbook).is_locked)  # type: ignore[attr-defined]
+    return bool(_lock_for(workbook).is_locked)
 
 
 @contextmanager
