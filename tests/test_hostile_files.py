@@ -161,7 +161,9 @@ def test_sigterm_during_a_save_leaves_the_workbook_whole_and_no_temp_file(workbo
         time.sleep(delay)
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=240)
-        assert proc.returncode in (0, 130)
+        # 130: stopped and cleaned up; 0: it had finished; -15: it was still starting Python
+        # (no handler yet, and no file touched)
+        assert proc.returncode in (0, 130, -signal.SIGTERM)
         leftovers = [p.name for p in workbook.parent.iterdir() if p.name.startswith(".~") and "lock" not in p.name]
         assert leftovers == []
         assert len(read_table(workbook, CLAIMS)) > 0  # opens, whole
