@@ -119,7 +119,8 @@ def test_negative_therapy_weeks_is_one_line_naming_row_and_column(tmp_path):
     result = run("validate", path, "--rules", SAMPLE / "rules.csv", "--payers", SAMPLE / "payers.csv",
                  "--report", tmp_path / "r.csv")
     assert result.exit_code == 2
-    assert result.output.strip() == "Error: claims.csv, row 2, column Therapy Weeks: '-6' is negative; it must be 0 or more"
+    assert result.output.strip() == ("Error: claims.csv, row 2, column Therapy Weeks: '-6' is negative; "
+                                     "it must be 0 or more")
 
 
 def test_a_nul_byte_in_a_cell_is_one_line_naming_row_and_column(tmp_path):
@@ -136,7 +137,9 @@ def test_a_nul_byte_in_a_cell_is_one_line_naming_row_and_column(tmp_path):
 # ---------------------------------------------------------------- nothing left behind
 
 def test_stale_temp_files_of_a_killed_save_are_removed_by_the_next_run(workbook):
-    stale = [workbook.with_name(f".~{workbook.name}-k1ll3d00.xlsm"), workbook.with_name(f".~{workbook.name}-ab12cd34.part")]
+    stale = [workbook.with_name(f".~{workbook.name}-k1ll3d00.xlsm"),
+             workbook.with_name(f".~{workbook.name}-ab12cd34.part"),
+             workbook.with_name(f".~{workbook.stem}.validation-history.csv-zz99yy88.csv")]
     other = workbook.with_name(".~other.xlsm-ab12cd34.xlsm")  # another workbook's: not ours to touch
     for path in [*stale, other]:
         path.write_bytes(b"half a save")

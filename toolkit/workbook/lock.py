@@ -135,10 +135,13 @@ def remove_stale_temps(workbook: Path | str) -> int:
 
     Only called while holding the workbook's lock, so no live save of ours owns them.
     """
+    from .history import history_path
+
     workbook = Path(workbook)
     removed = 0
-    try:
-        entries = list(workbook.parent.glob(temp_prefix(workbook) + "*"))
+    try:  # the workbook's own, and those of the validation history kept beside it
+        entries = [p for target in (workbook, history_path(workbook))
+                   for p in workbook.parent.glob(temp_prefix(target) + "*")]
     except OSError:
         return 0
     for path in entries:
