@@ -57,9 +57,9 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
     return read_table(Path(path), spec)
 
 
-def validate_book(book: WritableBook, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
-                  codesets: CodeSets | None = None, save: bool = True, progress=None,
-                  edits=None) -> Validation:
+def validate_book(book: WritableBook, *, as_of=None, rules: pd.DataFrame | None = None,
+                  payers: pd.DataFrame | None = None, codesets: CodeSets | None = None, save: bool = True,
+                  progress=None, edits=None) -> Validation:
     """Validate the Claims table of ``book`` in place: only the result columns are written.
 
     Without ``edits`` the NCCI index named in the book's Settings (key ``NCCI Index``), if any, is used.
