@@ -134,6 +134,16 @@ def test_a_nul_byte_in_a_cell_is_one_line_naming_row_and_column(tmp_path):
     assert "\n" not in line and not (tmp_path / "r.csv").exists()
 
 
+def test_a_cell_longer_than_excels_limit_is_one_line_naming_row_and_column(tmp_path):
+    long_first = ["x" * 40_000]
+    path = _claims_csv(tmp_path, lambda f: f.__setitem__("Therapy Notes", long_first + list(f["Therapy Notes"][1:])))
+    result = run("validate", path, "--rules", SAMPLE / "rules.csv", "--payers", SAMPLE / "payers.csv",
+                 "--report", tmp_path / "r.csv")
+    assert result.exit_code == 2
+    assert result.output.strip() == ("Error: claims.csv, row 2, column Therapy Notes: the cell holds more than "
+                                     "32,767 characters, Excel's limit for one cell; shorten it")
+
+
 # ---------------------------------------------------------------- nothing left behind
 
 def test_stale_temp_files_of_a_killed_save_are_removed_by_the_next_run(workbook):

@@ -264,6 +264,7 @@ def _not_negative(raw: pd.Series, numbers: pd.Series) -> pd.Series:
     return numbers
 
 
+EXCEL_CELL_LIMIT = 32_767  # characters in one cell
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -274,6 +275,11 @@ def refuse_control_characters(frame: pd.DataFrame) -> None:
     for column in frame.columns:
         values = frame[column].to_numpy(dtype=object)
         texts = [v for v in pd.unique(values) if isinstance(v, str)]
+        if texts and max(map(len, texts)) > EXCEL_CELL_LIMIT:
+            row = next(r for r, v in zip(frame.index, values) if isinstance(v, str) and len(v) > EXCEL_CELL_LIMIT)
+            raise InputError(f"the cell holds more than {EXCEL_CELL_LIMIT:,} characters, Excel's limit for one "
+                             "cell; shorten it", file=frame.attrs.get("file"), sheet=frame.attrs.get("sheet"),
+                             row=int(row), column=str(column))
         if not texts or not _CONTROL.search("\n".join(texts)):
             continue
         for row, value in zip(frame.index, values):

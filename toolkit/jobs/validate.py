@@ -167,8 +167,10 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
                        as_of=None, codeset_paths=None, progress=None, ncci_path=None) -> tuple[Validation, Path]:
     """Read claims (CSV or workbook, read-only), validate, write the report to ``out``."""
     from ..workbook.files import EXCEL_SUFFIXES, read_table
+    from ..workbook.lock import refuse_overwriting_input
 
     claims_path = Path(claims_path)
+    refuse_overwriting_input(out, [claims_path, rules_path, payers_path, ncci_path, *(codeset_paths or [])])
     is_workbook = claims_path.suffix.lower() in EXCEL_SUFFIXES
     _require_tables(claims_path, is_workbook, rules_path, payers_path)
     claims = read_table(claims_path, CLAIMS)
@@ -177,8 +179,6 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
     settings = _workbook_settings(claims_path) if is_workbook else {}
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
                             progress=progress, edits=load_edits(ncci_path, settings, near=claims_path.parent))
-    if Path(out).resolve() == claims_path.resolve():
-        raise InputError("the report would overwrite the input; choose another --report file", file=out)
     return validation, write_report(validation, out)
 
 
