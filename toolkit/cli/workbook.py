@@ -29,6 +29,10 @@ def build_workbook(out, empty):
 
     target = out or DEFAULT_OUT
     ensure_not_locked(target)
+    try:  # a new folder for a new workbook, as before: the lock file sits beside it
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # the lock says which folder cannot be written
     with updating(target):
         path = build(target, sample_dir=None if empty else SAMPLE_DIR)
     click.echo(f"Wrote {path}")
