@@ -59,14 +59,25 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--code", type=Path, default=REPO, help="the checkout whose toolkit the trials run")
+    parser.add_argument("--lines", type=int, default=0,
+                        help="claim lines in the workbook (default: the shipped one); more = a longer save")
     args = parser.parse_args()
-    global CODE
+    global CODE, WORKBOOK
     CODE = args.code.resolve()
     random.seed(args.seed)
     with tempfile.TemporaryDirectory() as root:
         root_path = Path(root)
         scratch = root_path / "tmp"
         scratch.mkdir()
+        if args.lines:
+            sys.path.insert(0, str(REPO / "benchmarks"))
+            from bench_excel_validate import sample_with
+
+            from toolkit.workbook.build import build_workbook
+
+            (root_path / "sample").mkdir()
+            WORKBOOK = build_workbook(root_path / "medical_necessity.xlsm",
+                                      sample_dir=sample_with(args.lines, root_path / "sample"))
         # how long one validate takes here, to aim the kills at its save
         probe = root_path / "probe" / WORKBOOK.name
         probe.parent.mkdir()
@@ -95,7 +106,8 @@ def main() -> None:
             _mednec(["validate", str(book), "--as-of", "2026-11-27"], scratch).wait()  # the next run
             left_after += len(_ours(folder))
         system_temp = sum(1 for p in scratch.iterdir() if p.name.startswith("openpyxl"))
-    print(f"kill -9 trials during 'mednec validate' (one run: {full:.1f} s; code: {CODE})")
+    print(f"kill -9 trials during 'mednec validate' (one run: {full:.1f} s; {args.lines or 'shipped'} lines; "
+          f"code: {CODE})")
     print(f"  trials                         {args.trials}")
     print(f"  originals kept                 {kept}")
     print(f"  new versions                   {new}")
