@@ -32,7 +32,8 @@ CODE = REPO  # --code: another checkout's toolkit, for a baseline from the same 
 
 def _mednec(args: list[str], tmpdir: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(CODE), "TMPDIR": str(tmpdir), "MEDNEC_LOCK_WAIT": "60"}
-    return subprocess.Popen([sys.executable, "-m", "toolkit", *args], env=env,
+    # cwd: the temp folder, so `-m toolkit` finds CODE's package, not one in the current folder
+    return subprocess.Popen([sys.executable, "-m", "toolkit", *args], env=env, cwd=tmpdir,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
