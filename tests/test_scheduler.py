@@ -145,16 +145,24 @@ def test_a_month_skipped_while_off_is_caught_up_once(tmp_path):
 
 
 def test_a_second_scheduler_for_the_same_workbook_waits_while_the_first_is_alive(tmp_path):
+    """The lock is an OS file lock: held by a live process it blocks; kill -9 that process and
+    the very next tick runs (no pid file, no 6-hour wait, the same on Windows)."""
+    from toolkit.workbook.lock import lock_path
+
     log = []
     clock = Clock(dt.datetime(2026, 4, 1, 9, 0))
     scheduler = make_scheduler(tmp_path, clock, log)
-    lock = tmp_path / "state.json.lock"
-    lock.write_text(str(os.getppid()))  # a live process holds it
-    assert scheduler.run_due() == [] and "another scheduler" in log[-1]
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    lock.write_text(dead.stdout.strip())  # its owner died (killed, power cut): taken over
+    held = lock_path(tmp_path / "state.json")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
+        "print('held', flush=True); time.sleep(60)"), str(held)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert scheduler.run_due() == [] and "another scheduler" in log[-1]
+    finally:
+        holder.kill()  # SIGKILL: the process cannot clean anything up
+        holder.wait()
     assert "digest:2026-03" in scheduler.run_due()
-    assert not lock.exists()
 
 
 def test_a_job_that_fails_is_retried_later_and_runs_once(tmp_path):
@@ -246,4 +254,7 @@ def test_sigterm_stops_the_running_scheduler_cleanly(tmp_path):
     assert proc.returncode == 0, err
     assert "Scheduler stopped." in out
     assert json.loads((tmp_path / "s.json").read_text())["since"]
-    assert not (tmp_path / "s.json.lock").exists()
+    from toolkit.workbook.lock import acquire, release
+
+    acquire(tmp_path / "s.json", wait=0)  # released by the stopped scheduler
+    release(tmp_path / "s.json")

@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import MednecError
 
@@ -44,9 +42,7 @@ def is_business_day(day: dt.date) -> bool:
         return False
     if (day.month, day.day) == (1, 1):
         return False
-    if day.month == 9 and day.weekday() == 0 and day.day <= 7:  # Labor Day
-        return False
-    return True
+    return not (day.month == 9 and day.weekday() == 0 and day.day <= 7)  # Labor Day
 
 
 def first_business_day(year: int, month: int) -> dt.date:
@@ -193,7 +189,7 @@ class Scheduler:
             self._tick_book = None
 
     def _run_due(self, now: dt.datetime) -> list[str]:
-        with _Lock(self.state_path.with_name(self.state_path.name + ".lock"), now) as locked:
+        with _Lock(self.state_path, now) as locked:
             if not locked:
                 self.log("another scheduler is running for this workbook; skipped")
                 return []
@@ -291,61 +287,26 @@ class Scheduler:
 
 
 class _Lock:
-    """One scheduler per workbook: a lock file holding the owner's pid.  A lock left by a
-    process that died (killed, power cut) is taken over."""
+    """One scheduler per workbook: the OS file lock the workbook commands use
+    (``toolkit.workbook.lock``), taken without waiting.  The operating system releases it when
+    the process ends (killed, power cut), so no stale lock ever blocks the next run."""
 
     def __init__(self, path: Path, now: dt.datetime):
         self.path, self.held = Path(path), False
 
     def __enter__(self) -> bool:
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                if self._stale():
-                    try:
-                        os.unlink(self.path)
-                    except OSError:
-                        pass
-                    continue
-                return False
-            with os.fdopen(fd, "w") as fh:
-                fh.write(str(os.getpid()))
-            self.held = True
-            return True
-        return False
+        from .workbook.lock import WorkbookBusy, acquire
 
-    def _stale(self) -> bool:
         try:
-            pid = int(self.path.read_text().strip() or 0)
-        except (OSError, ValueError):
-            return True
-        if pid == os.getpid():
-            return True  # left by this process (an earlier tick that crashed)
-        try:
-            if time.time() - self.path.stat().st_mtime > 6 * 3600:
-                return True
-        except OSError:
-            return True
-        return not _pid_alive(pid)
+            acquire(self.path, wait=0)
+        except WorkbookBusy:
+            return False
+        self.held = True
+        return True
 
     def __exit__(self, *exc) -> None:
         if self.held:
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
+            from .workbook.lock import release
 
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if os.name == "nt":
-        return True  # cannot tell cheaply; the 6-hour age rule frees it
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+            self.held = False
+            release(self.path)

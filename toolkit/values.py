@@ -51,7 +51,7 @@ def csv_guard_series(series: pd.Series) -> pd.Series:
         return series
     text = series.astype(object)
     risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START), na_action="ignore")
-    risky = risky.fillna(False).astype(bool)
+    risky = risky.eq(True)  # NaN (blank cells) → False, without a float fill warning
     if not risky.any():
         return series
     out = text.copy()
@@ -265,14 +265,51 @@ def convert_column(series: pd.Series, kind: str) -> pd.Series:
         out = _convert_unique(series, parse_date, "date")
         return pd.to_datetime(out, errors="coerce").astype("datetime64[ns]")
     if kind == "number":
-        return _convert_unique(series, parse_number, "number").astype(float)
+        return _not_negative(series, _convert_unique(series, parse_number, "number").astype(float))
     if kind == "int":
-        return _convert_unique(series, _parse_int, "int").astype(float)
+        return _not_negative(series, _convert_unique(series, _parse_int, "int").astype(float))
     if kind == "money":
         return _convert_unique(series, parse_money, "money").astype(float)
     if kind == "yn":
         return _convert_unique(series, parse_yn, "yn").astype("boolean")
     raise ValueError(f"unknown column kind {kind}")
+
+
+def _not_negative(raw: pd.Series, numbers: pd.Series) -> pd.Series:
+    """Weeks, units, days and line numbers are never below zero: a typo, refused in one line."""
+    negative = numbers < 0
+    if negative.any():
+        row = numbers.index[negative.to_numpy()][0]
+        raise InputError(f"{_describe(raw.loc[row])} is negative; it must be 0 or more",
+                         file=raw.attrs.get("file"), sheet=raw.attrs.get("sheet"), row=int(row), column=raw.name)
+    return numbers
+
+
+EXCEL_CELL_LIMIT = 32_767  # characters in one cell
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters(frame: pd.DataFrame) -> None:
+    """A NUL or other control character in a cell (a damaged export, a crafted file) is refused,
+    naming row and column: it cannot be written back to Excel and breaks letters and e-mails.
+    Checked over each column's distinct values joined into one string (one regex pass)."""
+    for column in frame.columns:
+        values = frame[column].to_numpy(dtype=object)
+        texts = [v for v in pd.unique(values) if isinstance(v, str)]
+        if texts and max(map(len, texts)) > EXCEL_CELL_LIMIT:
+            row = next(r for r, v in zip(frame.index, values) if isinstance(v, str) and len(v) > EXCEL_CELL_LIMIT)
+            raise InputError(f"the cell holds more than {EXCEL_CELL_LIMIT:,} characters, Excel's limit for one "
+                             "cell; shorten it", file=frame.attrs.get("file"), sheet=frame.attrs.get("sheet"),
+                             row=int(row), column=str(column))
+        if not texts or not _CONTROL.search("\n".join(texts)):
+            continue
+        for row, value in zip(frame.index, values):
+            if isinstance(value, str) and _CONTROL.search(value):
+                char = _CONTROL.search(value).group(0)  # type: ignore[union-attr]
+                raise InputError(f"the cell holds a control character (code {ord(char)}, e.g. a NUL byte); "
+                                 "retype the cell or export the file again",
+                                 file=frame.attrs.get("file"), sheet=frame.attrs.get("sheet"), row=int(row),
+                                 column=str(column))
 
 
 def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
@@ -302,6 +339,7 @@ def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Headers canonicalised, every contract column present and converted; extras untouched."""
     frame = canonical_headers(spec, frame)
+    refuse_control_characters(frame)
     attrs = dict(frame.attrs)
     out = {}
     for col in frame.columns:

@@ -85,8 +85,23 @@ def cli():
     """
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service stopping, ``kill``) unwinds like Ctrl+C, so a save in progress removes
+    its temporary file and leaves the workbook as it was."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except (ValueError, OSError):  # not the main thread
+        pass
+
+
 def main(argv=None):
     """Entry point: one-line errors, exit codes 0 (done), 1 (could not do the job), 2 (bad input)."""
+    _stop_on_sigterm()
     try:
         rv = cli.main(args=argv, prog_name="mednec", standalone_mode=False)
         if isinstance(rv, int) and rv:

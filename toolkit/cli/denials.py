@@ -56,9 +56,11 @@ def import_835(files, workbook):
     are listed so you can add them.
     """
     from ..jobs.denials import import_835_files
+    from ..workbook.lock import updating
 
-    book = _open(workbook)
-    summary = import_835_files(book, list(files))
+    with updating(workbook):
+        book = _open(workbook)
+        summary = import_835_files(book, list(files))
     click.echo(str(summary))
     _fallback(book)
     for note in summary.notes:
@@ -75,9 +77,11 @@ def refresh(workbook):
     """Fill Reason, Category, Root Cause and Appeal Deadline for denials you typed in by hand
     (paper EOBs). Only blank cells are filled; what you typed stays as it is."""
     from ..jobs.denials import refresh_denials
+    from ..workbook.lock import updating
 
-    book = _open(workbook)
-    click.echo(str(refresh_denials(book)))
+    with updating(workbook):
+        book = _open(workbook)
+        click.echo(str(refresh_denials(book)))
     _fallback(book)
 
 
@@ -89,6 +93,8 @@ def dashboard(workbook, as_of):
     """Recompute the Dashboard sheet: denial rate by month, payer and procedure, top reasons,
     open appeals with days left, and how each figure compares with the practice's targets."""
     from ..jobs.denials import refresh_dashboard
+    from ..workbook.lock import updating
 
-    kpis = refresh_dashboard(_open(workbook), as_of=_as_of(as_of))
+    with updating(workbook):
+        kpis = refresh_dashboard(_open(workbook), as_of=_as_of(as_of))
     click.echo(kpis.summary_line())

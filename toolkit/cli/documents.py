@@ -64,13 +64,19 @@ def appeal(workbook, denial_id, all_open, out_dir, mark_appealed, as_of):
 
     Example: mednec appeal --workbook denials.xlsm --denial D-000123
     """
+    from contextlib import nullcontext
+
     from ..jobs.documents import appeal_batch
+    from ..workbook.lock import updating
 
     if bool(denial_id) == bool(all_open):
         raise click.UsageError("give either --denial ID or --all-open")
-    book = _open(workbook, writable=mark_appealed)
-    batch = appeal_batch(book, None if all_open else [denial_id], out_dir, mark_appealed=mark_appealed,
-                         today=_as_of(as_of))
+
+    # Marking Appealed writes the workbook: hold its lock from the read to the replace.
+    with updating(workbook) if mark_appealed else nullcontext():
+        book = _open(workbook, writable=mark_appealed)
+        batch = appeal_batch(book, None if all_open else [denial_id], out_dir, mark_appealed=mark_appealed,
+                             today=_as_of(as_of))
     if all_open and not batch.letters and not batch.no_letter:
         click.echo("No open denials: nothing to write.")
     for w in batch.letters:

@@ -63,14 +63,18 @@ def import_mcd(source, article, payer, workbook, out, cpts, group_map, replace):
 
     if bool(workbook) == bool(out):
         raise InputError("give either --workbook WB or --out rules.csv (one of them)")
-    if workbook:
-        from ..workbook.files import WorkbookFile
+    from ..workbook.lock import refuse_overwriting_input, updating
 
-        book = WorkbookFile(workbook)
-    else:
-        book = CsvRules(out)
-    summary = import_mcd_rules(book, source, article=article, payer=payer, cpts=_codes(cpts),
-                               group_map=list(group_map), replace=replace)
+    refuse_overwriting_input(workbook or out, [source])
+    with updating(workbook or out):
+        if workbook:
+            from ..workbook.files import WorkbookFile
+
+            book = WorkbookFile(workbook)
+        else:
+            book = CsvRules(out)
+        summary = import_mcd_rules(book, source, article=article, payer=payer, cpts=_codes(cpts),
+                                   group_map=list(group_map), replace=replace)
     click.echo(str(summary))
 
 

@@ -103,6 +103,10 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
 
     if is_837_file(file) and (rules_path is None or payers_path is None):
         raise InputError("an 837P batch carries no Rules or Payers: give --workbook, or --rules and --payers", file=file)
+    if report is not None:
+        from ..workbook.lock import refuse_overwriting_input
+
+        refuse_overwriting_input(report, [file, rules_path, payers_path, ncci_path, denials_path, *codeset_paths])
     if report is not None or is_837_file(file):
         validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
                                                      as_of=as_of, codeset_paths=list(codeset_paths),
@@ -112,22 +116,26 @@ def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, 
                                     f"{file.name} is not changed; add --report OUT.csv for one row per line"))
         return
     note = None  # set when the fast in-place writer handed over to openpyxl
+    from ..workbook.lock import updating
+
     if suffix in (".xlsx", ".xlsm"):
         from ..workbook.fastxlsx import open_book
 
-        book = open_book(file)  # the fast in-place writer; openpyxl where it cannot (fallback_note says)
-        rules = job.read_override(rules_path, job.RULES)
-        payers = job.read_override(payers_path, job.PAYERS)
-        settings = book.settings()
-        validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
-                                       codesets=job.load_codesets(list(codeset_paths), settings),
-                                       edits=job.load_edits(ncci_path, settings, near=file.parent),
-                                       progress=progress, denials=job.file_denials(denials_path, settings))
+        with updating(file):  # from the read to the replace (and the history file beside it)
+            book = open_book(file)  # the fast in-place writer; openpyxl where it cannot (fallback_note says)
+            rules = job.read_override(rules_path, job.RULES)
+            payers = job.read_override(payers_path, job.PAYERS)
+            settings = book.settings()
+            validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
+                                           codesets=job.load_codesets(list(codeset_paths), settings),
+                                           edits=job.load_edits(ncci_path, settings, near=file.parent),
+                                           progress=progress, denials=job.file_denials(denials_path, settings))
         note = book.fallback_note
     elif suffix in (".csv", ".txt"):
-        validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path, as_of=as_of,
-                                               codeset_paths=list(codeset_paths), progress=progress,
-                                               ncci_path=ncci_path, denials_path=denials_path)
+        with updating(file):
+            validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path,
+                                                   as_of=as_of, codeset_paths=list(codeset_paths),
+                                                   progress=progress, ncci_path=ncci_path, denials_path=denials_path)
     else:
         raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
     click.echo(job.summary_text(validation, where=f"Results written into {file.name}" + (f" ({note})" if note else "")))
@@ -174,7 +182,9 @@ def codeset_build(sources, out, fy, effective_from, effective_to, label):
     (FY2028 = 2027-10-01 to 2028-09-30).
     """
     from ..codesets.build_icd10cm import release_from_cms, write_index
+    from ..workbook.lock import refuse_overwriting_input
 
+    refuse_overwriting_input(out, list(sources))
     release = release_from_cms(list(sources), fy=fy, effective_from=effective_from, effective_to=effective_to,
                                label=label)
     path = write_index(out, [release])
@@ -201,9 +211,11 @@ def codeset_ncci_build(ptp_files, mue_file, out, label):
     """
     from ..codesets.build_ncci import build_ncci_index
     from ..codesets.ncci import NcciEdits
+    from ..workbook.lock import refuse_overwriting_input
 
     if not ptp_files and mue_file is None:
         raise InputError("give the PTP files (ccipra-...-f1 to -f4) and/or --mue FILE")
+    refuse_overwriting_input(out, [*ptp_files, mue_file])
     path = build_ncci_index(list(ptp_files), out, mue_file=mue_file, label=label)
     edits = NcciEdits.open(path)
     counts = edits.counts()

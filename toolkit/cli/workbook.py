@@ -29,18 +29,24 @@ def build_workbook(out, empty, force):
     from ..workbook.build import DEFAULT_OUT, SAMPLE_DIR, rows_of_work
     from ..workbook.build import build_workbook as build
     from ..workbook.files import ensure_not_locked
+    from ..workbook.lock import updating
 
     target = out or DEFAULT_OUT
     ensure_not_locked(target)
     backup = None
-    if target.exists():
-        work = rows_of_work(target)
-        if work and not force:
-            raise InputError(f"{target.name} already holds {work}: it was not replaced. Give another --out, "
-                             "or add --force to replace it (a dated backup is kept)")
-        if work:
-            backup = backup_copy(target)
-    path = build(target, sample_dir=None if empty else SAMPLE_DIR)
+    try:  # a new folder for a new workbook, as before: the lock file sits beside it
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # the lock says which folder cannot be written
+    with updating(target):
+        if target.exists():
+            work = rows_of_work(target)
+            if work and not force:
+                raise InputError(f"{target.name} already holds {work}: it was not replaced. Give another --out, "
+                                 "or add --force to replace it (a dated backup is kept)")
+            if work:
+                backup = backup_copy(target)
+        path = build(target, sample_dir=None if empty else SAMPLE_DIR)
     if backup is not None:
         click.echo(f"Kept the old workbook as {backup}")
     click.echo(f"Wrote {path}")
@@ -107,7 +113,7 @@ def set_workbook_config(workbook: Path, key: str, value: str) -> None:
     """Set one key of the workbook's hidden ``xlwings.conf`` sheet (macros kept, atomic save)."""
     from ..workbook.files import WorkbookFile
 
-    book = WorkbookFile(workbook)
+    book = WorkbookFile(workbook)  # holds the workbook's lock until save()
     if "xlwings.conf" in book.wb.sheetnames:
         ws = book.wb["xlwings.conf"]
     else:
@@ -118,8 +124,10 @@ def set_workbook_config(workbook: Path, key: str, value: str) -> None:
         if str(ws.cell(row, 1).value).strip().casefold() == key.casefold():
             break
         row += 1
-    ws.cell(row, 1).value = key
-    ws.cell(row, 2).value = value
+    from ..workbook.files import put
+
+    put(ws.cell(row, 1), key)
+    put(ws.cell(row, 2), value)
     book.save()
 
 

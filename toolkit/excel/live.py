@@ -16,6 +16,20 @@ from pathlib import Path
 
 from ..tables import TableSpec, header_key
 
+_EXCEL_PARSES = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def live_value(value):
+    """A value for ``Range.Value``: text Excel would parse (a formula, ``+1``, ``@SUM(1)``) or whose
+    leading apostrophe it would swallow gets the apostrophe prefix, as typing it in Excel does,
+    so it lands as the same text, never a formula."""
+    from ..workbook.files import _cell_value
+
+    value = _cell_value(value)
+    if isinstance(value, str) and value.startswith(_EXCEL_PARSES):
+        return "'" + value
+    return value
+
 
 def _blocks(rows: list[int], values: list) -> list[tuple[int, list]]:
     """Consecutive rows grouped: [(first row, [values...]), ...] — one Excel call per block."""
@@ -100,15 +114,13 @@ class LiveBook:
     def _add_column(self, spec: TableSpec, header: str) -> int:
         sheet, hdr, c0, c1, last, table = self._bounds(spec)
         col = c1 + 1
-        sheet.range((hdr, col)).value = header
+        sheet.range((hdr, col)).value = live_value(header)
         if table is not None:
             table.resize(sheet.range((hdr, c0), (last, col)))
         return col
 
     def write_columns(self, spec: TableSpec, frame) -> None:
         """Each column of ``frame`` into the table's column of that header, by row number."""
-        from ..workbook.files import _cell_value
-
         sheet, hdr, c0, c1, last, _ = self._bounds(spec)
         cols = self._header_columns(sheet, hdr, c0, c1)
         rows = [int(r) for r in frame.index]
@@ -116,14 +128,13 @@ class LiveBook:
             col = cols.get(header_key(header))
             if col is None:
                 col = cols[header_key(header)] = self._add_column(spec, header)
-            values = [_cell_value(v) for v in frame[header].tolist()]
+            values = [live_value(v) for v in frame[header].tolist()]
             for first, block in _blocks(rows, values):
                 sheet.range((first, col), (first + len(block) - 1, col)).value = [[v] for v in block]
 
     def append_rows(self, spec: TableSpec, frame) -> list[int]:
         """Add rows under the table (extending it); returns their row numbers."""
         from ..values import is_blank
-        from ..workbook.files import _cell_value
 
         sheet, hdr, c0, c1, last, table = self._bounds(spec)
         cols = self._header_columns(sheet, hdr, c0, c1)
@@ -140,21 +151,19 @@ class LiveBook:
             return rows
         for header in frame.columns:
             col = cols[header_key(header)]
-            values = [[_cell_value(v)] for v in frame[header].tolist()]
+            values = [[live_value(v)] for v in frame[header].tolist()]
             sheet.range((start, col), (rows[-1], col)).value = values
         if table is not None and rows[-1] > last:
             table.resize(sheet.range((hdr, c0), (rows[-1], c1)))
         return rows
 
-    def write_cells(self, sheet: str, top_left: str, rows: list[list]) -> None:
+    def write_cells(self, sheet_name: str, top_left: str, rows: list[list]) -> None:
         """A block of values at ``top_left`` (e.g. ``"B4"``) of a sheet (created if missing), in one call."""
-        from ..workbook.files import _cell_value
-
         names = {s.name.strip().casefold(): s for s in self.book.sheets}
-        target = names.get(sheet.strip().casefold())
+        target = names.get(sheet_name.strip().casefold())
         if target is None:
-            target = self.book.sheets.add(sheet, after=self.book.sheets[-1])
-        target.range(top_left).value = [[_cell_value(v) for v in row] for row in rows]
+            target = self.book.sheets.add(sheet_name, after=self.book.sheets[-1])
+        target.range(top_left).value = [[live_value(v) for v in row] for row in rows]
 
     def settings(self) -> dict[str, str]:
         """The Settings sheet as a dict (Key → Value, keys as typed)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..denials.log import ImportCounts
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS
+from ..workbook.book import WritableBook
 
 
 @dataclass
@@ -76,19 +77,18 @@ def _context(book, notes):
     from ..denials.decode import CodeTables
     from ..denials.log import ClaimIndex
 
-    settings = book.settings() if hasattr(book, "settings") else {}
-    base = Path(book.path).parent if getattr(book, "path", None) else None
+    settings = book.settings()
+    base = Path(book.path).parent
     tables = CodeTables.load(settings, base)
     payers = PayerDirectory(_table(book, PAYERS))
     return tables, payers, ClaimIndex(_claims(book, notes))
 
 
-def _save(book):
-    if hasattr(book, "save"):
-        book.save()
+def _save(book: WritableBook) -> None:
+    book.save()
 
 
-def import_835_files(book, paths, as_of=None) -> ImportSummary:
+def import_835_files(book: WritableBook, paths, as_of=None) -> ImportSummary:
     """Add the denials of each 835 file to the Denials table; rows already logged are skipped, and
     logged denials that a later remittance pays (or denies again after an appeal) are closed.
 
@@ -100,7 +100,7 @@ def import_835_files(book, paths, as_of=None) -> ImportSummary:
     from ..denials.log import KEY_COLUMN, format_denial_id, next_denial_number
 
     if not book.has_table(DENIALS):
-        raise InputError("no Denials sheet or tblDenials table in the workbook", file=getattr(book, "path", None))
+        raise InputError("no Denials sheet or tblDenials table in the workbook", file=book.path)
     summary = ImportSummary()
     existing = book.read_table(DENIALS)
     key_col = next((c for c in existing.columns if str(c).strip().casefold() == KEY_COLUMN.casefold()), None)
@@ -217,7 +217,7 @@ class RefreshSummary:
                 "denial rows.")
 
 
-def refresh_denials(book) -> RefreshSummary:
+def refresh_denials(book: WritableBook) -> RefreshSummary:
     """Fill Reason, Category, Root Cause, Appeal Deadline (and a Denial ID, Status, Source,
     claim details) into BLANK cells of the Denials table — e.g. denials typed from paper EOBs.
     Nothing the biller typed is overwritten."""
@@ -227,7 +227,7 @@ def refresh_denials(book) -> RefreshSummary:
     tables, payers, claims = _context(book, notes)
     denials = _table(book, DENIALS)
     if denials is None:
-        raise InputError("no Denials sheet or tblDenials table in the workbook", file=getattr(book, "path", None))
+        raise InputError("no Denials sheet or tblDenials table in the workbook", file=book.path)
     summary = RefreshSummary(rows=len(denials))
     if not len(denials):
         return summary
@@ -242,7 +242,7 @@ def refresh_denials(book) -> RefreshSummary:
     return summary
 
 
-def refresh_dashboard(book, as_of=None):
+def refresh_dashboard(book: WritableBook, as_of=None):
     """Recompute the KPIs and write them into the Dashboard sheet's fixed ranges (charts follow)."""
     from ..dashboard import write_dashboard
     from ..kpi import compute_kpis
@@ -250,13 +250,13 @@ def refresh_dashboard(book, as_of=None):
     as_of = as_of or dt.date.today()
     denials = _table(book, DENIALS)
     claims = _table(book, CLAIMS)
-    if claims is not None and getattr(book, "path", None) is not None:
+    if claims is not None:
         from ..workbook.history import first_status
 
         first = first_status(book.path, claims)  # the clean-claim rate counts GREEN at first validation
         if first is not None and "First Status" not in claims.columns:
             claims = claims.assign(**{"First Status": first})
-    settings = book.settings() if hasattr(book, "settings") else {}
+    settings = book.settings()
     kpis = compute_kpis(denials, claims, settings=settings, as_of=as_of)
     write_dashboard(book, kpis)
     _save(book)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import MednecError
 from ..values import setting
+from ..workbook.book import Book
 from ..workbook.files import ReadOnlyWorkbook
 
 OUTBOX_SETTING = "Outbox Folder"
@@ -43,27 +44,25 @@ def book_settings(book) -> dict[str, str]:
         return {}
 
 
-def _table(book, spec, *, required: bool = True):
+def _table(book: Book, spec, *, required: bool = True):
     import pandas as pd
 
     from ..values import coerce_table
 
-    has = getattr(book, "has_table", None)
-    if has is not None and not has(spec):
+    if not book.has_table(spec):
         if required:
             raise MednecError(f"the workbook has no {spec.name} sheet ({spec.table} table)")
         return coerce_table(spec, pd.DataFrame(columns=spec.headers))
     return coerce_table(spec, book.read_table(spec))
 
 
-def _raw_table(book, spec):
+def _raw_table(book: Book, spec):
     """Raw cells with contract headers (no conversion): enough to collect patient IDs and names."""
     import pandas as pd
 
     from ..values import canonical_headers
 
-    has = getattr(book, "has_table", None)
-    if has is not None and not has(spec):
+    if not book.has_table(spec):
         return pd.DataFrame()
     return canonical_headers(spec, book.read_table(spec))
 
@@ -74,14 +73,14 @@ def _tips(book, settings):
     path = setting(settings, "Tips File")
     if path:
         path = Path(path)
-        if not path.is_absolute() and getattr(book, "path", None):
+        if not path.is_absolute():
             path = Path(book.path).parent / path
         return load_tips(path)
     return load_tips()
 
 
 def _book_folder(book) -> Path:
-    return Path(getattr(book, "path", ".")).resolve().parent
+    return Path(book.path).resolve().parent
 
 
 def default_outbox(book) -> Path:

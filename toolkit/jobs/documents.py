@@ -14,26 +14,25 @@ from pathlib import Path
 
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS, RULES
+from ..workbook.book import Book
 
 # ---------------------------------------------------------------- reading the book
 
-def _has(book, spec) -> bool:
-    has = getattr(book, "has_table", None)
-    return True if has is None else has(spec)
+def _has(book: Book, spec) -> bool:
+    return book.has_table(spec)
 
 
 def _table(book, spec, required: bool):
     if not _has(book, spec):
         if required:
             raise InputError(f"no {spec.name} sheet or {spec.table} table in the workbook",
-                             file=getattr(book, "path", None))
+                             file=book.path)
         return None
     return book.read_table(spec)
 
 
-def _base_folder(book) -> Path:
-    path = getattr(book, "path", None)
-    return Path(path).parent if path else Path.cwd()
+def _base_folder(book: Book) -> Path:
+    return Path(book.path).parent
 
 
 def output_folder(book, out_dir=None, settings: dict | None = None) -> Path:
@@ -59,7 +58,7 @@ def casefile(book, *, today: dt.date | None = None, need_denials: bool = True):
         import pandas as pd
         denials = pd.DataFrame(columns=DENIALS.headers)
     return Casefile(denials, _table(book, CLAIMS, False), _table(book, RULES, True), _table(book, PAYERS, True),
-                    settings, today=today, file=getattr(book, "path", None))
+                    settings, today=today, file=book.path)
 
 
 def _renderer(kind: str, book, settings: dict):
@@ -71,7 +70,37 @@ def _renderer(kind: str, book, settings: dict):
 def _write_all(documents: list[tuple[Path, bytes]]) -> list[Path]:
     from ..word.render import write_docx
 
-    return [write_docx(path, data) for path, data in documents]
+    return [write_docx(path, data) for path, data in _unique_paths(documents)]
+
+
+def _unique_paths(documents: list[tuple[Path, bytes]]) -> list[tuple[Path, bytes]]:
+    """Two documents of one batch never share a file (names compared as Windows and macOS do)."""
+    seen: dict[str, int] = {}
+    out = []
+    for path, data in documents:
+        key = str(path).casefold()
+        if key in seen:
+            seen[key] += 1
+            path = path.with_name(f"{path.stem}-{seen[key]}{path.suffix}")
+        else:
+            seen[key] = 1
+        out.append((path, data))
+    return out
+
+
+def _ensure_folder_writable(folder: Path) -> None:
+    """Before the Status is saved: the letters must be able to follow (no Status without a letter)."""
+    import os
+
+    from ..errors import MednecError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MednecError(f"{folder}: cannot create the folder for the letters ({exc.strerror or exc}); "
+                          "nothing was written") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MednecError(f"{folder}: the folder for the letters is read-only; nothing was written")
 
 
 def _one_line(problems: list[str], what: str) -> MednecError:
@@ -161,15 +190,22 @@ def appeal_batch(book, ids: list[str] | None, out_dir=None, mark_appealed: bool 
     folder = output_folder(book, out_dir, case.settings)
     renderer = _renderer("appeal_letter", book, case.settings)
     docs = [(folder / appeal_file_name(ctx), renderer.render(ctx)) for _, _, ctx in contexts]
-    for (denial_id, _, ctx), path in zip(contexts, _write_all(docs)):
-        batch.letters.append(WrittenLetter(denial_id, path, needs_input(ctx), list(ctx.get("warnings") or [])))
+    drafts = [WrittenLetter(denial_id, folder, needs_input(ctx), list(ctx.get("warnings") or []))
+              for denial_id, _, ctx in contexts]
     if mark_appealed:
-        ready = {w.denial_id for w in batch.letters if w.ready}
+        # The Status first: when it cannot be saved (read-only, open in Excel, locked) the job
+        # stops before any letter exists, so letters and Status never disagree.  Only letters
+        # that need nothing more from the biller are marked.
+        ready = {d.denial_id for d in drafts if d.ready}
         rows = [row for denial_id, row, _ in contexts if denial_id in ready]
         if rows:
+            _ensure_folder_writable(folder)
             book.write_columns(DENIALS, pd.DataFrame({"Status": ["Appealed"] * len(rows)}, index=rows))
             book.save()
-        batch.marked = [w.denial_id for w in batch.letters if w.ready]
+        batch.marked = [d.denial_id for d in drafts if d.ready]
+    for draft, path in zip(drafts, _write_all(docs)):
+        draft.path = path
+        batch.letters.append(draft)
     return batch
 
 

@@ -168,11 +168,11 @@ def import_mcd_rules(book, source, *, article: str, payer: str, cpts=(), group_m
     from ..rules import payer_key
 
     if not book.has_table(RULES):
-        raise InputError("no Rules sheet or tblRules table in the workbook", file=getattr(book, "path", None))
+        raise InputError("no Rules sheet or tblRules table in the workbook", file=book.path)
     with McdDownload(source) as download:
         built = rules_from_article(download, article, payer=payer, cpts=cpts, group_map=group_map,
                                    imported_on=imported_on)
-    summary = McdImportSummary(built.article, target or Path(getattr(book, "path", "Rules")).name,
+    summary = McdImportSummary(built.article, target or Path(book.path).name,
                                skipped_groups=built.skipped_groups, mapped=bool(group_map))
     existing = book.read_table(RULES)
     col = {header_key(c): c for c in existing.columns}
@@ -204,7 +204,7 @@ def import_mcd_rules(book, source, *, article: str, payer: str, cpts=(), group_m
     if new_rows:
         book.append_rows(RULES, pd.DataFrame(new_rows, columns=RULES.headers, dtype=object))
     summary.notes += _payer_notes(book, payer)
-    if (new_rows or updates) and hasattr(book, "save"):
+    if new_rows or updates:
         book.save()
     return summary
 

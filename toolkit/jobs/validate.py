@@ -14,6 +14,7 @@ from ..codesets.icd10cm import CodeSets
 from ..errors import InputError
 from ..tables import CLAIMS, PAYERS, REPORT_COLUMNS, RESULT_COLUMNS, RULES, TableSpec
 from ..validation import Validation, run_checks
+from ..workbook.book import WritableBook
 from .history import book_denials, file_denials
 
 SETTING_CODESET = "ICD-10-CM Index"
@@ -57,9 +58,9 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
     return read_table(Path(path), spec)
 
 
-def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None,
-                  codesets: CodeSets | None = None, save: bool = True, progress=None,
-                  edits=None, denials=None) -> Validation:
+def validate_book(book: WritableBook, *, as_of=None, rules: pd.DataFrame | None = None,
+                  payers: pd.DataFrame | None = None, codesets: CodeSets | None = None, save: bool = True,
+                  progress=None, edits=None, denials=None) -> Validation:
     """Validate the Claims table of ``book`` in place: only the result columns are written.
 
     Without ``edits`` the NCCI index named in the book's Settings (key ``NCCI Index``), if any, is used.
@@ -81,7 +82,7 @@ def validate_book(book, *, as_of=None, rules: pd.DataFrame | None = None, payers
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
-    _note_first_status(getattr(book, "path", None), validation)
+    _note_first_status(book.path, validation)
     return validation
 
 
@@ -97,9 +98,8 @@ def _note_first_status(workbook, validation: Validation) -> None:
         pass  # a read-only folder must not turn a finished Validate into a failure
 
 
-def _folder_of(book) -> Path | None:
-    path = getattr(book, "path", None)
-    return Path(path).parent if path else None
+def _folder_of(book: WritableBook) -> Path | None:
+    return Path(book.path).parent
 
 
 def report_frame(validation: Validation) -> pd.DataFrame:
@@ -133,7 +133,8 @@ def write_report(validation: Validation, out: str | Path) -> Path:
 def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False,
+                                    "strings_to_formulas": False, "strings_to_urls": False})
     try:
         ws = wb.add_worksheet("Report")
         bold = wb.add_format({"bold": True})
@@ -174,9 +175,11 @@ def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules
     The denial log for DENIAL_HISTORY is ``denials_path``, else the workbook's own Denials table."""
     from ..claims.x12_837 import is_837_file
     from ..workbook.files import EXCEL_SUFFIXES, read_table
+    from ..workbook.lock import refuse_overwriting_input
     from .claims import read_claims_837
 
     claims_path = Path(claims_path)
+    refuse_overwriting_input(out, [claims_path, rules_path, payers_path, ncci_path, denials_path, *(codeset_paths or [])])
     is_workbook = claims_path.suffix.lower() in EXCEL_SUFFIXES
     _require_tables(claims_path, is_workbook, rules_path, payers_path)
     rules = read_override(rules_path, RULES) if rules_path else read_table(claims_path, RULES)
@@ -191,8 +194,6 @@ def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules
                             denials=denials)
     if out is None:  # an 837P batch is never written to: the summary alone
         return validation, None
-    if Path(out).resolve() == claims_path.resolve():
-        raise InputError("the report would overwrite the input; choose another --report file", file=out)
     return validation, write_report(validation, out)
 
 

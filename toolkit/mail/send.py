@@ -8,6 +8,11 @@ The password comes ONLY from ``MEDNEC_SMTP_PASSWORD`` or the system keyring (ser
 ``mednec``, user = SMTP User): a workbook is copied, shared and e-mailed, so it never holds one.
 
 A message is sent with STARTTLS whenever the server offers it (port 465: TLS from the start).
+The password is never sent over a connection without TLS: a server that offers no STARTTLS
+gets no login unless Settings says ``SMTP Allow Unencrypted = Y`` (a relay on the practice's
+own network).  A server certificate that is not trusted is reported as such, with the fix
+(``SMTP CA File``: the practice's own certificate authority, as a .pem file), and the message
+stays queued.
 A message that could not be delivered stays in ``OUTBOX/pending`` and goes out on the next run;
 a delivered one moves to ``OUTBOX/sent``; one the server rejects for good (unknown recipient)
 moves to ``OUTBOX/failed``.
@@ -18,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,8 @@ _KEYS = {  # attribute -> (Settings key, environment variable)
     "sender": ("SMTP From", "MEDNEC_SMTP_FROM"),
     "digest_recipients": ("Digest Recipients", "MEDNEC_DIGEST_RECIPIENTS"),
     "billing_manager": ("Billing Manager E-mail", "MEDNEC_BILLING_MANAGER_EMAIL"),
+    "allow_unencrypted": ("SMTP Allow Unencrypted", "MEDNEC_SMTP_ALLOW_UNENCRYPTED"),
+    "ca_file": ("SMTP CA File", "MEDNEC_SMTP_CA_FILE"),
 }
 
 
@@ -62,9 +68,11 @@ class MailSettings:
     digest_recipients: list[str] = field(default_factory=list)
     billing_manager: list[str] = field(default_factory=list)
     timeout: float = 30.0
+    allow_unencrypted: bool = False  # log in without TLS: only when Settings says so
+    ca_file: str = ""                # a .pem of the practice's own certificate authority
 
     @classmethod
-    def load(cls, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> "MailSettings":
+    def load(cls, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> MailSettings:
         """From the Settings sheet (a dict, keys matched ignoring case) and the environment."""
         env = os.environ if env is None else env
         folded = {" ".join(str(k).split()).casefold(): str(v or "").strip() for k, v in (settings or {}).items()}
@@ -78,7 +86,9 @@ class MailSettings:
         return cls(host=values["host"], port=port, user=values["user"],
                    sender=values["sender"] or values["user"],
                    digest_recipients=split_addresses(values["digest_recipients"]),
-                   billing_manager=split_addresses(values["billing_manager"]))
+                   billing_manager=split_addresses(values["billing_manager"]),
+                   allow_unencrypted=values["allow_unencrypted"].casefold() in ("y", "yes", "true", "1"),
+                   ca_file=values["ca_file"])
 
     @property
     def configured(self) -> bool:
@@ -109,18 +119,25 @@ def send_file(path: Path, mail: MailSettings, password: str | None = None) -> No
     del msg["X-Unsent"]
     if not mail.configured:
         raise SendFailed("no SMTP Host in Settings or MEDNEC_SMTP_HOST")
+    context = _tls_context(mail)
     try:
-        context = ssl.create_default_context()
         if mail.port == 465:
             server = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout, context=context)
         else:
             server = smtplib.SMTP(mail.host, mail.port, timeout=mail.timeout)
         with server:
             server.ehlo()
-            if mail.port != 465 and server.has_extn("starttls"):
+            encrypted = mail.port == 465
+            if not encrypted and server.has_extn("starttls"):
                 server.starttls(context=context)
                 server.ehlo()
+                encrypted = True
             if mail.user and password:
+                if not encrypted and not mail.allow_unencrypted:
+                    raise SendFailed(
+                        f"{mail.host}:{mail.port} offers no encryption (STARTTLS), so the password was not sent "
+                        f"and {path.name} stays queued; use port 465 or 587 with TLS, or, only for a relay on "
+                        "the practice's own network, set SMTP Allow Unencrypted = Y in Settings")
                 server.login(mail.user, password)
             server.send_message(msg)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -130,13 +147,31 @@ def send_file(path: Path, mail: MailSettings, password: str | None = None) -> No
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
         raise SendFailed(f"{path.name}: refused by {mail.host} ({exc.smtp_code} "
                          f"{exc.smtp_error.decode(errors='replace')[:80]})", permanent=exc.smtp_code >= 500) from None
+    except ssl.SSLCertVerificationError as exc:  # (also a ValueError: caught before that one)
+        raise SendFailed(
+            f"could not send {path.name}: the certificate of {mail.host} is not trusted "
+            f"({exc.verify_message or 'verification failed'}); if the server uses the practice's own certificate "
+            "authority, set SMTP CA File in Settings to its .pem file. The message stays queued") from None
     except ValueError as exc:  # e.g. no To/From in a hand-made .eml
         raise SendFailed(f"{path.name}: cannot be sent ({exc})", permanent=True) from None
-    except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         reason = getattr(exc, "strerror", None) or exc.__class__.__name__
         if isinstance(exc, smtplib.SMTPResponseException):
             reason = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:80]}"
         raise SendFailed(f"could not send {path.name} via {mail.host}:{mail.port} ({reason})") from None
+
+
+def _tls_context(mail: MailSettings) -> ssl.SSLContext:
+    """The system's trusted authorities, plus the practice's own (``SMTP CA File``) if named."""
+    if not mail.ca_file:
+        return ssl.create_default_context()
+    ca = Path(mail.ca_file).expanduser()
+    try:
+        return ssl.create_default_context(cafile=str(ca))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise SendFailed(f"SMTP CA File {ca.name}: cannot be read as a .pem certificate file ({reason}); "
+                         "the message stays queued") from None
 
 
 def queue(path: Path, outbox: Path | str) -> Path:

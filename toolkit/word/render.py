@@ -75,9 +75,10 @@ class Renderer:
             if not self._tried:
                 self._prepared, self._tried = _Prepared.of(self._bytes, self._env), True
             if self._prepared is not None:
-                data = self._prepared.render(context)
+                held = _as_data(context)
+                data = self._prepared.render(held)
                 if data is not None:
-                    return self._checked(data, name)
+                    return self._checked(data, name, restore=held is not context)
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
                                   "the workbook data; correct or remove it in the template") from None
@@ -88,12 +89,13 @@ class Renderer:
             raise TemplateProblem(f"{name}: the template cannot be filled ({exc})") from None
         return self.render_docxtpl(context)
 
-    def _checked(self, data: bytes, name: str) -> bytes:
+    def _checked(self, data: bytes, name: str, *, restore: bool) -> bytes:
+        """Refuse a letter with an unfilled placeholder; put back the braces the data held aside."""
         left = leftover_tags(data)
         if left:
             raise TemplateProblem(f"{name}: the text {left!r} was left unfilled (a placeholder Word split "
                                   "or mistyped); retype it as one piece, e.g. {{ practice.name }}")
-        return data
+        return _restore_braces(data) if restore else data
 
     def render_docxtpl(self, context: dict) -> bytes:
         """One letter through docxtpl from scratch (the path before batches; kept for templates
@@ -104,7 +106,8 @@ class Renderer:
         try:
             tpl = _template_class()(io.BytesIO(self._bytes))
             tpl.patched_cache = self._patched
-            tpl.render(context, jinja_env=self._env)
+            held = _as_data(context)
+            tpl.render(held, jinja_env=self._env)
         except jinja2.UndefinedError as exc:
             raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
                                   "the workbook data; correct or remove it in the template") from None
@@ -118,7 +121,7 @@ class Renderer:
                                   "save it again as .docx from Word") from None
         out = io.BytesIO()
         tpl.save(out)
-        return self._checked(out.getvalue(), name)
+        return self._checked(out.getvalue(), name, restore=held is not context)
 
     def _placeholder(self, exc) -> str:
         """The whole tag as the user typed it, e.g. ``{{ payer.nmae }}``.  Jinja only says
@@ -133,6 +136,52 @@ class Renderer:
             if tag:
                 return " ".join(tag.group(0).split())
         return f"'{m.group(1)}'"
+
+
+# Private-use characters standing in for the template's syntax characters inside data while
+# rendering: "{", "}" and "%" of a value can never meet to look like a placeholder.
+_HELD = {"{": "\ue000", "}": "\ue001", "%": "\ue002"}
+
+
+def _hold(text: str) -> str:
+    for char, stand_in in _HELD.items():
+        text = text.replace(char, stand_in)
+    return text
+
+
+def _as_data(value):
+    """The context with every "{", "}" and "%" in its text held aside: data is never template syntax.
+
+    Values are inserted by Jinja (autoescaped), never parsed, but a Claim ID like ``C{{1001``
+    would still read as an unfilled placeholder to ``leftover_tags``; ``_restore_braces`` puts
+    the characters back into the finished document.
+    """
+    if isinstance(value, str):
+        return _hold(value) if any(c in value for c in _HELD) else value
+    if isinstance(value, dict):
+        items = {k: _as_data(v) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if isinstance(value, (list, tuple)):
+        seq = [_as_data(v) for v in value]
+        if all(a is b for a, b in zip(seq, value)):
+            return value  # unchanged: the same object, so the caller knows nothing was held aside
+        return seq if isinstance(value, list) else tuple(seq)
+    return value
+
+
+def _restore_braces(docx_bytes: bytes) -> bytes:
+    """Put back the characters ``_as_data`` held aside (rare: the parts are rewritten only then)."""
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            for char, stand_in in _HELD.items():
+                data = data.replace(stand_in.encode("utf-8"), char.encode("utf-8"))
+            target.writestr(info, data)
+    return out.getvalue()
 
 
 def _caching_environment():
@@ -303,5 +352,11 @@ def write_docx(path: Path, data: bytes) -> Path:
 
 def safe_name(text: str, limit: int = 80) -> str:
     """A file-name fragment any file system accepts (IDs and payer names only, never patient data)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip(".-_")
-    return cleaned[:limit] or "unnamed"
+    text = str(text)
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip(".-_")[:limit] or "unnamed"
+    if re.search(r"[^A-Za-z0-9._ -]", text) or len(text) > limit or not text.strip(".-_ "):
+        # "a/b" and "a-b" would both be "a-b": a short digest of the original keeps them apart
+        import hashlib
+
+        cleaned += "~" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:6]
+    return cleaned

@@ -30,8 +30,13 @@ def read_history(workbook: Path | str) -> pd.DataFrame:
     path = history_path(workbook)
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
+    from ..values import csv_unguard
+
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return frame[[c for c in COLUMNS if c in frame.columns]]
+    frame = frame[[c for c in COLUMNS if c in frame.columns]]
+    if "Claim ID" in frame.columns:  # written through csv_guard: '=1 stands for the Claim ID =1
+        frame["Claim ID"] = frame["Claim ID"].map(csv_unguard)
+    return frame
 
 
 def record_first_status(workbook: Path | str, claims: pd.DataFrame, results: pd.DataFrame) -> Path:
