@@ -196,10 +196,10 @@ def appeal_batch(book, ids: list[str] | None, out_dir=None, mark_appealed: bool 
         # The Status first: when it cannot be saved (read-only, open in Excel, locked) the job
         # stops before any letter exists, so letters and Status never disagree.  Only letters
         # that need nothing more from the biller are marked.
+        _ensure_folder_writable(folder)
         ready = {d.denial_id for d in drafts if d.ready}
         rows = [row for denial_id, row, _ in contexts if denial_id in ready]
         if rows:
-            _ensure_folder_writable(folder)
             book.write_columns(DENIALS, pd.DataFrame({"Status": ["Appealed"] * len(rows)}, index=rows))
             book.save()
         batch.marked = [d.denial_id for d in drafts if d.ready]
