@@ -222,10 +222,6 @@ def effective_text(rule: pd.Series) -> str:
     return "always (no effective dates given)"
 
 
-def rule_label(rule: pd.Series) -> str:
-    return f"{text(rule.get('Payer'))} {text(rule.get('CPT/HCPCS'))}"
-
-
 def require_policy(rule: pd.Series, row, file=None) -> str:
     """A document that cites a payer policy needs its reference: a blank one is an error."""
     ref = text(rule.get("Policy"))

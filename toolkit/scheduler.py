@@ -127,9 +127,6 @@ def _prune(state: dict, now: dt.datetime, keep_days: int = 60) -> int:
 
 # ---------------------------------------------------------------- the scheduler
 
-Runner = Callable[[Occurrence, dt.datetime], str]
-
-
 class Scheduler:
     """Runs due jobs for one workbook; ``run_due()`` is one tick (``--once``)."""
 

@@ -144,4 +144,3 @@ DENIALS = TableSpec("Denials", "tblDenials", (
 
 SETTINGS = TableSpec("Settings", "tblSettings", (C("Key", "text", True), C("Value", "text")))
 
-ALL_TABLES = (CLAIMS, RULES, PAYERS, DENIALS, SETTINGS)

@@ -41,9 +41,6 @@ class Check:
     when: Callable[[ClaimLines], pd.Series]
     say: str  # a str.format template over ClaimLines.field(...) names
 
-    def fields(self) -> list[str]:
-        return [f for _, f, _, _ in string.Formatter().parse(self.say) if f]
-
 
 REGISTRY: dict[str, Check] = {}
 FIELDS: dict[str, Callable[[ClaimLines, pd.Index], pd.Series]] = {}
@@ -264,11 +261,6 @@ class ClaimLines:
         return {"pos": pd.Series(line_pos, index=self.index), "any": pd.Series(any_cov[codes], index=self.index),
                 "code": pd.Series(code[codes], index=self.index, dtype=object),
                 "info": pd.Series(info[at], index=self.index, dtype=object)}
-
-    @cached_property
-    def supporting_pos(self) -> pd.Series:
-        """Position of the supporting diagnosis on the line."""
-        return self._support["pos"].astype("int64")
 
     @cached_property
     def any_covered(self) -> pd.Series:

@@ -42,7 +42,7 @@ def validate() -> None:
                 f"{counts.get('AMBER', 0)} AMBER, {counts.get('RED', 0)} RED."
                 + "".join(f" Note: {note}." for note in getattr(validation, "codeset_notes", ())))
 
-    _run("Validate Claims", job, module="toolkit.jobs.validate")
+    _run("Validate Claims", job)
 
 
 def import_835(paths: list[str] | tuple[str, ...] = ()) -> None:
@@ -57,7 +57,7 @@ def import_835(paths: list[str] | tuple[str, ...] = ()) -> None:
         _status(book, f"mednec: importing {len(paths)} remittance file{'s' if len(paths) != 1 else ''}…")
         return _summary_text(import_835_files(book, [Path(p) for p in paths]))
 
-    _run("Import 835 Files", job, module="toolkit.jobs.denials")
+    _run("Import 835 Files", job)
 
 
 def import_837(paths: list[str] | tuple[str, ...] = ()) -> None:
@@ -74,7 +74,7 @@ def import_837(paths: list[str] | tuple[str, ...] = ()) -> None:
         refused = f" Refused: {'; '.join(summary.refused)}" if summary.refused else ""
         return _summary_text(summary) + refused
 
-    _run("Import 837 Files", job, module="toolkit.jobs.claims")
+    _run("Import 837 Files", job)
 
 
 def appeal_selected(row: int) -> None:
@@ -96,7 +96,7 @@ def appeal_selected(row: int) -> None:
         _status(book, f"mednec: writing the appeal letter for {denial_id}…")
         return _written(appeal_letter(book, denial_id), f"Appeal letter for {denial_id}")
 
-    _run("Appeal Letter", job, module="toolkit.jobs.documents")
+    _run("Appeal Letter", job)
 
 
 def checklists() -> None:
@@ -108,7 +108,7 @@ def checklists() -> None:
         _status(book, "mednec: writing the checklists…")
         return _written(build_checklists(book), "Checklists")
 
-    _run("Build Checklists", job, module="toolkit.jobs.documents")
+    _run("Build Checklists", job)
 
 
 def dashboard() -> None:
@@ -121,7 +121,7 @@ def dashboard() -> None:
         refresh_dashboard(book)
         return f"Dashboard refreshed ({dt.date.today():%Y-%m-%d})."
 
-    _run("Refresh Dashboard", job, module="toolkit.jobs.denials")
+    _run("Refresh Dashboard", job)
 
 
 def digest(month: str | None = None) -> None:
@@ -135,7 +135,7 @@ def digest(month: str | None = None) -> None:
         result = build_digest(book, chosen)
         return f"Digest {result.summary}; draft e-mail written to {result.path}"
 
-    _run("Monthly Digest", job, module="toolkit.jobs.digest")
+    _run("Monthly Digest", job)
 
 
 def suggest_rules() -> None:
@@ -148,7 +148,7 @@ def suggest_rules() -> None:
         result = suggest_rule_changes(book)
         return str(result).splitlines()[0]
 
-    _run("Suggest Rule Changes", job, module="toolkit.jobs.rules")
+    _run("Suggest Rule Changes", job)
 
 
 # ---------------------------------------------------------------- shared plumbing
@@ -197,7 +197,7 @@ def _status(book, text: str | None) -> None:
         status(text)
 
 
-def _run(action: str, job, *, module: str) -> None:
+def _run(action: str, job) -> None:
     """Open the caller's workbook, run the job (it saves what it changed), report; never a traceback."""
     from contextlib import nullcontext
 
@@ -206,10 +206,6 @@ def _run(action: str, job, *, module: str) -> None:
         book = caller_book()
         with (book.busy() if hasattr(book, "busy") else nullcontext()):
             message = job(book)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == module or module.startswith(exc.name + ".")):
-            _fail(book, action, exc, f"{action} is not available in this version of mednec yet.")
-        _fail(book, action, exc, _unexpected(action))
     except Exception as exc:
         from ..errors import MednecError
 

@@ -19,7 +19,6 @@ DISPLAY_WIDTH, DISPLAY_HEIGHT = 560, 240  # as toolkit.mail.chart draws it (at 2
 EMOJI_FONTS = "font-family:'Segoe UI Emoji','Apple Color Emoji','Noto Color Emoji',sans-serif"
 
 # The only Denials columns a reminder may show: codes, dates, payer and staff, no patient data.
-REMINDER_COLUMNS = ("Denial ID", "Appeal Deadline", "Payer", "CPT/HCPCS", "CARC", "Owner")
 
 _STYLE = ("font-family:Segoe UI,Arial,sans-serif;font-size:14px;color:#333;max-width:620px")
 

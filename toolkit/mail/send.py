@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MednecError
-from .message import pending_folder, pending_messages, read_eml, sent_folder
+from .message import pending_messages, read_eml, sent_folder
 
 KEYRING_SERVICE = "mednec"
 FAILED = "failed"
@@ -172,14 +172,6 @@ def _tls_context(mail: MailSettings) -> ssl.SSLContext:
         reason = getattr(exc, "strerror", None) or exc.__class__.__name__
         raise SendFailed(f"SMTP CA File {ca.name}: cannot be read as a .pem certificate file ({reason}); "
                          "the message stays queued") from None
-
-
-def queue(path: Path, outbox: Path | str) -> Path:
-    """Move an .eml into OUTBOX/pending (where ``flush`` picks it up)."""
-    target = pending_folder(outbox) / Path(path).name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, target)
-    return target
 
 
 def flush(outbox: Path | str, mail: MailSettings, env: dict[str, str] | None = None) -> tuple[list[Path], list[str]]:

@@ -28,7 +28,6 @@ from docx.shared import Cm, Pt, RGBColor
 
 PACKAGE_DIR = Path(__file__).with_name("templates")
 REPO_DIR = Path(__file__).resolve().parents[2] / "word_templates"
-KINDS = ("appeal_letter", "necessity_checklist", "prior_auth_request", "soap_note")
 
 
 # ---------------------------------------------------------------- small builders

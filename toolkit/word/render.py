@@ -19,7 +19,6 @@ from ..values import setting
 from ..workbook.files import atomic_write
 
 SHIPPED = Path(__file__).with_name("templates")
-KINDS = ("appeal_letter", "necessity_checklist", "prior_auth_request", "soap_note")
 _LEFTOVER = re.compile(r"\{\{|\{%|\}\}|%\}")
 
 
