@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .rules import is_medicare
-from .values import is_blank, setting
+from .values import as_date, is_blank, setting
 
 NOT_ON_FILE = "[not on file]"
 
@@ -33,14 +33,6 @@ def text(value) -> str:
     return "" if blank(value) else str(value).strip()
 
 
-def as_date(value) -> dt.date | None:
-    if blank(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else None
 
 
 def short_date(value) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .digest import OPEN_STATUSES, Tip, appeals_due, find_tip, load_tips, reason_key
+from .values import as_date
 
 
 @dataclass
@@ -55,8 +56,6 @@ class HuddleFacts:
     rule_suggestions: list = field(default_factory=list)  # open toolkit.suggestions.Suggestion, most denials first
 
 
-def _date(value) -> dt.date | None:
-    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def rule_changes(rules: pd.DataFrame, quarter: pd.Period) -> list[RuleChange]:
@@ -69,8 +68,8 @@ def rule_changes(rules: pd.DataFrame, quarter: pd.Period) -> list[RuleChange]:
         if starts or ends:
             out.append(RuleChange(
                 payer=r.get("Payer", ""), cpt=r.get("CPT/HCPCS", ""), policy=r.get("Policy", "") or "",
-                description=r.get("Description", "") or "", effective_from=_date(r.get("Effective From")),
-                effective_to=_date(r.get("Effective To")),
+                description=r.get("Description", "") or "", effective_from=as_date(r.get("Effective From")),
+                effective_to=as_date(r.get("Effective To")),
                 change="starts and ends" if starts and ends else "starts" if starts else "ends"))
     return sorted(out, key=lambda c: (c.effective_from or c.effective_to or dt.date.min, c.payer, c.cpt))
 

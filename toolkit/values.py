@@ -123,6 +123,16 @@ def parse_date(value) -> dt.date | None:
         raise ValueError(value) from None
 
 
+def as_date(value) -> dt.date | None:
+    """A date from whatever a table, a frame or a file holds (date, datetime, Timestamp, Excel
+    serial, text); None for a blank or for something that is not a date.  For values already
+    checked once (reading a table reports bad dates by row and column with ``parse_date``)."""
+    try:
+        return parse_date(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def to_text(value) -> str:
     if type(value) is str:
         text = value.strip()

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from ..rules import is_medicare
+from ..values import as_date
 
 MEDICARE_REDETERMINATION_DAYS = 120
 MEDICARE_RECONSIDERATION_DAYS = 180
@@ -82,7 +83,7 @@ class PayerDirectory:
 
     def deadline(self, name, denial_date) -> Deadline:
         """The first-level appeal deadline for a denial of payer ``name`` dated ``denial_date``."""
-        day = _as_date(denial_date)
+        day = as_date(denial_date)
         rec = self._find(name)
         if rec is None:
             return Deadline(None, f"no deadline: payer {str(name or '?')!r} is not in Payers")
@@ -100,22 +101,11 @@ class PayerDirectory:
                         f"deadline: {rec.get('Payer')} appeal window, {window} days from the denial date")
 
 
-def _as_date(value) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-        return pd.Timestamp(value).date()
-    except (TypeError, ValueError):
-        return None
 
 
 def appeal_deadline(denial_date, window_days: int | None) -> dt.date | None:
     """Denial date + a window (kept for callers that already know the window)."""
-    day = _as_date(denial_date)
+    day = as_date(denial_date)
     if day is None or window_days is None:
         return None
     return day + dt.timedelta(days=int(window_days))

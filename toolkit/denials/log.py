@@ -51,8 +51,6 @@ _ID = re.compile(r"^D-(\d+)$", re.I)
 _blank = is_blank
 
 
-def _date(value) -> dt.date | None:
-    return parse_date(value)
 
 
 def cell(text: str) -> str:
@@ -95,7 +93,7 @@ class ClaimIndex:
             if not cid:
                 continue
             cpt = str(rec.get("CPT/HCPCS") or "").strip().upper()
-            dos = _date(rec.get("Date of Service"))
+            dos = parse_date(rec.get("Date of Service"))
             self.exact.setdefault((cid, dos, cpt), rec)
             self.by_cpt[(cid, cpt)].append(rec)
             self.by_claim[cid].append(rec)
@@ -108,7 +106,7 @@ class ClaimIndex:
             if rec is not None:
                 return rec
             same = self.by_cpt.get((claim_id, cpt), [])
-            if len(same) == 1 and (dos is None or _date(same[0].get("Date of Service")) in (None, dos)):
+            if len(same) == 1 and (dos is None or parse_date(same[0].get("Date of Service")) in (None, dos)):
                 return same[0]
             return None
         lines = self.by_claim.get(claim_id, [])
@@ -362,7 +360,7 @@ def trace_of_key(log: pd.DataFrame, row, key_col: str | None) -> str:
 
 
 def _line_key(claim_id, cpt, dos) -> tuple:
-    return (str(claim_id or "").strip(), str(cpt or "").strip().upper(), _date(dos))
+    return (str(claim_id or "").strip(), str(cpt or "").strip().upper(), parse_date(dos))
 
 
 def resolve(log: pd.DataFrame, payments: list[Payment], new_rows: list[dict], key_col: str | None) -> Resolution:
@@ -388,7 +386,7 @@ def resolve(log: pd.DataFrame, payments: list[Payment], new_rows: list[dict], ke
         index[_line_key(cid, "" if blank_cpt else cpt, dos)].append(row)
         if blank_cpt:
             index[_line_key(cid, "", None)].append(row)
-        denial_dates[row] = _date(denied_on)
+        denial_dates[row] = parse_date(denied_on)
         traces[row] = "" if _blank(key) else str(key).split("|", 1)[0]
 
     def trace_of(row) -> str:
@@ -440,7 +438,7 @@ def fill_blanks(denials: pd.DataFrame, *, tables: CodeTables, payers: PayerDirec
             return rec.get(c) if c in rec.index else None
         carc = str(get("CARC") or "").strip().upper()
         rarc = str(get("RARC") or "")
-        linked = claims.find(get("Claim ID"), _date(get("Date of Service")), str(get("CPT/HCPCS") or ""))
+        linked = claims.find(get("Claim ID"), parse_date(get("Date of Service")), str(get("CPT/HCPCS") or ""))
         findings = str(linked.get("Finding Codes") or "") if linked else ""
         deadline = payers.deadline(get("Payer"), get("Denial Date"))
         proposed = {

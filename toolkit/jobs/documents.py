@@ -255,7 +255,7 @@ def build_checklists(book, out_dir=None, payer: str | None = None, cpt: str | No
 
 
 def as_iso(value) -> str:
-    from ..checklists import as_date
+    from ..values import as_date
 
     d = as_date(value)
     return d.isoformat() if d else ""

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..tables import PAYERS, RULES, header_key
+from ..values import as_date
 
 UPDATED_COLUMNS = ("Covered Dx", "Effective From", "Effective To")
 
@@ -139,13 +140,6 @@ def _key(value) -> str:
     return "" if is_blank(value) else " ".join(str(value).split()).casefold()
 
 
-def _as_date(value):
-    from ..values import is_blank
-
-    if is_blank(value):
-        return None
-    stamp = pd.to_datetime(value, errors="coerce")
-    return None if pd.isna(stamp) else stamp.date()
 
 
 def _same(existing: pd.Series, col: dict, new: dict) -> bool:
@@ -156,8 +150,8 @@ def _same(existing: pd.Series, col: dict, new: dict) -> bool:
 
     old_dx = set(CoveredDx.parse(get("Covered Dx") or "").entries)
     return (old_dx == set(CoveredDx.parse(new["Covered Dx"]).entries)
-            and _as_date(get("Effective From")) == new["Effective From"]
-            and _as_date(get("Effective To")) == new["Effective To"])
+            and as_date(get("Effective From")) == new["Effective From"]
+            and as_date(get("Effective To")) == new["Effective To"])
 
 
 def import_mcd_rules(book, source, *, article: str, payer: str, cpts=(), group_map=(), replace: bool = False,
