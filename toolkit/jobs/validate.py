@@ -1,18 +1,25 @@
 """The Validate job: read Claims, Rules and Payers, run the checks, write the five result columns.
 
-``validate_book`` serves both the Excel button (live workbook) and ``mednec validate`` on a
-file; ``validate_to_report`` leaves the input untouched and writes a separate report.
+``run_validate(ValidateRequest(...))`` is the one job behind ``mednec validate``: it picks the
+route from the request (workbook or CSV in place, a report from a workbook, a CSV or Parquet file
+streamed in chunks, or a Dask cluster). ``validate_book`` serves the Excel button (live
+workbook); ``validate_to_report`` leaves the input untouched and writes a separate report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..codesets.icd10cm import CodeSets
+from ..context import CheckContext
 from ..errors import InputError
-from ..tables import CLAIMS, PAYERS, REPORT_COLUMNS, RESULT_COLUMNS, RULES, TableSpec
+from ..report import report_frame
+from ..tables import CLAIMS, PAYERS, RESULT_COLUMNS, RULES, TableSpec
 from ..validation import Validation, run_checks
 
 SETTING_CODESET = "ICD-10-CM Index"
@@ -98,32 +105,27 @@ def _folder_of(book) -> Path | None:
     return Path(path).parent if path else None
 
 
-def report_frame(validation: Validation) -> pd.DataFrame:
-    """The report's rows: the contract's six columns, then Validated At and Code Set."""
-    claims = validation.claims
-    line = claims["Line"].fillna(1).astype(int)
-    frame = pd.DataFrame({
-        "Claim ID": claims["Claim ID"],
-        "Line": line,
-        **{c: validation.results[c] for c in REPORT_COLUMNS[2:]},
-        "Validated At": validation.results["Validated At"],
-        "Code Set": "; ".join(validation.codeset_labels),
-    })
-    return frame.reset_index(drop=True)
-
-
-def write_report(validation: Validation, out: str | Path) -> Path:
-    """A CSV or XLSX report (atomic write); the input file is not touched."""
-    from ..workbook.files import atomic_write, write_csv
+def write_report(validation: Validation, out: str | Path, *, codesets: CodeSets | None = None,
+                 edits=None) -> Path:
+    """A CSV, Parquet or XLSX report (atomic write); the input file is not touched."""
+    from ..report import WRITERS, open_writer
+    from ..workbook.files import atomic_write
 
     out = Path(out)
-    frame = report_frame(validation)
+    frame = report_frame(validation, codesets, edits)
     suffix = out.suffix.lower()
-    if suffix == ".csv":
-        return write_csv(frame, out)
+    if suffix in WRITERS:
+        def write(tmp: str) -> None:
+            writer = open_writer(out, tmp)
+            try:
+                writer.write(frame)
+            finally:
+                writer.close()
+
+        return atomic_write(out, write)
     if suffix == ".xlsx":
         return atomic_write(out, lambda tmp: _write_xlsx_report(frame, validation, tmp))
-    raise InputError("the report must be a .csv or .xlsx file", file=out)
+    raise InputError("the report must be a .csv, .parquet or .xlsx file", file=out)
 
 
 def _write_xlsx_report(frame: pd.DataFrame, validation: Validation, path: str) -> None:
@@ -174,18 +176,18 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
     rules = read_override(rules_path, RULES) if rules_path else read_table(claims_path, RULES)
     payers = read_override(payers_path, PAYERS) if payers_path else read_table(claims_path, PAYERS)
     settings = _workbook_settings(claims_path) if is_workbook else {}
-    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=load_codesets(codeset_paths, settings),
-                            progress=progress, edits=load_edits(ncci_path, settings, near=claims_path.parent))
-    if Path(out).resolve() == claims_path.resolve():
-        raise InputError("the report would overwrite the input; choose another --report file", file=out)
-    return validation, write_report(validation, out)
+    codesets = load_codesets(codeset_paths, settings)
+    edits = load_edits(ncci_path, settings, near=claims_path.parent)
+    validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress, edits=edits)
+    _refuse_overwrite(out, claims_path, rules_path, payers_path)
+    return validation, write_report(validation, out, codesets=codesets, edits=edits)
 
 
 def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, as_of=None,
                           codeset_paths=None, progress=None, ncci_path=None) -> Validation:
     """A Claims CSV without --report: the result columns are written into the CSV itself."""
-    from ..workbook.files import read_csv, write_csv
     from ..tables import header_key
+    from ..workbook.files import read_csv, write_csv
 
     claims_path = Path(claims_path)
     _require_tables(claims_path, False, rules_path, payers_path)
@@ -200,6 +202,12 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     write_csv(out, claims_path, delimiter=raw.attrs.get("delimiter", ","), bom=raw.attrs.get("bom", False))
     _note_first_status(claims_path, validation)
     return validation
+
+
+def _refuse_overwrite(out, *inputs) -> None:
+    target = Path(out).resolve()
+    if any(p is not None and Path(p).resolve() == target for p in inputs):
+        raise InputError("the report would overwrite an input; choose another --report file", file=out)
 
 
 def _require_tables(path: Path, is_workbook: bool, rules_path, payers_path) -> None:
@@ -219,7 +227,7 @@ def _workbook_settings(path: Path) -> dict[str, str]:
         return {}
 
 
-def summary_text(validation: Validation, *, where: str = "") -> str:
+def summary_text(validation, *, where: str = "") -> str:
     """The one-screen summary billers see after a run (no PHI: counts and codes only)."""
     counts = validation.counts()
     total = sum(counts.values())
@@ -238,3 +246,135 @@ def summary_text(validation: Validation, *, where: str = "") -> str:
         lines.append(where)
     return "\n".join(lines)
 
+
+
+# ---------------------------------------------------------------- the one job behind `mednec validate`
+
+Progress = Callable[..., None]  # progress(done, total[, unit="lines"]): a bar, or None
+
+
+@dataclass(frozen=True)
+class ValidateRequest:
+    """What ``mednec validate`` was asked to do; ``run_validate`` picks the route."""
+
+    file: Path
+    report: Path | None = None
+    rules_path: Path | None = None
+    payers_path: Path | None = None
+    as_of: dt.date | None = None
+    codeset_paths: tuple[Path, ...] = ()
+    ncci_path: Path | None = None
+    chunk_lines: int | None = None  # streaming: lines per chunk (None: stream.DEFAULT_CHUNK_LINES)
+    dask: str | None = None  # a Dask scheduler address, or "local" for a cluster on this machine
+    progress: Progress | None = None
+
+
+@dataclass
+class ValidateOutcome:
+    validation: object  # a Validation, or stream.RunTotals for a run made of chunks/partitions
+    written: Path
+    in_place: bool
+
+    @property
+    def where(self) -> str:
+        return f"Results written into {self.written.name}" if self.in_place else f"Report written to {self.written}"
+
+
+def run_validate(request: ValidateRequest) -> ValidateOutcome:
+    """Validate as asked: in place, to a report, streamed in chunks, or on a Dask cluster."""
+    from ..stream import SOURCES
+    from ..workbook.files import EXCEL_SUFFIXES
+
+    file = Path(request.file)
+    if not file.exists():
+        raise InputError("file not found", file=file)
+    suffix = file.suffix.lower()
+    if suffix not in EXCEL_SUFFIXES and suffix not in SOURCES:
+        raise InputError("give a workbook (.xlsx/.xlsm), a Claims CSV or a Parquet file", file=file)
+    if request.dask:
+        return _validate_on_dask(request)
+    if request.report is None:
+        return _validate_in_place(request)
+    if suffix in SOURCES and Path(request.report).suffix.lower() in (".csv", ".parquet"):
+        return _validate_streamed(request)
+    validation, written = validate_to_report(file, request.report, rules_path=request.rules_path,
+                                             payers_path=request.payers_path, as_of=request.as_of,
+                                             codeset_paths=list(request.codeset_paths), progress=request.progress,
+                                             ncci_path=request.ncci_path)
+    return ValidateOutcome(validation, written, in_place=False)
+
+
+def _validate_in_place(request: ValidateRequest) -> ValidateOutcome:
+    from ..workbook.files import EXCEL_SUFFIXES, WorkbookFile
+
+    file = Path(request.file)
+    suffix = file.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        book = WorkbookFile(file)
+        settings = book.settings()
+        validation = validate_book(book, as_of=request.as_of, rules=read_override(request.rules_path, RULES),
+                                   payers=read_override(request.payers_path, PAYERS),
+                                   codesets=load_codesets(list(request.codeset_paths), settings),
+                                   edits=load_edits(request.ncci_path, settings, near=file.parent),
+                                   progress=request.progress)
+    elif suffix in (".csv", ".txt"):
+        validation = validate_csv_in_place(file, rules_path=request.rules_path, payers_path=request.payers_path,
+                                           as_of=request.as_of, codeset_paths=list(request.codeset_paths),
+                                           progress=request.progress, ncci_path=request.ncci_path)
+    else:
+        raise InputError("results cannot be written into this file: give --report OUT.csv or OUT.parquet", file=file)
+    return ValidateOutcome(validation, file, in_place=True)
+
+
+def check_context(request: ValidateRequest) -> CheckContext:
+    """Rules, payers, code sets and NCCI index for a Claims file that is not a workbook."""
+    _require_tables(Path(request.file), False, request.rules_path, request.payers_path)
+    return CheckContext(read_override(request.rules_path, RULES), read_override(request.payers_path, PAYERS),
+                        load_codesets(list(request.codeset_paths)), load_edits(request.ncci_path),
+                        as_of=request.as_of)
+
+
+def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
+    """A CSV or Parquet file in chunks of whole claims: memory stays near one chunk's worth."""
+    from ..checks.grouping import grouping_key
+    from ..report import open_writer
+    from ..stream import DEFAULT_CHUNK_LINES, RunTotals, source_for, validate_chunks, whole_groups
+    from ..workbook.files import atomic_write
+
+    file, out = Path(request.file), Path(request.report)
+    source = source_for(file)
+    ctx = check_context(request)
+    _refuse_overwrite(out, file, request.rules_path, request.payers_path, request.ncci_path)
+    chunk_lines = request.chunk_lines or DEFAULT_CHUNK_LINES
+    if chunk_lines < 1:
+        raise InputError("--chunk-lines must be at least 1")
+    total = source.info(file).lines
+    totals = RunTotals()
+    progress = (lambda done: request.progress(done, max(total or 0, done), unit="lines")) if request.progress else None
+
+    def write(tmp: str) -> None:
+        writer = open_writer(out, tmp)
+        try:
+            chunks = whole_groups(source.chunks(file, chunk_lines), grouping_key(), max_carry=4 * chunk_lines)
+            validate_chunks(chunks, ctx.run, lambda v: writer.write(report_frame(v, ctx.codesets, ctx.edits)),
+                            totals=totals, progress=progress)
+        finally:
+            writer.close()
+
+    written = atomic_write(out, write)
+    totals.codeset_labels = ctx.labels(totals.codeset_labels) or [ctx.codesets.newest.label]
+    return ValidateOutcome(totals, written, in_place=False)
+
+
+def _validate_on_dask(request: ValidateRequest) -> ValidateOutcome:
+    """On a Dask cluster (``--dask ADDRESS`` or ``local``); the report is gathered in line order."""
+    from ..distributed import validate_file_on_dask
+
+    if request.report is None:
+        raise InputError("--dask needs --report OUT.csv or OUT.parquet", file=request.file)
+    ctx = check_context(request)
+    _refuse_overwrite(request.report, request.file, request.rules_path, request.payers_path, request.ncci_path)
+    totals, written = validate_file_on_dask(Path(request.file), Path(request.report), ctx, scheduler=request.dask,
+                                            chunk_lines=request.chunk_lines, progress=request.progress)
+    totals.codeset_labels = ctx.labels(totals.codeset_labels)
+    return ValidateOutcome(totals, written, in_place=False)
