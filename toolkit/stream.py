@@ -269,6 +269,20 @@ class RunTotals:
         self.as_of, self.validated_at = validation.as_of, validation.validated_at
         self.lines += len(validation.results)
 
+    def add_report(self, report: pd.DataFrame) -> None:
+        """The same totals from report rows (a Dask run gathers those, not ``Validation`` objects)."""
+        for s, n in report["Status"].value_counts(sort=False).items():
+            self.status[str(s)] += int(n)
+        codes = report["Finding Codes"].to_numpy(dtype=object)
+        for text in codes[codes != ""]:
+            for code in text.split("; "):
+                self.codes[code] = self.codes.get(code, 0) + 1
+        for text in pd.unique(report["Code Set"].to_numpy(dtype=object)):
+            for label in str(text).split("; "):
+                if label not in self.codeset_labels:
+                    self.codeset_labels.append(label)
+        self.lines += len(report)
+
     def counts(self) -> dict[str, int]:
         return dict(self.status)
 
