@@ -83,3 +83,22 @@ def test_streaming_in_memory_and_dask_local_agree_on_100k_lines(ncci, tmp_path):
     memory = same_stamp((tmp_path / "memory.csv").read_bytes())
     assert same_stamp((tmp_path / "stream.csv").read_bytes()) == memory
     assert same_stamp((tmp_path / "dask.csv").read_bytes()) == memory
+
+
+def test_batches_that_cut_claims_as_spark_hands_them_over_give_the_in_memory_results(ncci):
+    """mapInPandas after repartition + sortWithinPartitions by Claim ID: batches of 10 lines cut claims."""
+    from toolkit.codesets.icd10cm import CodeSets
+    from toolkit.codesets.ncci import NcciEdits
+    from toolkit.context import CheckContext
+    from toolkit.distributed import validate_batches
+    from toolkit.report import report_frame
+
+    header, rows = grouped_claim_rows(400, seed=8)
+    lines = pd.DataFrame(rows, columns=header)
+    rules, payers = pd.read_csv(RULES, dtype=str), pd.read_csv(PAYERS, dtype=str)
+    ctx = CheckContext(rules, payers, CodeSets.default(), NcciEdits.open(ncci), as_of=job.dt.date(2026, 11, 27))
+    batches = [lines.iloc[i:i + 10].reset_index(drop=True) for i in range(0, len(lines), 10)]
+    got = pd.concat(list(validate_batches(batches, ctx)), ignore_index=True)
+    want = report_frame(ctx.run(lines), ctx.codesets, ctx.edits)
+    pd.testing.assert_frame_equal(got, want)
+    assert got["Finding Codes"].str.contains("NCCI_PTP_CONFLICT").any()

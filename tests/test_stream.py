@@ -147,3 +147,17 @@ def test_the_csv_path_imports_neither_dask_nor_pyarrow(sample_csvs, tmp_path):
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "r.csv").exists()
+
+
+def test_without_the_scale_extra_parquet_and_dask_say_what_to_install(sample_csvs, tmp_path, cli):
+    try:
+        import pyarrow  # noqa: F401
+        pytest.skip("pyarrow is installed: the message is for installs without the scale extra")
+    except ImportError:
+        pass
+    base = [sample_csvs["claims"], "--rules", sample_csvs["rules"], "--payers", sample_csvs["payers"]]
+    for extra in (["--report", tmp_path / "r.parquet"], ["--report", tmp_path / "r.csv", "--dask", "local"]):
+        result = cli("validate", *base, *extra)
+        assert result.exit_code == 1
+        assert 'pip install "mednec[scale]"' in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv", "payers.csv", "rules.csv"]

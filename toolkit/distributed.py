@@ -153,6 +153,21 @@ def validate_dask(ddf, rules: pd.DataFrame | None = None, payers: pd.DataFrame |
     return whole.map_partitions(_validate_partition, shipped, meta=_META)
 
 
+def validate_batches(batches, context: CheckContext, *, max_carry: int = 1_000_000):
+    """Report rows for a stream of line batches sorted by the grouping key: Spark's ``mapInPandas``.
+
+    After ``df.repartition(n, "Claim ID").sortWithinPartitions("Claim ID")`` a partition reaches
+    ``mapInPandas`` as Arrow batches that may cut a claim; the batches are re-cut at claim ends
+    first (``stream.whole_groups``), so each claim is checked whole. See docs/scale.md.
+    """
+    from .checks.grouping import grouping_key
+    from .stream import whole_groups
+
+    for chunk in whole_groups(iter(batches), grouping_key(), max_carry=max_carry):
+        validation = context.run(chunk)
+        yield report_frame(validation, context.codesets, context.edits)
+
+
 # ---------------------------------------------------------------- `mednec validate --dask`
 
 def _client(scheduler: str):

@@ -136,6 +136,12 @@ class ParquetReportWriter:
     """Row groups as they come; the schema is fixed by the first chunk (text stays text)."""
 
     def __init__(self, path: str | Path):
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            from .errors import MednecError
+
+            raise MednecError('Parquet reports need pyarrow: pip install "mednec[scale]"') from None
         self.path, self.writer, self.schema = str(path), None, None
 
     def write(self, frame: pd.DataFrame) -> None:

@@ -104,9 +104,19 @@ def csv_info(path: Path) -> SourceInfo:
 
 # ---------------------------------------------------------------- Parquet
 
+def _pyarrow_parquet():
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        from .errors import MednecError
+
+        raise MednecError('Parquet files need pyarrow: pip install "mednec[scale]"') from None
+    return pq
+
+
 def parquet_chunks(path: Path, chunk_lines: int) -> Chunks:
     """Claims chunks from Parquet, typed columns kept (dates stay dates, numbers numbers)."""
-    import pyarrow.parquet as pq
+    pq = _pyarrow_parquet()
 
     try:
         pf = pq.ParquetFile(path)
@@ -122,9 +132,11 @@ def parquet_chunks(path: Path, chunk_lines: int) -> Chunks:
 
 
 def parquet_info(path: Path) -> SourceInfo:
-    import pyarrow.parquet as pq
-
-    return SourceInfo(pq.ParquetFile(path).metadata.num_rows, estimated=False)
+    pq = _pyarrow_parquet()
+    try:
+        return SourceInfo(pq.ParquetFile(path).metadata.num_rows, estimated=False)
+    except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
+        raise InputError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", file=path) from None
 
 
 @dataclass(frozen=True)

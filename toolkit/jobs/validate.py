@@ -368,6 +368,13 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
 
 def _validate_on_dask(request: ValidateRequest) -> ValidateOutcome:
     """On a Dask cluster (``--dask ADDRESS`` or ``local``); the report is gathered in line order."""
+    try:
+        import dask.distributed  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        from ..errors import MednecError
+
+        raise MednecError('--dask needs Dask and pyarrow: pip install "mednec[scale]"') from None
     from ..distributed import validate_file_on_dask
 
     if request.report is None:
