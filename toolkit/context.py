@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .codesets.icd10cm import CodeSets
+
+if TYPE_CHECKING:
+    from .codesets.ncci import NcciEdits
 
 
 @dataclass
@@ -20,7 +24,7 @@ class CheckContext:
     rules: pd.DataFrame | None
     payers: pd.DataFrame | None
     codesets: CodeSets
-    edits: object | None = None  # an NcciEdits index, or None: the NCCI checks are off
+    edits: NcciEdits | None = None  # an NcciEdits index, or None: the NCCI checks are off
     as_of: dt.date | None = None
     now: dt.datetime = field(default_factory=dt.datetime.now)  # one "Validated At" for every chunk
 

@@ -202,7 +202,10 @@ def _input_frame(file: Path, chunk_lines: int, client):
         import pyarrow.parquet as pq
 
         meta = pq.ParquetFile(file).metadata
-        groups, starts, start, current, size = [], [], 1, [], 0
+        groups: list[list[int]] = []
+        starts: list[int] = []
+        current: list[int] = []
+        start, size = 1, 0
         for i in range(meta.num_row_groups):
             if current and size + meta.row_group(i).num_rows > chunk_lines:
                 groups.append(current)

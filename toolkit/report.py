@@ -12,8 +12,9 @@ Every text cell passes ``csv_guard`` (OWASP formula neutralisation) on its way i
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -142,7 +143,9 @@ class ParquetReportWriter:
             from .errors import MednecError
 
             raise MednecError('Parquet reports need pyarrow: pip install "mednec[scale]"') from None
-        self.path, self.writer, self.schema = str(path), None, None
+        self.path = str(path)
+        self.writer: Any = None
+        self.schema: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
@@ -167,7 +170,7 @@ class ParquetReportWriter:
         self.writer.close()
 
 
-WRITERS = {".csv": CsvReportWriter, ".parquet": ParquetReportWriter}
+WRITERS: dict[str, Callable[[str | Path], ReportWriter]] = {".csv": CsvReportWriter, ".parquet": ParquetReportWriter}
 
 
 def open_writer(out: Path, tmp: str) -> ReportWriter:

@@ -341,6 +341,7 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
     from ..stream import DEFAULT_CHUNK_LINES, RunTotals, source_for, validate_chunks, whole_groups
     from ..workbook.files import atomic_write
 
+    assert request.report is not None  # run_validate routes only runs with a report here
     file, out = Path(request.file), Path(request.report)
     source = source_for(file)
     ctx = check_context(request)
@@ -350,7 +351,8 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
         raise InputError("--chunk-lines must be at least 1")
     total = source.info(file).lines
     totals = RunTotals()
-    progress = (lambda done: request.progress(done, max(total or 0, done), unit="lines")) if request.progress else None
+    bar = request.progress
+    progress = (lambda done: bar(done, max(total or 0, done), unit="lines")) if bar is not None else None
 
     def write(tmp: str) -> None:
         writer = open_writer(out, tmp)
@@ -377,7 +379,7 @@ def _validate_on_dask(request: ValidateRequest) -> ValidateOutcome:
         raise MednecError('--dask needs Dask and pyarrow: pip install "mednec[scale]"') from None
     from ..distributed import validate_file_on_dask
 
-    if request.report is None:
+    if request.report is None or request.dask is None:
         raise InputError("--dask needs --report OUT.csv or OUT.parquet", file=request.file)
     ctx = check_context(request)
     _refuse_overwrite(request.report, request.file, request.rules_path, request.payers_path, request.ncci_path)
