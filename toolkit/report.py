@@ -96,26 +96,40 @@ def _column_cells(column: pd.Series, sep: str) -> list[str]:
 def _plain_text(values: np.ndarray, sep: str) -> list[str] | None:
     """The cells as they are when no value needs quoting or guarding (IDs, codes, statuses), else None.
 
-    One join and a few substring searches over the whole column instead of a look at each value.
+    One join and a few substring searches over the whole column instead of a look at each value;
+    a column whose first values already need quoting (Findings) is not joined at all (memory).
     """
+    special = (sep, '"', "\n", "\r")
     missing = pd.isna(values)
     present = values[~missing] if missing.any() else values
+    for v in present[:64]:
+        if not isinstance(v, str) or any(c in v for c in special):
+            return None
     try:
-        text = "\x1f" + "\x1f".join(present)
+        text = "\x1f".join(present)
     except TypeError:  # not all text
         return None
-    if any(c in text for c in (sep, '"', "\n", "\r")) or any("\x1f" + c in text for c in FORMULA_START):
+    if any(c in text for c in special) or text.startswith(FORMULA_START) \
+            or any("\x1f" + c in text for c in FORMULA_START):
         return None
     return np.where(missing, "", values).tolist() if missing.any() else values.tolist()
 
 
+def csv_pieces(frame: pd.DataFrame, *, sep: str = ",", header: bool = True, lineterminator: str = os.linesep,
+               rows_per_piece: int = 4_096):
+    """``frame`` as CSV text in pieces of ``rows_per_piece`` lines (the cells are escaped for the whole
+    frame at once; only one piece of joined text is held at a time)."""
+    if header:
+        yield sep.join(_escape(str(c), sep) for c in frame.columns) + lineterminator
+    columns = [_column_cells(frame[c], sep) for c in frame.columns]
+    for start in range(0, len(frame), rows_per_piece):
+        rows = zip(*(col[start:start + rows_per_piece] for col in columns))
+        yield lineterminator.join(map(sep.join, rows)) + lineterminator
+
+
 def csv_text(frame: pd.DataFrame, *, sep: str = ",", header: bool = True, lineterminator: str = os.linesep) -> str:
     """``frame`` as CSV text, the same as ``frame.to_csv(index=False, date_format="%Y-%m-%d")``."""
-    columns = [_column_cells(frame[c], sep) for c in frame.columns]
-    lines = list(map(sep.join, zip(*columns))) if len(frame) else []
-    if header:
-        lines.insert(0, sep.join(_escape(str(c), sep) for c in frame.columns))
-    return lineterminator.join(lines) + lineterminator if lines else ""
+    return "".join(csv_pieces(frame, sep=sep, header=header, lineterminator=lineterminator))
 
 
 class CsvReportWriter:
@@ -124,7 +138,8 @@ class CsvReportWriter:
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        self.fh.write(csv_text(frame, header=self.header).encode("utf-8"))
+        for piece in csv_pieces(frame, header=self.header):
+            self.fh.write(piece.encode("utf-8"))
         self.header = False
 
     def close(self) -> None:

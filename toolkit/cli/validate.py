@@ -47,7 +47,7 @@ def _as_of(ctx, param, value):
                    "together (PTP) and units per code (MUE). Default: the Settings key 'NCCI Index'.")
 @click.option("--chunk-lines", type=click.IntRange(min=1), metavar="N",
               help="A CSV or Parquet FILE with --report .csv/.parquet is read, checked and written N lines "
-                   "at a time, whole claims together (default 200,000: about 0.6 GB of memory).")
+                   "at a time, whole claims together (default 150,000: about 1 GB of memory).")
 @click.option("--dask", "dask", metavar="SCHEDULER",
               help="Run on a Dask cluster: its scheduler address (tcp://host:8786), or 'local' for the "
                    "cores of this machine. Needs --report and the scale extra (pip install \"mednec[scale]\").")
