@@ -4,6 +4,10 @@
 route from the request (workbook or CSV in place, a report from a workbook, a CSV or Parquet file
 streamed in chunks, or a Dask cluster). ``validate_book`` serves the Excel button (live
 workbook); ``validate_to_report`` leaves the input untouched and writes a separate report.
+
+Extending it: a new input of the checks (a denial log, …) is a field of ``ValidateRequest`` and of
+``context.CheckContext`` (every route then passes it on); a new kind of Claims file is one entry
+in ``stream.SOURCES`` (keyed by suffix); a new report format one entry in ``report.WRITERS``.
 """
 
 from __future__ import annotations
