@@ -129,12 +129,14 @@ _META = pd.DataFrame({c: pd.Series(dtype="int64" if c == "Line" else object) for
 
 def validate_dask(ddf, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *, as_of=None,
                   codesets=None, edits=None, now: dt.datetime | None = None, context: CheckContext | None = None,
-                  file_label: str = ""):
+                  file_label: str = "", shuffle_method: str | None = "tasks"):
     """Claim lines (a dask DataFrame, the contract's headers) → report rows (a dask DataFrame), lazily.
 
     ``edits`` is an NCCI index (``NcciEdits`` or its path) or None; ``codesets`` defaults to the
     shipped ICD-10-CM release. The result has the report's columns and the input's index; its
     partitions follow the claims, not the input's order (sort by the index when order matters).
+    ``shuffle_method`` "tasks" by default: on claim lines (text columns) it took a third of the wall
+    time of the "p2p" shuffle on 200,000 lines (p2p converts every partition to Arrow and back).
     """
     import dask
 
@@ -149,7 +151,7 @@ def validate_dask(ddf, rules: pd.DataFrame | None = None, payers: pd.DataFrame |
                                now=now or dt.datetime.now())
     shipped = dask.delayed(ShippedContext.pack(context, file_label), pure=True)  # one key, sent once per worker
     keyed = ddf.assign(**{_GROUP: ddf.map_partitions(_group_hash, grouping_key(), meta=(_GROUP, "int64"))})
-    whole = keyed.shuffle(on=_GROUP)
+    whole = keyed.shuffle(on=_GROUP, method=shuffle_method)
     return whole.map_partitions(_validate_partition, shipped, meta=_META)
 
 
@@ -218,13 +220,14 @@ def _input_frame(file: Path, chunk_lines: int, client):
             starts.append(start)
         parts = [(str(file), g, s) for g, s in zip(groups, starts)]
         return dd.from_map(_read_row_groups, parts, enforce_metadata=False), starts
-    futures, starts = [], []
+    futures, starts, meta = [], [], None
     for chunk in source_for(file).chunks(file, chunk_lines):
         if len(chunk):
             chunk.attrs = {}
+            meta = chunk.iloc[:0] if meta is None else meta
             futures.append(client.scatter(chunk))
             starts.append(int(chunk.index[0]))
-    return dd.from_delayed(futures, verify_meta=False), starts
+    return dd.from_delayed(futures, meta=meta, verify_meta=False), starts
 
 
 def _read_row_groups(part: tuple[str, list[int], int]) -> pd.DataFrame:
