@@ -11,6 +11,7 @@ streamed process by much: the run shows the overhead; a cluster adds cores, not 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -50,8 +51,9 @@ def main(lines: int) -> None:
         for name, cmd in runs.items():
             wall, cpu, peak = measured(cmd)
             print(f"{name:<26} {wall:8.1f} {cpu:8.1f} {lines / wall:15,.0f} {peak:8.0f}")
-        print("same report bytes:", (tmp / "s.csv").read_bytes() == (tmp / "d.csv").read_bytes(),
-              "(Validated At is the minute each run started: a run across a minute differs there)")
+        stamp = re.compile(rb"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")  # Validated At: the minute each run started
+        same = stamp.sub(b"", (tmp / "s.csv").read_bytes()) == stamp.sub(b"", (tmp / "d.csv").read_bytes())
+        print("same report bytes (Validated At aside):", same)
 
 
 if __name__ == "__main__":
