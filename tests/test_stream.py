@@ -161,3 +161,15 @@ def test_without_the_scale_extra_parquet_and_dask_say_what_to_install(sample_csv
         assert result.exit_code == 1
         assert 'pip install "mednec[scale]"' in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv", "payers.csv", "rules.csv"]
+
+
+def test_a_parquet_file_can_still_get_an_excel_report(claims_file, tmp_path):
+    pytest.importorskip("pyarrow")
+    import openpyxl
+
+    pd.read_csv(claims_file, dtype=str, keep_default_na=False).head(50).to_parquet(tmp_path / "c.parquet")
+    outcome = job.run_validate(job.ValidateRequest(tmp_path / "c.parquet", report=tmp_path / "r.xlsx",
+                                                   rules_path=RULES, payers_path=PAYERS))
+    assert sum(outcome.validation.counts().values()) == 50
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["Report"]
+    assert sum(1 for _ in sheet.iter_rows()) == 51

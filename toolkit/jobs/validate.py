@@ -176,7 +176,7 @@ def validate_to_report(claims_path: str | Path, out: str | Path, *, rules_path=N
     claims_path = Path(claims_path)
     is_workbook = claims_path.suffix.lower() in EXCEL_SUFFIXES
     _require_tables(claims_path, is_workbook, rules_path, payers_path)
-    claims = read_table(claims_path, CLAIMS)
+    claims = _read_claims(claims_path)
     rules = read_override(rules_path, RULES) if rules_path else read_table(claims_path, RULES)
     payers = read_override(payers_path, PAYERS) if payers_path else read_table(claims_path, PAYERS)
     settings = _workbook_settings(claims_path) if is_workbook else {}
@@ -206,6 +206,22 @@ def validate_csv_in_place(claims_path: str | Path, *, rules_path, payers_path, a
     write_csv(out, claims_path, delimiter=raw.attrs.get("delimiter", ","), bom=raw.attrs.get("bom", False))
     _note_first_status(claims_path, validation)
     return validation
+
+
+def _read_claims(path: Path) -> pd.DataFrame:
+    """The whole Claims table of a workbook or CSV, or of any other file ``stream.SOURCES`` reads."""
+    from ..stream import SOURCES
+    from ..workbook.files import EXCEL_SUFFIXES, read_table
+
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES or suffix in (".csv", ".txt") or suffix not in SOURCES:
+        return read_table(path, CLAIMS)
+    frames = list(SOURCES[suffix].chunks(path, 1 << 30))
+    if not frames:
+        raise InputError("no claim lines in the file", file=path)
+    claims = pd.concat(frames) if len(frames) > 1 else frames[0]
+    claims.attrs = dict(frames[0].attrs)
+    return claims
 
 
 def _refuse_overwrite(out, *inputs) -> None:
