@@ -173,3 +173,17 @@ def test_a_parquet_file_can_still_get_an_excel_report(claims_file, tmp_path):
     assert sum(outcome.validation.counts().values()) == 50
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx", read_only=True)["Report"]
     assert sum(1 for _ in sheet.iter_rows()) == 51
+
+
+def test_lines_without_a_claim_id_anywhere_in_the_file_do_not_make_it_ungrouped(ncci, tmp_path):
+    """A blank Claim ID pairs with nothing (FIELD_MISSING says so); such lines need no grouping."""
+    header, rows = grouped_claim_rows(600, seed=6)
+    at = header.index("Claim ID")
+    for i in range(5, len(rows), 97):
+        if rows[i][at] not in (rows[i - 1][at], rows[i + 1][at] if i + 1 < len(rows) else None):
+            rows[i][at] = ""
+    claims = write_rows_csv(tmp_path / "claims.csv", header, rows)
+    in_memory(claims, tmp_path / "memory.csv", ncci)
+    streamed(claims, tmp_path / "streamed.csv", ncci, chunk_lines=50)
+    assert same_stamp((tmp_path / "streamed.csv").read_bytes()) == same_stamp((tmp_path / "memory.csv").read_bytes())
+    assert b"FIELD_MISSING" in (tmp_path / "streamed.csv").read_bytes()

@@ -109,7 +109,7 @@ def _fresh_codesets(codesets, where: dict[str, Path] | None = None):
 def _group_hash(part: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
     from .stream import group_keys
 
-    return pd.Series(group_keys(part, key).astype("int64"), index=part.index, name=_GROUP)
+    return pd.Series(group_keys(part, key)[0].astype("int64"), index=part.index, name=_GROUP)
 
 
 def _validate_partition(part: pd.DataFrame, shipped: ShippedContext) -> pd.DataFrame:

@@ -168,19 +168,22 @@ class NotGrouped(InputError):
     """The file's lines are not grouped by the key the checks look across."""
 
 
-def group_keys(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
-    """Each line's grouping key as a 64-bit hash (text as the checks read it: trimmed, N/A blank)."""
+def group_keys(frame: pd.DataFrame, key: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's grouping key as a 64-bit hash (text as the checks read it: trimmed, N/A blank),
+    and which lines have a blank key (no check pairs those: they belong to no group)."""
     from .values import map_unique, to_text
 
     columns = {header_key(c): c for c in frame.columns}
     parts = []
+    blank = np.zeros(len(frame), dtype=bool)
     for header in key:
         col = columns.get(header_key(header))
         values = (map_unique(frame[col], to_text).to_numpy(dtype=object) if col is not None
                   else np.full(len(frame), "", dtype=object))
+        blank |= values == ""
         parts.append(values)
     joined = parts[0] if len(parts) == 1 else np.array(["\x1f".join(t) for t in zip(*parts)], dtype=object)
-    return pd.util.hash_array(joined, categorize=True)
+    return pd.util.hash_array(joined, categorize=True), blank
 
 
 @dataclass
@@ -215,8 +218,12 @@ def whole_groups(chunks: Chunks, key: tuple[str, ...], *, max_carry: int) -> Chu
     seen = _SeenKeys()
     carry: pd.DataFrame | None = None
     carry_keys = np.empty(0, dtype=np.uint64)
+    alone = 0  # lines with a blank key get keys of their own (top bit set: apart from the hashes, in practice)
     for chunk in chunks:
-        keys = group_keys(chunk, key)
+        keys, blank = group_keys(chunk, key)
+        if blank.any():
+            keys[blank] = np.uint64(1 << 63) | (np.arange(alone, alone + int(blank.sum()), dtype=np.uint64))
+            alone += int(blank.sum())
         if carry is not None and len(carry):
             chunk, keys = pd.concat([carry, chunk]), np.concatenate([carry_keys, keys])
         cut = _cut(keys)
