@@ -38,3 +38,70 @@ def write_claims_csv(path: Path, n: int) -> Path:
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+# ---------------------------------------------------------------- claims of several lines, and an NCCI index
+
+# Invented NCCI edits between codes the sample bills (real-shaped codes; not CMS's values).
+INVENTED_PTP = [  # Column 1, Column 2, effective, modifier indicator, rationale
+    ("63047", "62323", "20200101", "0", "Standards of medical/surgical services"),
+    ("29881", "29806", "20200101", "1", "Mutually exclusive procedures"),
+    ("99214", "99213", "20200101", "0", "Misuse of column two code with column one code"),
+    ("20610", "99213", "20200101", "1", "Standards of medical/surgical services"),
+]
+INVENTED_MUE = [("72148", 1, "2 Date of Service Edit: Policy", "CMS Policy"),
+                ("20610", 2, "1 Line Edit", "Anatomic Consideration"),
+                ("99213", 1, "3 Date of Service Edit: Clinical", "Clinical: Data")]
+
+
+def grouped_claim_rows(n: int, seed: int = 11, max_lines: int = 4) -> tuple[list[str], list[list[str]]]:
+    """``n`` lines in claims of 1 to ``max_lines`` lines (one patient, payer and date each), listed claim by claim."""
+    with open(SAMPLE / "claims.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, base = rows[0], rows[1:]
+    h = {name: i for i, name in enumerate(header)}
+    rnd = random.Random(seed)
+    out: list[list[str]] = []
+    claim = 0
+    while len(out) < n:
+        claim += 1
+        first = base[rnd.randrange(len(base))]
+        patient, dos = f"MRN{rnd.randrange(1, 40000):06d}", f"2026-{rnd.randint(8, 11):02d}-{rnd.randint(1, 28):02d}"
+        for line in range(1, rnd.randint(1, max_lines) + 1):
+            row = list(base[rnd.randrange(len(base))])
+            row[h["Claim ID"]], row[h["Line"]] = f"C{claim:08d}", str(line)
+            row[h["Patient ID"]], row[h["Payer"]], row[h["Date of Service"]] = patient, first[h["Payer"]], dos
+            row[h["Units"]] = str(rnd.choice((1, 1, 1, 2, 3)))
+            if rnd.random() < 0.5:
+                row[h["Dx Codes"]] = ", ".join(rnd.sample(DX_POOL, rnd.randint(1, 3)))
+            out.append(row)
+    return header, out[:n]
+
+
+def write_rows_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def invented_ncci_index(folder: Path) -> Path:
+    """An NCCI index built by mednec from files in the CMS layouts holding ``INVENTED_*``."""
+    from toolkit.codesets.build_ncci import build_ncci_index
+
+    folder.mkdir(parents=True, exist_ok=True)
+    head = ["Column 1", "Column 2", "*=in existence prior to 1996", "Effective Date", "Deletion Date *=no data",
+            "Modifier 0=not allowed 1=allowed 9=not applicable", "PTP Edit Rationale"]
+    lines = ["CPT codes, descriptions and other data only are copyright American Medical Association.", "",
+             "Column1/Column 2 Edits", "\t".join(head)]
+    lines += ["\t".join((c1, c2, "", eff, "*", mod, why)) for c1, c2, eff, mod, why in INVENTED_PTP]
+    ptp = folder / "ccipra-v321r0-f1.txt"
+    ptp.write_text("\r\n".join(lines) + "\r\n", encoding="cp1252")
+    mue = folder / "MCR_MUE_PractitionerServices_Eff_10-01-2026.csv"
+    with open(mue, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["HCPCS/\nCPT Code", "Practitioner Services MUE Values", "MUE Adjudication Indicator",
+                      "MUE Rationale"])
+        out.writerows(INVENTED_MUE)
+    return build_ncci_index([ptp], folder / "ncci.sqlite", mue_file=mue, label="NCCI invented")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import click
@@ -15,7 +16,10 @@ Examples:
   mednec validate workbooks/medical_necessity.xlsm
   mednec validate claims.csv --rules rules.csv --payers payers.csv --report results.csv
   mednec validate claims.xlsx --report results.xlsx --as-of 2026-11-27
+  mednec validate month.parquet --rules rules.csv --payers payers.csv --report results.parquet
+  mednec validate month.parquet --rules rules.csv --payers payers.csv --report results.parquet --dask local
   mednec validate claims.csv --rules rules.csv --payers payers.csv --denials denials.csv
+  mednec validate batch.837 --workbook workbooks/medical_necessity.xlsm --report batch-results.csv
 """
 
 
@@ -35,7 +39,7 @@ def _as_of(ctx, param, value):
 @click.option("--payers", "payers_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Payers table from another workbook or a CSV (instead of the workbook's own).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the results to this .csv or .xlsx file and leave FILE untouched.")
+              help="Write the results to this .csv, .parquet or .xlsx file and leave FILE untouched.")
 @click.option("--workbook", "-w", type=click.Path(dir_okay=False, path_type=Path),
               help="For an 837P batch: take Rules, Payers and what you typed in Claims from this workbook.")
 @click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
@@ -49,96 +53,73 @@ def _as_of(ctx, param, value):
               help="The practice's denial log (a Denials CSV, or a workbook with the Denials sheet): warn "
                    "on lines like the ones the payer kept denying (DENIAL_HISTORY). Default: the "
                    "workbook's own Denials sheet.")
-def validate(file, rules_path, payers_path, report, workbook, as_of, codeset_paths, ncci_path, denials_path=None):
+@click.option("--chunk-lines", type=click.IntRange(min=1), metavar="N",
+              help="A CSV or Parquet FILE with --report .csv/.parquet is read, checked and written N lines "
+                   "at a time, whole claims together (default 150,000: about 1 GB of memory).")
+@click.option("--dask", "dask", metavar="SCHEDULER",
+              help="Run on a Dask cluster: its scheduler address (tcp://host:8786), or 'local' for the "
+                   "cores of this machine. Needs --report and the scale extra (pip install \"mednec[scale]\").")
+def validate(file, rules_path, payers_path, report, workbook, as_of, codeset_paths, ncci_path, denials_path,
+             chunk_lines, dask):
     """Check every claim line in FILE and mark it GREEN, AMBER or RED.
 
     FILE is the workbook (.xlsx/.xlsm) with the Claims, Rules and Payers sheets, or a Claims
-    CSV exported from the practice-management system (then give --rules and --payers), or an
-    837P claim batch (.837/.x12/.edi, or .txt starting with ISA; give --workbook, or --rules
-    and --payers): one report row per service line, the batch itself is never changed.
+    CSV exported from the practice-management system, or a Claims Parquet file (then give
+    --rules and --payers), or an 837P claim batch (.837/.x12/.edi, or .txt starting with ISA;
+    give --workbook, or --rules and --payers): one report row per service line, the batch
+    itself is never changed.
 
     Without --report the Status, Finding Codes, Findings, Policy and Validated At columns of
     the Claims table are filled in place; nothing else in the file changes. Close the
     workbook in Excel first.
+
+    A CSV or Parquet FILE of any size with a .csv or .parquet --report is checked in chunks of
+    whole claims: the file should list each claim's lines together (as exports do); if it
+    does not, validate stops and says so, and writes nothing.
 
     GREEN = ready to submit. AMBER = fix the documentation first. RED = will be denied as it
     stands. Each finding says what is wrong and what to do.
     """
     from ..jobs import validate as job
 
-    rules_path, payers_path = rules_path or workbook, payers_path or workbook
     with _ProgressBar() as progress:
-        _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path,
-                  denials_path)
+        outcome = job.run_validate(job.ValidateRequest(
+            file, report=report, rules_path=rules_path or workbook, payers_path=payers_path or workbook,
+            as_of=as_of, codeset_paths=tuple(codeset_paths), ncci_path=ncci_path, denials_path=denials_path,
+            chunk_lines=chunk_lines, dask=dask, progress=progress))
+    click.echo(job.summary_text(outcome.validation, where=outcome.where))
 
 
 class _ProgressBar:
-    """A bar on the terminal (stderr) through the checks; nothing when output is not a terminal."""
+    """A bar on the terminal (stderr) through the checks, or through the lines with lines per
+    second when a file is streamed; nothing when output is not a terminal."""
 
     def __enter__(self):
         self.bar = None
+        self.started = time.perf_counter()
         return self
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, unit: str = "checks") -> None:
         if self.bar is None and not click.get_text_stream("stderr").isatty():
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="Checking claim lines", file=click.get_text_stream("stderr"))
+            show = None
+            if unit == "lines":
+                def show(_item):
+                    rate = self.bar.pos / max(time.perf_counter() - self.started, 1e-9)
+                    return f"{self.bar.pos:,} lines, {rate:,.0f} lines/s"
+            self.bar = click.progressbar(length=total, label="Checking claim lines", item_show_func=show,
+                                         file=click.get_text_stream("stderr"))
             self.bar.__enter__()
-        self.bar.update(done - self.bar.pos)
+        if total > self.bar.length:  # an estimate (CSV size) that fell short
+            self.bar.length = total
+        self.bar.update(done - self.bar.pos, current_item=done)
 
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.__exit__(*exc)
             click.echo(err=True)
         return False
-
-
-def _validate(job, file, rules_path, payers_path, report, as_of, codeset_paths, progress, ncci_path=None,
-              denials_path=None):
-    suffix = file.suffix.lower()
-    if not file.exists():
-        raise InputError("file not found", file=file)
-    from ..claims.x12_837 import is_837_file
-
-    if is_837_file(file) and (rules_path is None or payers_path is None):
-        raise InputError("an 837P batch carries no Rules or Payers: give --workbook, or --rules and --payers", file=file)
-    if report is not None:
-        from ..workbook.lock import refuse_overwriting_input
-
-        refuse_overwriting_input(report, [file, rules_path, payers_path, ncci_path, denials_path, *codeset_paths])
-    if report is not None or is_837_file(file):
-        validation, written = job.validate_to_report(file, report, rules_path=rules_path, payers_path=payers_path,
-                                                     as_of=as_of, codeset_paths=list(codeset_paths),
-                                                     progress=progress, ncci_path=ncci_path,
-                                                     denials_path=denials_path)
-        click.echo(job.summary_text(validation, where=f"Report written to {written}" if written else
-                                    f"{file.name} is not changed; add --report OUT.csv for one row per line"))
-        return
-    note = None  # set when the fast in-place writer handed over to openpyxl
-    from ..workbook.lock import updating
-
-    if suffix in (".xlsx", ".xlsm"):
-        from ..workbook.fastxlsx import open_book
-
-        with updating(file):  # from the read to the replace (and the history file beside it)
-            book = open_book(file)  # the fast in-place writer; openpyxl where it cannot (fallback_note says)
-            rules = job.read_override(rules_path, job.RULES)
-            payers = job.read_override(payers_path, job.PAYERS)
-            settings = book.settings()
-            validation = job.validate_book(book, as_of=as_of, rules=rules, payers=payers,
-                                           codesets=job.load_codesets(list(codeset_paths), settings),
-                                           edits=job.load_edits(ncci_path, settings, near=file.parent),
-                                           progress=progress, denials=job.file_denials(denials_path, settings))
-        note = book.fallback_note
-    elif suffix in (".csv", ".txt"):
-        with updating(file):
-            validation = job.validate_csv_in_place(file, rules_path=rules_path, payers_path=payers_path,
-                                                   as_of=as_of, codeset_paths=list(codeset_paths),
-                                                   progress=progress, ncci_path=ncci_path, denials_path=denials_path)
-    else:
-        raise InputError("give a workbook (.xlsx/.xlsm) or a Claims CSV", file=file)
-    click.echo(job.summary_text(validation, where=f"Results written into {file.name}" + (f" ({note})" if note else "")))
 
 
 @click.group()
