@@ -29,7 +29,7 @@ def test_report_csv_is_byte_for_byte_what_to_csv_wrote(lines, tmp_path):
         claims = SAMPLE / "claims.csv"
     validation, out = job.validate_to_report(claims, tmp_path / "report.csv", rules_path=SAMPLE / "rules.csv",
                                              payers_path=SAMPLE / "payers.csv", as_of=AS_OF)
-    expected = pandas_bytes(report_frame(validation))
+    expected = pandas_bytes(report_frame(validation, job.load_codesets()))
     assert out.read_bytes() == expected.encode("utf-8")
     assert expected.count("\n") == len(validation.results) + 1
 

@@ -140,7 +140,7 @@ def validate_dask(ddf, rules: pd.DataFrame | None = None, payers: pd.DataFrame |
     """
     import dask
 
-    from .checks.grouping import grouping_key
+    from .checks.grouping import grouping_key, patient_key
     from .codesets.icd10cm import CodeSets
 
     if context is None:
@@ -150,7 +150,8 @@ def validate_dask(ddf, rules: pd.DataFrame | None = None, payers: pd.DataFrame |
         context = CheckContext(rules, payers, codesets or CodeSets.default(), edits, as_of=as_of,
                                now=now or dt.datetime.now())
     shipped = dask.delayed(ShippedContext.pack(context, file_label), pure=True)  # one key, sent once per worker
-    keyed = ddf.assign(**{_GROUP: ddf.map_partitions(_group_hash, grouping_key(), meta=(_GROUP, "int64"))})
+    key = patient_key() if context.edits is not None else grouping_key()  # NCCI looks across a patient's claims
+    keyed = ddf.assign(**{_GROUP: ddf.map_partitions(_group_hash, key, meta=(_GROUP, "int64"))})
     whole = keyed.shuffle(on=_GROUP, method=shuffle_method)
     return whole.map_partitions(_validate_partition, shipped, meta=_META)
 

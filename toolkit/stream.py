@@ -266,12 +266,16 @@ def _not_grouped(chunk: pd.DataFrame, key: tuple[str, ...]) -> NotGrouped:
 
 # ---------------------------------------------------------------- a running total across chunks
 
+CODESET_NOTE_START = "DOS from "  # how ``CodeSets.notes`` sentences begin (in a report's Code Set column)
+
+
 @dataclass
 class RunTotals:
     """What the summary needs from a run made of chunks: the ``Validation`` methods it calls."""
 
     as_of: object = None
     codeset_labels: list[str] = field(default_factory=list)
+    codeset_notes: list[str] = field(default_factory=list)  # dates of service no loaded release covers
     validated_at: str = ""
     status: dict[str, int] = field(default_factory=lambda: {"GREEN": 0, "AMBER": 0, "RED": 0})
     codes: dict[str, int] = field(default_factory=dict)  # first-seen order, as value_counts breaks ties
@@ -285,6 +289,9 @@ class RunTotals:
         for label in validation.codeset_labels:
             if label not in self.codeset_labels:
                 self.codeset_labels.append(label)
+        for note in validation.codeset_notes:
+            if note not in self.codeset_notes:
+                self.codeset_notes.append(note)
         self.as_of, self.validated_at = validation.as_of, validation.validated_at
         self.lines += len(validation.results)
 
@@ -298,8 +305,9 @@ class RunTotals:
                 self.codes[code] = self.codes.get(code, 0) + 1
         for text in pd.unique(report["Code Set"].to_numpy(dtype=object)):
             for label in str(text).split("; "):
-                if label not in self.codeset_labels:
-                    self.codeset_labels.append(label)
+                seen = self.codeset_notes if label.startswith(CODESET_NOTE_START) else self.codeset_labels
+                if label not in seen:
+                    seen.append(label)
         self.lines += len(report)
 
     def counts(self) -> dict[str, int]:

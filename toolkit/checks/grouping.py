@@ -12,13 +12,35 @@ Service are both kept whole by Patient ID). No shared column is a programming er
 
 from __future__ import annotations
 
-CLAIM_ID = "Claim ID"
+CLAIM_ID, PATIENT_ID, DOS = "Claim ID", "Patient ID", "Date of Service"
 
-# code → the columns the lines it compares share; CONTRACT's claim-level checks look within a claim.
+# code → the columns the lines it compares share within a claim (Excludes1 reads all diagnoses of
+# a claim; NCCI pairs and MUE sums the lines of a claim and date of service).
 SCOPES: dict[str, tuple[str, ...]] = {
+    "DX_EXCLUDES1": (CLAIM_ID,),
     "NCCI_PTP_CONFLICT": (CLAIM_ID,),
     "MUE_EXCEEDED": (CLAIM_ID,),
 }
+# NCCI pairs and MUE day sums also look across claims of the same patient, rendering provider and
+# date of service (only with an NCCI index).  A claim has one patient, so Patient ID keeps both
+# the claim and this wider scope whole: Dask shuffles by it.  A file streamed in chunks keeps
+# claims whole (exports list a claim's lines together, not a patient's claims); the run says that
+# pairs across claims were checked within each chunk only (see ``cross_claim_note``).
+CROSS_CLAIM: dict[str, tuple[str, ...]] = {
+    "NCCI_PTP_CONFLICT": (PATIENT_ID, "Rendering Provider", DOS),
+    "MUE_EXCEEDED": (PATIENT_ID, "Rendering Provider", DOS),
+}
+
+
+def patient_key() -> tuple[str, ...]:
+    """The key that keeps claims and the cross-claim NCCI scope whole (for a shuffle)."""
+    return (PATIENT_ID,)
+
+
+def cross_claim_note(chunk_lines: int) -> str:
+    """What a chunked run with an NCCI index did not see, in the summary's words."""
+    return (f"NCCI pairs and MUE day totals across different claims of one patient were checked within "
+            f"each chunk of {chunk_lines:,} lines; sort the file by Patient ID, or use --dask, to check them all")
 
 
 def looks_across(code: str, *headers: str) -> None:

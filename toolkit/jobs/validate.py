@@ -330,12 +330,13 @@ def run_validate(request: ValidateRequest) -> ValidateOutcome:
     """Validate as asked: in place, to a report, streamed in chunks, or on a Dask cluster."""
     from ..claims.x12_837 import is_837_file
     from ..stream import SOURCES
-    from ..workbook.files import EXCEL_SUFFIXES
+    from ..workbook.files import EXCEL_SUFFIXES, ensure_not_old_excel
 
     file = Path(request.file)
     if not file.exists():
         raise InputError("file not found", file=file)
     suffix = file.suffix.lower()
+    ensure_not_old_excel(file)  # an .xls/.xlsb export: say how to save it as .xlsx
     batch_837 = is_837_file(file)
     if suffix not in EXCEL_SUFFIXES and suffix not in SOURCES and not batch_837:
         raise InputError("give a workbook (.xlsx/.xlsm), a Claims CSV, a Parquet file or an 837P batch", file=file)
@@ -433,6 +434,10 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
 
     written = atomic_write(out, write)
     totals.codeset_labels = ctx.labels(totals.codeset_labels) or [ctx.codesets.newest.label]
+    if ctx.edits is not None and totals.lines > chunk_lines:
+        from ..checks.grouping import cross_claim_note
+
+        totals.codeset_notes.append(cross_claim_note(chunk_lines))
     return ValidateOutcome(totals, written, in_place=False)
 
 
