@@ -83,7 +83,8 @@ def main(lines: int = 100_000, filler: int = 500_000, repeats: int = 3) -> None:
     print(f"{lines:,} claim lines in claims of 4; index of {filler + len(codes) * (len(codes) - 1):,} PTP edits")
     print(f"index build              : {built:6.2f} s   {size:.1f} MB")
     print(f"validate --report        : {without:6.2f} s   (no index)")
-    print(f"validate --report --ncci : {with_index:6.2f} s   ({ptp_n:,} lines NCCI_PTP_CONFLICT, {mue_n:,} MUE_EXCEEDED)")
+    print(f"validate --report --ncci : {with_index:6.2f} s   "
+          f"({ptp_n:,} lines NCCI_PTP_CONFLICT, {mue_n:,} MUE_EXCEEDED)")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-
 from denials_support import FIXTURES, build_workbook
+
 from toolkit.cli import cli
 from toolkit.jobs.denials import import_835_files
 from toolkit.workbook.files import WorkbookFile

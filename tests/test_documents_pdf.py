@@ -9,8 +9,8 @@ import subprocess
 import uuid
 
 import pytest
-
 from docs_workbook import make_workbook
+
 from toolkit.jobs.documents import appeal_letter, build_checklists, prior_auth_requests, soap_templates
 from toolkit.workbook.files import WorkbookFile
 

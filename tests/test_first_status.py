@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 
 import openpyxl
-
 from conftest import AS_OF, REPO
+
 from toolkit.tables import CLAIMS
 from toolkit.workbook.files import ReadOnlyWorkbook, WorkbookFile
 from toolkit.workbook.history import history_path, read_history

@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from conftest import AS_OF, REPO, SAMPLE
 from docx import Document
 
-from conftest import AS_OF, REPO, SAMPLE
 from toolkit.tables import DENIALS
 from toolkit.workbook.files import read_table
 
@@ -56,7 +56,8 @@ def test_the_sample_shows_every_checklist_item_and_all_three_colours(tmp_path, c
     assert cli("validate", WORKBOOK, "--report", out, "--as-of", AS_OF).exit_code == 0
     import csv
 
-    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    with open(out, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     codes = {c for r in rows for c in r["Finding Codes"].split("; ") if c}
     contract = set(ORDER) - {"FIELD_MISSING", "NCCI_PTP_CONFLICT", "MUE_EXCEEDED"}
     contract -= {"DENIAL_HISTORY"}  # the sample workbook's Denials log is empty: tests/test_history.py

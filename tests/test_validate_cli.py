@@ -10,9 +10,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from python_calamine import CalamineWorkbook
-
 from conftest import AS_OF, REPO, SAMPLE, build_user_workbook
+from python_calamine import CalamineWorkbook
 
 RESULT_HEADERS = ["Status", "Finding Codes", "Findings", "Policy", "Validated At"]
 
@@ -71,7 +70,9 @@ def test_second_run_overwrites_results_in_the_same_columns(user_workbook, cli):
     cli("validate", user_workbook, "--as-of", AS_OF)
     second = all_cells(user_workbook)
     assert len(second["Claims"][0]) == len(first["Claims"][0])
-    strip = lambda rows: [r[:-1] for r in rows]  # Validated At is the run's timestamp
+    def strip(rows):
+        return [r[:-1] for r in rows]  # Validated At is the run's timestamp
+
     assert strip(second["Claims"]) == strip(first["Claims"])
 
 

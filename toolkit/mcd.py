@@ -429,7 +429,8 @@ def rules_from_article(download: McdDownload, ref: str, *, payer: str, cpts=None
         if mapping and hg not in mapping:
             skipped.append(hg)
             continue
-        icd_groups = [article.covered_groups[g] for g in mapping[hg]] if mapping else list(article.covered_groups.values())
+        icd_groups = ([article.covered_groups[g] for g in mapping[hg]] if mapping
+                      else list(article.covered_groups.values()))
         for code in group.codes:
             if wanted and code not in wanted:
                 continue

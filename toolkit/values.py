@@ -360,7 +360,8 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         out[col] = frame[col]
     for column in spec.columns:
-        raw = frame[column.header] if column.header in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        raw = (frame[column.header] if column.header in frame.columns
+               else pd.Series([None] * len(frame), index=frame.index, dtype=object))
         raw = raw.copy()
         raw.name = column.header
         raw.attrs = attrs
