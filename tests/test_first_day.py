@@ -61,7 +61,7 @@ def test_readme_says_to_make_and_activate_a_virtual_environment_before_installin
 
 def test_ci_runs_exactly_the_readme_test_command():
     commands = marked_block("test-command")
-    assert commands == ['pip install ".[test]"', "python -m pytest -q"]
+    assert commands == ['pip install ".[test]"', "ruff check toolkit tests benchmarks", "mypy", "python -m pytest -q"]
     ci = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
     at = ci.index(commands[0])
     assert ci[at:at + len(commands)] == commands
