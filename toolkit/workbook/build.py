@@ -327,7 +327,21 @@ def _write(path, vba: bytes, samples: dict) -> None:
     for i, name in enumerate(SHEET_ORDER, start=1):
         sheets[name].set_vba_name(f"Sheet{i}")
 
-    # ---- Payers (first: the Payer drop-down refers to it)
+    _payers_sheet(wb, sheets, fmt, samples)
+    _rules_sheet(wb, sheets, fmt, samples)
+    _claims_sheet(wb, sheets, fmt, samples)
+    _denials_sheet(wb, sheets, fmt)
+    # Rule Suggestions: a plain range under a header (its length changes with every run)
+    _suggestions_sheet(sheets["Rule Suggestions"], fmt)
+    _dashboard_sheet(wb, sheets, fmt)
+    _settings_sheet(wb, sheets, fmt, samples)
+    _instructions_sheet(wb, sheets, fmt)
+    _xlwings_conf_sheet(wb, sheets, fmt)
+    wb.close()
+
+
+def _payers_sheet(wb, sheets: dict, fmt: _Formats, samples: dict) -> None:
+    """Payers, written first: the Payer drop-downs of the other sheets refer to it."""
     ws = sheets["Payers"]
     _title(ws, fmt, "Payers",
            "One row per payer. Payer Type, Timely Filing Days and Appeal Window Days drive the checks.")
@@ -339,7 +353,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
                                                            "Commercial or Other."})
     wb.define_name("PayerList", f"=Payers!$A${first + 1}:$A${end + 1}")
 
-    # ---- Rules
+
+def _rules_sheet(wb, sheets: dict, fmt: _Formats, samples: dict) -> None:
+    """Rules: the medical-necessity matrix, with the Build Checklists button."""
     ws = sheets["Rules"]
     _title(ws, fmt, "Rules", "Each payer's medical-necessity requirements per procedure. Use your own words in "
                              "Description (do not paste AMA CPT descriptors).")
@@ -351,7 +367,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
     _yn_validation(ws, RULES.headers, RULES, first, end)
     wb.define_name("CodeList", f"=Rules!$B${first + 1}:$B${end + 1}")
 
-    # ---- Claims
+
+def _claims_sheet(wb, sheets: dict, fmt: _Formats, samples: dict) -> None:
+    """Claims: the lines billers validate, whole rows tinted by Status."""
     ws = sheets["Claims"]
     headers = CLAIMS.headers + list(RESULT_COLUMNS)
     _title(ws, fmt, "Claims", "One row per claim line. Press Validate Claims: Status, Findings and Policy are filled "
@@ -379,7 +397,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
     ws.set_column(headers.index("Status"), headers.index("Status"), WIDTHS["Status"])
     ws.activate()
 
-    # ---- Denials
+
+def _denials_sheet(wb, sheets: dict, fmt: _Formats) -> None:
+    """Denials: the log, with the Import 835 and Appeal Letter buttons."""
     ws = sheets["Denials"]
     _title(ws, fmt, "Denials", "The denial log. Import 835 Files adds denials; click a denial's row, then Appeal "
                                "Letter for Selected Denial.")
@@ -398,10 +418,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
                                               "error_type": "warning", "error_title": "Group Code",
                                               "error_message": "Group codes are CO, PR, OA or PI."})
 
-    # ---- Rule Suggestions: a plain range under a header (its length changes with every run)
-    _suggestions_sheet(sheets["Rule Suggestions"], fmt)
 
-    # ---- Dashboard
+def _dashboard_sheet(wb, sheets: dict, fmt: _Formats) -> None:
+    """Dashboard: its fixed ranges and charts (filled by Refresh Dashboard)."""
     ws = sheets["Dashboard"]
     try:
         from ..dashboard import add_dashboard_sheet
@@ -416,7 +435,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
         _title(ws, fmt, "Dashboard", "Press Refresh Dashboard (on the Instructions sheet) to compute the "
                                      "denial figures.")
 
-    # ---- Settings
+
+def _settings_sheet(wb, sheets: dict, fmt: _Formats, samples: dict) -> None:
+    """Settings: Key/Value rows a practice fills in once (never a password)."""
     ws = sheets["Settings"]
     _title(ws, fmt, "Settings", "Fill in once. Never put a password here.")
     practice = samples.get("Settings") or {}
@@ -430,7 +451,9 @@ def _write(path, vba: bytes, samples: dict) -> None:
         ws.write_number(key_row[key], 1, dict(SETTING_ROWS)[key])
     ws.write_number(key_row["Denial History Rate"], 1, 0.5, fmt.percent)
 
-    # ---- Instructions
+
+def _instructions_sheet(wb, sheets: dict, fmt: _Formats) -> None:
+    """Instructions: the steps of a day and every button."""
     ws = sheets["Instructions"]
     ws.set_column(0, 0, 4)
     ws.set_column(1, 1, 110, fmt.wrap)
@@ -451,14 +474,15 @@ def _write(path, vba: bytes, samples: dict) -> None:
     ws.hide_gridlines(2)
     _print_setup(ws, repeat_header=False)
 
-    # ---- xlwings.conf: read by xlwings' RunPython (keys in A from A1, values in B).
+
+def _xlwings_conf_sheet(wb, sheets: dict, fmt: _Formats) -> None:
+    """xlwings.conf, hidden: read by xlwings' RunPython (keys in A from A1, values in B)."""
     # The interpreter keys are added by `mednec excel-setup`; a blank key here would hide the
     # user's own ~/.xlwings/xlwings.conf, so none is written by default.
     ws = sheets["xlwings.conf"]
     ws.write(0, 0, "ADD_WORKBOOK_TO_PYTHONPATH")
     ws.write(0, 1, "true")
     ws.hide()
-    wb.close()
 
 
 def _suggestions_sheet(ws, fmt: _Formats) -> None:
