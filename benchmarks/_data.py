@@ -55,7 +55,10 @@ INVENTED_MUE = [("72148", 1, "2 Date of Service Edit: Policy", "CMS Policy"),
 
 
 def grouped_claim_rows(n: int, seed: int = 11, max_lines: int = 4) -> tuple[list[str], list[list[str]]]:
-    """``n`` lines in claims of 1 to ``max_lines`` lines (one patient, payer and date each), listed claim by claim."""
+    """``n`` lines in claims of 1 to ``max_lines`` lines (one patient, payer and date each), listed claim by claim.
+
+    As in a practice's export, a patient's claims of one day follow each other (one claim in ten is a
+    second claim for the previous claim's patient and date: NCCI pairs across claims)."""
     with open(SAMPLE / "claims.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, base = rows[0], rows[1:]
@@ -66,7 +69,8 @@ def grouped_claim_rows(n: int, seed: int = 11, max_lines: int = 4) -> tuple[list
     while len(out) < n:
         claim += 1
         first = base[rnd.randrange(len(base))]
-        patient, dos = f"MRN{rnd.randrange(1, 40000):06d}", f"2026-{rnd.randint(8, 11):02d}-{rnd.randint(1, 28):02d}"
+        if claim == 1 or rnd.random() >= 0.1:
+            patient, dos = f"MRN{claim:07d}", f"2026-{rnd.randint(8, 11):02d}-{rnd.randint(1, 28):02d}"
         for line in range(1, rnd.randint(1, max_lines) + 1):
             row = list(base[rnd.randrange(len(base))])
             row[h["Claim ID"]], row[h["Line"]] = f"C{claim:08d}", str(line)

@@ -100,8 +100,8 @@ def _fresh_codesets(codesets, where: dict[str, Path] | None = None):
     """The same releases without their look-up caches (each worker fills its own), at ``where``'s paths."""
     from .codesets.icd10cm import CodeSet, CodeSets
 
-    return CodeSets([CodeSet(Path((where or {}).get(str(s.path), s.path)), s.label, s.effective_from, s.source)
-                     for s in codesets.sets])
+    paths = dict.fromkeys(str(s.path) for s in codesets.sets)  # one index file may hold several releases
+    return CodeSets([s for p in paths for s in CodeSet.open_all(Path((where or {}).get(p, p)))])
 
 
 # ---------------------------------------------------------------- per partition
@@ -163,10 +163,10 @@ def validate_batches(batches, context: CheckContext, *, max_carry: int = 1_000_0
     ``mapInPandas`` as Arrow batches that may cut a claim; the batches are re-cut at claim ends
     first (``stream.whole_groups``), so each claim is checked whole. See docs/scale.md.
     """
-    from .checks.grouping import grouping_key
+    from .checks.grouping import chunk_keys
     from .stream import whole_groups
 
-    for chunk in whole_groups(iter(batches), grouping_key(), max_carry=max_carry):
+    for chunk in whole_groups(iter(batches), chunk_keys(ncci=context.edits is not None), max_carry=max_carry):
         validation = context.run(chunk)
         yield report_frame(validation, context.codesets, context.edits)
 

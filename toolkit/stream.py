@@ -208,58 +208,72 @@ class _SeenKeys:
         self.runs.append(run)
 
 
-def whole_groups(chunks: Chunks, key: tuple[str, ...], *, max_carry: int) -> Chunks:
+def whole_groups(chunks: Chunks, key, *, max_carry: int) -> Chunks:
     """Re-cut ``chunks`` so that no group (equal ``key``) spans two of them.
 
-    The trailing lines of a chunk whose group may continue are carried into the next chunk. A
-    group that comes back after its chunk was yielded raises ``NotGrouped``; so does a carry
-    longer than ``max_carry`` lines (one "group" that never ends).
+    ``key`` is one tuple of column names, or a list of them: then no group of any of those keys
+    spans two chunks (claims, and a patient's lines of one provider and day for NCCI pairs across
+    claims).  The trailing lines of a chunk whose group may continue are carried into the next
+    chunk.  A group that comes back after its chunk was yielded raises ``NotGrouped``; so does a
+    carry longer than ``max_carry`` lines (one "group" that never ends).
     """
-    seen = _SeenKeys()
+    specs: list[tuple[str, ...]] = [key] if key and isinstance(key[0], str) else list(key)
+    seen = [_SeenKeys() for _ in specs]
     carry: pd.DataFrame | None = None
-    carry_keys = np.empty(0, dtype=np.uint64)
+    carry_keys = [np.empty(0, dtype=np.uint64) for _ in specs]
     alone = 0  # lines with a blank key get keys of their own (top bit set: apart from the hashes, in practice)
     for chunk in chunks:
-        keys, blank = group_keys(chunk, key)
-        if blank.any():
-            keys[blank] = np.uint64(1 << 63) | (np.arange(alone, alone + int(blank.sum()), dtype=np.uint64))
-            alone += int(blank.sum())
+        keys = []
+        for spec in specs:
+            k, blank = group_keys(chunk, spec)
+            if blank.any():
+                k[blank] = np.uint64(1 << 63) | (np.arange(alone, alone + int(blank.sum()), dtype=np.uint64))
+                alone += int(blank.sum())
+            keys.append(k)
         if carry is not None and len(carry):
-            chunk, keys = pd.concat([carry, chunk]), np.concatenate([carry_keys, keys])
+            chunk = pd.concat([carry, chunk])
+            keys = [np.concatenate([c, k]) for c, k in zip(carry_keys, keys)]
         cut = _cut(keys)
-        if seen.any_of(keys[:cut]) or (cut == 0 and len(chunk) > max_carry):
-            raise _not_grouped(chunk, key)
+        if any(s.any_of(k[:cut]) for s, k in zip(seen, keys)) or (cut == 0 and len(chunk) > max_carry):
+            raise _not_grouped(chunk, specs)
         if cut:
-            seen.add(keys[:cut])
+            for s_, k in zip(seen, keys):
+                s_.add(k[:cut])
             yield chunk.iloc[:cut]
-        carry, carry_keys = chunk.iloc[cut:], keys[cut:]
+        carry, carry_keys = chunk.iloc[cut:], [k[cut:] for k in keys]
     if carry is not None and len(carry):
-        if seen.any_of(carry_keys):
-            raise _not_grouped(carry, key)
+        if any(s.any_of(k) for s, k in zip(seen, carry_keys)):
+            raise _not_grouped(carry, specs)
         yield carry
 
 
-def _cut(keys: np.ndarray) -> int:
-    """Where to cut so that every group in ``keys[cut:]`` starts there or later: the lines from
-    ``cut`` on wait for the next chunk (the last line's group may go on)."""
-    n = len(keys)
+def _cut(keys: np.ndarray | list[np.ndarray]) -> int:
+    """Where to cut so that every group (of every key) in ``[cut:]`` starts there or later: the
+    lines from ``cut`` on wait for the next chunk (the last line's groups may go on)."""
+    if isinstance(keys, np.ndarray):
+        keys = [keys]
+    n = len(keys[0])
     if n == 0:
         return 0
-    codes, uniques = pd.factorize(keys)
-    first = np.full(len(uniques), n, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(n))
-    reach = np.minimum.accumulate(first[codes][::-1])[::-1]  # earliest start of any group from i on
+    reach = np.full(n, n, dtype=np.int64)
+    for k in keys:
+        codes, uniques = pd.factorize(k)
+        first = np.full(len(uniques), n, dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(n))
+        reach = np.minimum(reach, first[codes])
+    reach = np.minimum.accumulate(reach[::-1])[::-1]  # earliest start of any group from i on
     cut = n - 1
     while reach[cut] < cut:
         cut = int(reach[cut])
     return cut
 
 
-def _not_grouped(chunk: pd.DataFrame, key: tuple[str, ...]) -> NotGrouped:
-    names = " + ".join(key)
+def _not_grouped(chunk: pd.DataFrame, specs: list[tuple[str, ...]]) -> NotGrouped:
+    names = " + ".join(specs[0])
+    also = "".join(f" (and the lines of one {' + '.join(spec)} together)" for spec in specs[1:])
     return NotGrouped(
-        f"the lines are not grouped by {names} (a claim's lines are far apart), so a chunk could split a "
-        f"claim and miss its code pairs. Sort the file by {names}, give a larger --chunk-lines, or run "
+        f"the lines are not grouped by {names}{also}: a claim's lines are far apart, so a chunk could split "
+        f"a claim and miss its code pairs. Sort the file by {names}, give a larger --chunk-lines, or run "
         "with --dask local (which regroups claims); nothing was written",
         file=chunk.attrs.get("file"))
 

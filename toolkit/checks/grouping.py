@@ -23,13 +23,9 @@ SCOPES: dict[str, tuple[str, ...]] = {
 }
 # NCCI pairs and MUE day sums also look across claims of the same patient, rendering provider and
 # date of service (only with an NCCI index).  A claim has one patient, so Patient ID keeps both
-# the claim and this wider scope whole: Dask shuffles by it.  A file streamed in chunks keeps
-# claims whole (exports list a claim's lines together, not a patient's claims); the run says that
-# pairs across claims were checked within each chunk only (see ``cross_claim_note``).
-CROSS_CLAIM: dict[str, tuple[str, ...]] = {
-    "NCCI_PTP_CONFLICT": (PATIENT_ID, "Rendering Provider", DOS),
-    "MUE_EXCEEDED": (PATIENT_ID, "Rendering Provider", DOS),
-}
+# the claim and this wider scope whole: Dask shuffles by it.  A file streamed in chunks is cut
+# only where neither a claim nor a patient's day goes on (``chunk_keys``): exports list a
+# claim's lines, and a patient's claims of one day, together.
 
 
 def patient_key() -> tuple[str, ...]:
@@ -37,10 +33,15 @@ def patient_key() -> tuple[str, ...]:
     return (PATIENT_ID,)
 
 
-def cross_claim_note(chunk_lines: int) -> str:
-    """What a chunked run with an NCCI index did not see, in the summary's words."""
-    return (f"NCCI pairs and MUE day totals across different claims of one patient were checked within "
-            f"each chunk of {chunk_lines:,} lines; sort the file by Patient ID, or use --dask, to check them all")
+def chunk_keys(*, ncci: bool) -> list[tuple[str, ...]]:
+    """What a chunked run keeps whole: claims, and with an NCCI index each patient's lines of one
+    date of service too (pairs across claims).  The day is coarser than the cross-claim scope
+    (patient, provider, day) on purpose: a chunk boundary cannot know whether a later line of the
+    day names the same provider, so all of a patient's claims of that day stay together."""
+    keys = [grouping_key()]
+    if ncci:
+        keys.append((PATIENT_ID, DOS))
+    return keys
 
 
 def looks_across(code: str, *headers: str) -> None:

@@ -404,7 +404,7 @@ def check_context(request: ValidateRequest) -> CheckContext:
 
 def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
     """A CSV or Parquet file in chunks of whole claims: memory stays near one chunk's worth."""
-    from ..checks.grouping import grouping_key
+    from ..checks.grouping import chunk_keys
     from ..report import open_writer
     from ..stream import DEFAULT_CHUNK_LINES, RunTotals, source_for, validate_chunks, whole_groups
     from ..workbook.files import atomic_write
@@ -426,7 +426,8 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
     def write(tmp: str) -> None:
         writer = open_writer(out, tmp)
         try:
-            chunks = whole_groups(source.chunks(file, chunk_lines), grouping_key(), max_carry=4 * chunk_lines)
+            chunks = whole_groups(source.chunks(file, chunk_lines), chunk_keys(ncci=ctx.edits is not None),
+                                  max_carry=max(4 * chunk_lines, 10_000))
             validate_chunks(chunks, ctx.run, lambda v: writer.write(report_frame(v, ctx.codesets, ctx.edits)),
                             totals=totals, progress=progress)
         finally:
@@ -434,10 +435,6 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
 
     written = atomic_write(out, write)
     totals.codeset_labels = ctx.labels(totals.codeset_labels) or [ctx.codesets.newest.label]
-    if ctx.edits is not None and totals.lines > chunk_lines:
-        from ..checks.grouping import cross_claim_note
-
-        totals.codeset_notes.append(cross_claim_note(chunk_lines))
     return ValidateOutcome(totals, written, in_place=False)
 
 
