@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Hashable
 from pathlib import Path
 
 import pandas as pd
@@ -64,9 +65,11 @@ class Casefile:
             code_tables = CodeTables.load(self.settings, Path(file).parent if file else None)
         self.code_tables = code_tables
         self.denials = coerce_table(DENIALS, denials)
-        self.claims = coerce_table(CLAIMS, claims) if claims is not None and len(claims.columns) else None
+        self.claims: pd.DataFrame | None = None
+        if claims is not None and len(claims.columns):
+            self.claims = coerce_table(CLAIMS, claims)
         self.rules = prepare_rules(rules)
-        self._payer_rows = {}
+        self._payer_rows: dict[str, int] = {}  # payer key -> its row in the Payers sheet
         if payers is not None:
             from .rules import payer_key
 
@@ -74,11 +77,11 @@ class Casefile:
             for r, p in zip(payers.index, _raw_payer_names(payers)):
                 self._payer_rows.setdefault(payer_key(p), int(r))
         self.payers = prepare_payers(payers)
-        self._claim_index = {}
-        self._denial_index = None
-        self._denial_pos = None
-        self._claim_pos = None
-        self._same_day = None
+        self._claim_index: dict[tuple[str, int], Hashable] = {}  # (Claim ID, Line) -> row of Claims
+        self._denial_index: dict[str, Hashable] | None = None  # folded Denial ID -> row of Denials
+        self._denial_pos: dict[Hashable, int] | None = None  # row of Denials -> position of its rule
+        self._claim_pos: dict[Hashable, int] | None = None  # row of Claims -> position of its rule
+        self._same_day: dict[tuple[str, dt.date | None], list[Hashable]] | None = None
         if self.claims is not None:
             lines = self.claims["Line"].fillna(1)
             for row, cid, ln in zip(self.claims.index, self.claims["Claim ID"], lines):
@@ -106,7 +109,7 @@ class Casefile:
         line = denial.get("Line")
         key = (text(denial.get("Claim ID")), int(number(line) or 1))
         row = self._claim_index.get(key)
-        return None if row is None else self.claims.loc[row]
+        return None if row is None or self.claims is None else self.claims.loc[row]
 
     def payer_for(self, name: str, *, row, sheet) -> tuple[pd.Series, int | None]:
         from .rules import payer_key
@@ -218,6 +221,9 @@ class Casefile:
 
     def prior_auth(self, claim_row) -> dict:
         """The context of ``prior_auth_request.docx`` for one claim line."""
+        if self.claims is None:
+            raise InputError("no Claims table: a prior-authorization request is built from a claim line",
+                             file=self.file, sheet="Claims")
         claim = self.claims.loc[claim_row]
         payer_name = text(claim.get("Payer"))
         payer, payer_row = self.payer_for(payer_name, row=claim_row, sheet="Claims")

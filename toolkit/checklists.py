@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -270,9 +271,9 @@ def soap_context(cpt: str, rules: list[tuple[pd.Series, str]], settings: dict, c
     """Prompts for every criterion any payer sets for ``cpt``; ``rules`` = (rule, payer type) pairs."""
     ctx = practice_context(settings, letter=False)
     description = next((text(r.get("Description")) for r, _ in rules if text(r.get("Description"))), "")
-    weeks = [number(r.get("Min Therapy Weeks")) for r, _ in rules if number(r.get("Min Therapy Weeks"))]
+    weeks = [w for r, _ in rules if (w := number(r.get("Min Therapy Weeks")))]
     imaging = [r for r, _ in rules if yes(r.get("Imaging Required"))]
-    ages = [number(r.get("Imaging Max Age Days")) for r in imaging if number(r.get("Imaging Max Age Days"))]
+    ages = [a for r in imaging if (a := number(r.get("Imaging Max Age Days")))]
     side = any(yes(r.get("Laterality Required")) for r, _ in rules)
     pa = [text(r.get("Payer")) for r, _ in rules if yes(r.get("Prior Auth Required"))]
     medicare = any(is_medicare(t) for _, t in rules)
@@ -299,13 +300,14 @@ def soap_context(cpt: str, rules: list[tuple[pd.Series, str]], settings: dict, c
         plan.append("Medicare, necessity in doubt: ABN signed before the service (modifier GA)")
     plan.append("Signature, credentials and date")
 
-    payers, covered = [], {}
+    payers: list[dict[str, str]] = []
+    covered: dict[str, dict[str, Any]] = {}  # ICD-10 code -> its entry and the payers that cover it
     for rule, _ in rules:
         days = number(rule.get("Imaging Max Age Days"))
+        min_weeks = number(rule.get("Min Therapy Weeks"))
         payers.append({
             "payer": text(rule.get("Payer")),
-            "therapy": f"{plain_number(number(rule.get('Min Therapy Weeks')))} weeks"
-            if number(rule.get("Min Therapy Weeks")) else "—",
+            "therapy": f"{plain_number(min_weeks)} weeks" if min_weeks else "—",
             "imaging": (f"within {plain_number(days)} days" if days else "required")
             if yes(rule.get("Imaging Required")) else "—",
             "prior_auth": "required" if yes(rule.get("Prior Auth Required")) else "—",

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +109,7 @@ class McdDownload:
         except (OSError, zipfile.BadZipFile, EOFError) as exc:
             raise InputError(f"cannot read the file ({exc})", file=name) from None
 
-    def table(self, name: str, required: list[str], optional: list[str] = ()) -> pd.DataFrame:
+    def table(self, name: str, required: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame:
         """The columns asked for (lower-case names, text values); a missing file or required
         column is a one-line error naming both."""
         if not self.has(name):
@@ -363,7 +364,8 @@ class McdRules:
 def _ranges(group: Group) -> list[str]:
     """The group's codes with each run the article marks B(egin) … E(nd) written as ``lo-hi``
     (the range as the article prints it); codes outside a complete run stay as they are."""
-    entries, run = [], []
+    entries: list[str] = []
+    run: list[str] = []
     for code, flag in zip(group.codes, group.range_flags or [""] * len(group.codes)):
         if flag == "B":
             entries += run
@@ -411,11 +413,11 @@ def rules_from_article(download: McdDownload, ref: str, *, payer: str, cpts=None
     article = find_article(download, ref)
     imported_on = imported_on or dt.date.today()
     mapping = parse_group_map(group_map) if not isinstance(group_map, dict) else group_map
-    for hg, icd_groups in mapping.items():
+    for hg, group_numbers in mapping.items():
         if hg not in article.hcpcs_groups:
             raise InputError(f"--group-map: article {article.display_id} has no CPT/HCPCS group {hg} "
                              f"(it has {', '.join(article.hcpcs_groups)})")
-        for ig in icd_groups:
+        for ig in group_numbers:
             if ig not in article.covered_groups:
                 raise InputError(f"--group-map: article {article.display_id} has no ICD-10 covered group {ig} "
                                  f"(it has {', '.join(article.covered_groups)})")
@@ -424,7 +426,9 @@ def rules_from_article(download: McdDownload, ref: str, *, payer: str, cpts=None
     missing = [c for c in wanted if c not in listed]
     if missing:
         raise InputError(f"article {article.display_id} does not list {', '.join(missing)}; nothing imported")
-    records, seen, skipped = [], {}, []
+    records: list[dict[str, object]] = []
+    seen: dict[str, list[Group]] = {}  # CPT/HCPCS code -> its covered ICD-10 groups
+    skipped: list[str] = []
     for hg, group in article.hcpcs_groups.items():
         if mapping and hg not in mapping:
             skipped.append(hg)

@@ -165,6 +165,7 @@ class Scheduler:
         if occ.kind == "digest":
             r = jobs.build_digest(book, occ.period, self.outbox, send="queue" if self._send(book) else False,
                                   as_of=now.date(), env=self.env)
+            assert r.path is not None  # a digest is always written (only a reminder may be skipped)
             return f"digest {occ.period} -> {r.path.name}"
         if occ.kind == "reminder":
             r = jobs.deadline_reminder(book, now.date(), self.outbox, send="queue" if self._send(book) else False,

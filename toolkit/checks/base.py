@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
@@ -306,7 +306,7 @@ class ClaimLines:
     def render(self, chk: Check, flagged: pd.Index) -> list[str]:
         """The check's message for each flagged line: each field computed column-wise, then one
         join per line (no per-line str.format)."""
-        parts = []
+        parts: list[Iterable[str]] = []  # one column of text per piece of the message
         for literal, name, spec, _ in string.Formatter().parse(chk.say):
             if literal:
                 parts.append(repeat(literal))

@@ -27,6 +27,7 @@ import re
 import sqlite3
 import zipfile
 from pathlib import Path
+from typing import overload
 
 from ..errors import InputError
 from .ncci import ACTIVE
@@ -164,6 +165,14 @@ def _blank(row: list) -> bool:
     return all(str(c if c is not None else "").strip() == "" for c in row)
 
 
+@overload
+def _find(names: list[str], word: str, default: int) -> int: ...
+
+
+@overload
+def _find(names: list[str], word: str, default: None) -> int | None: ...
+
+
 def _find(names: list[str], word: str, default: int | None) -> int | None:
     return next((i for i, n in enumerate(names) if word in n), default)
 
@@ -230,10 +239,10 @@ def read_mue_file(path: Path | str) -> list[tuple]:
     cols = None
     for _n, row in rows:
         names = [_squash(c) for c in row]
-        code = _find(names, "hcpcs", None)
-        value = _find(names, "muevalue", None)
-        if code is not None and value is not None and code != value:
-            cols = (code, value, _find(names, "adjudicationindicator", None), _find(names, "rationale", None))
+        code_at = _find(names, "hcpcs", None)
+        value_at = _find(names, "muevalue", None)
+        if code_at is not None and value_at is not None and code_at != value_at:
+            cols = (code_at, value_at, _find(names, "adjudicationindicator", None), _find(names, "rationale", None))
             break
     if cols is None:
         raise InputError("no header row with 'HCPCS/CPT Code' and 'MUE Values': not a CMS MUE file", file=path)

@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 CALLER_FILE_ENV = "MEDNEC_CALLER_FILE"
 LOG_NAME = "mednec.log"
@@ -226,7 +227,7 @@ def _unexpected(action: str) -> str:
             f"Details for support are in {LOG_NAME} next to the workbook.")
 
 
-def _fail(book, action: str, exc: BaseException, message: str):
+def _fail(book, action: str, exc: BaseException, message: str) -> NoReturn:
     _status(book, None)
     log_error(book, action, exc)
     raise SystemExit(message)

@@ -107,7 +107,9 @@ def import_837_files(book, paths) -> Import837Summary:
         raise InputError("no Claims sheet or tblClaims table in the workbook", file=getattr(book, "path", None))
     payers = book.read_table(PAYERS) if book.has_table(PAYERS) else None
     payer_col = next((c for c in (payers.columns if payers is not None else []) if header_key(c) == "payer"), None)
-    payer_names = {to_text(v).casefold() for v in payers[payer_col] if to_text(v)} if payer_col is not None else set()
+    payer_names: set[str] = set()
+    if payers is not None and payer_col is not None:
+        payer_names = {to_text(v).casefold() for v in payers[payer_col] if to_text(v)}
     existing = book.read_table(CLAIMS)
     cols = {str(c).strip().casefold(): c for c in existing.columns}
     known: dict[tuple[str, int], int] = {}

@@ -122,7 +122,7 @@ def assert_no_phi(msg, identifiers: set[str]) -> None:
 
 # ---------------------------------------------------------------- delivery
 
-def _deliver(msg, name: str, outbox: Path, send: bool, settings: dict, env=None) -> MailResult:
+def _deliver(msg, name: str, outbox: Path, send: bool | str, settings: dict, env=None) -> MailResult:
     from ..mail.message import pending_folder, sent_folder, write_eml
     from ..mail.send import MailSettings, flush
 
@@ -144,7 +144,7 @@ def _deliver(msg, name: str, outbox: Path, send: bool, settings: dict, env=None)
                       also_sent=[p for p in sent if p != mine])
 
 
-def _recipients(mail, kind: str, send: bool) -> list[str]:
+def _recipients(mail, kind: str, send: bool | str) -> list[str]:
     people = mail.digest_recipients if kind == "digest" else mail.billing_manager
     if send:
         if not mail.configured:

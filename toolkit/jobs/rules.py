@@ -12,12 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import InputError
 from ..tables import PAYERS, RULES, header_key
 from ..values import as_date
+
+if TYPE_CHECKING:
+    from ..mcd import Article
 
 UPDATED_COLUMNS = ("Covered Dx", "Effective From", "Effective To")
 
@@ -78,7 +82,7 @@ class CsvRules:
 
 @dataclass
 class McdImportSummary:
-    article: object  # toolkit.mcd.Article
+    article: Article
     target: str
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import email.policy
 import email.utils
 import re
+from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
 PENDING, SENT = "pending", "sent"
 
 
-def build_message(*, subject: str, text: str, html: str, sender: str = "", recipients: list[str] = (),
+def build_message(*, subject: str, text: str, html: str, sender: str = "", recipients: Sequence[str] = (),
                   images: dict[str, bytes] | None = None, message_id: str | None = None) -> EmailMessage:
     """multipart/alternative (text, then multipart/related HTML + PNGs).
 
@@ -42,7 +43,10 @@ def build_message(*, subject: str, text: str, html: str, sender: str = "", recip
     msg["X-Unsent"] = "1"  # Outlook opens an .eml with this header as a draft ready to send
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
-    html_part = msg.get_payload()[1]
+    parts = msg.get_payload()  # multipart/alternative now: [text part, HTML part]
+    assert isinstance(parts, list)
+    html_part = parts[1]
+    assert isinstance(html_part, EmailMessage)
     for cid, data in (images or {}).items():
         html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cid}>",
                               filename=f"{cid}.png", disposition="inline")

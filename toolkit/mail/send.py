@@ -24,6 +24,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class MailSettings:
     ca_file: str = ""                # a .pem of the practice's own certificate authority
 
     @classmethod
-    def load(cls, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> MailSettings:
+    def load(cls, settings: dict[str, str] | None = None, env: Mapping[str, str] | None = None) -> MailSettings:
         """From the Settings sheet (a dict, keys matched ignoring case) and the environment."""
         env = os.environ if env is None else env
         folded = {" ".join(str(k).split()).casefold(): str(v or "").strip() for k, v in (settings or {}).items()}
@@ -95,7 +96,7 @@ class MailSettings:
         return bool(self.host)
 
 
-def smtp_password(user: str, env: dict[str, str] | None = None) -> str | None:
+def smtp_password(user: str, env: Mapping[str, str] | None = None) -> str | None:
     """``MEDNEC_SMTP_PASSWORD``, else the system keyring (if the ``keyring`` package is
     installed), else None (servers on the practice network often relay without login)."""
     env = os.environ if env is None else env
@@ -121,6 +122,7 @@ def send_file(path: Path, mail: MailSettings, password: str | None = None) -> No
         raise SendFailed("no SMTP Host in Settings or MEDNEC_SMTP_HOST")
     context = _tls_context(mail)
     try:
+        server: smtplib.SMTP
         if mail.port == 465:
             server = smtplib.SMTP_SSL(mail.host, mail.port, timeout=mail.timeout, context=context)
         else:
@@ -146,7 +148,7 @@ def send_file(path: Path, mail: MailSettings, password: str | None = None) -> No
                          f"({', '.join(str(c) for c in codes)})", permanent=all(c >= 500 for c in codes)) from None
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
         raise SendFailed(f"{path.name}: refused by {mail.host} ({exc.smtp_code} "
-                         f"{exc.smtp_error.decode(errors='replace')[:80]})", permanent=exc.smtp_code >= 500) from None
+                         f"{_reply_text(exc.smtp_error)[:80]})", permanent=exc.smtp_code >= 500) from None
     except ssl.SSLCertVerificationError as exc:  # (also a ValueError: caught before that one)
         raise SendFailed(
             f"could not send {path.name}: the certificate of {mail.host} is not trusted "
@@ -157,8 +159,13 @@ def send_file(path: Path, mail: MailSettings, password: str | None = None) -> No
     except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         reason = getattr(exc, "strerror", None) or exc.__class__.__name__
         if isinstance(exc, smtplib.SMTPResponseException):
-            reason = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')[:80]}"
+            reason = f"{exc.smtp_code} {_reply_text(exc.smtp_error)[:80]}"
         raise SendFailed(f"could not send {path.name} via {mail.host}:{mail.port} ({reason})") from None
+
+
+def _reply_text(reply: bytes | str) -> str:
+    """The server's reply as text (smtplib gives bytes, but the exceptions may also carry str)."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
 
 
 def _tls_context(mail: MailSettings) -> ssl.SSLContext:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -26,13 +27,16 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+
 PACKAGE_DIR = Path(__file__).with_name("templates")
 REPO_DIR = Path(__file__).resolve().parents[2] / "word_templates"
 
 
 # ---------------------------------------------------------------- small builders
 
-def _base(landscape: bool = False) -> Document:
+def _base(landscape: bool = False) -> DocxDocument:
     doc = Document()
     normal = doc.styles["Normal"]
     normal.font.name = "Calibri"
@@ -248,7 +252,7 @@ ARGUMENT_HEADINGS = (
 )
 
 
-def appeal_letter() -> Document:
+def appeal_letter() -> DocxDocument:
     """One letter for every kind of denial: ``kind`` picks the headings, the data the sentences."""
     doc = _base()
     letterhead(doc)
@@ -305,7 +309,7 @@ def appeal_letter() -> Document:
     return doc
 
 
-def necessity_checklist() -> Document:
+def necessity_checklist() -> DocxDocument:
     doc = _base()
     letterhead(doc)
     footer(doc, "Checklist {{ rule.payer }} · {{ rule.cpt }} · {{ code_set }} · printed {{ today }}")
@@ -330,7 +334,7 @@ def necessity_checklist() -> Document:
     return doc
 
 
-def prior_auth_request() -> Document:
+def prior_auth_request() -> DocxDocument:
     doc = _base()
     letterhead(doc)
     footer(doc, "Prior-authorization request · claim {{ claim.id }}, line {{ claim.line }}")
@@ -359,7 +363,7 @@ def prior_auth_request() -> Document:
     return doc
 
 
-def soap_note() -> Document:
+def soap_note() -> DocxDocument:
     doc = _base()
     letterhead(doc)
     footer(doc, "SOAP note template · {{ procedure.cpt }} · {{ code_set }} · printed {{ today }}")
@@ -401,7 +405,7 @@ def build(targets: list[Path] | None = None) -> list[Path]:
     written = []
     for kind, builder in BUILDERS.items():
         path = PACKAGE_DIR / f"{kind}.docx"
-        builder().save(path)
+        builder().save(str(path))
         written.append(path)
         for folder in targets:
             folder.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -422,12 +424,13 @@ def _denials_sheet(wb, sheets: dict, fmt: _Formats) -> None:
 def _dashboard_sheet(wb, sheets: dict, fmt: _Formats) -> None:
     """Dashboard: its fixed ranges and charts (filled by Refresh Dashboard)."""
     ws = sheets["Dashboard"]
+    add_dashboard: Callable[[Any, Any], None] | None
     try:
-        from ..dashboard import add_dashboard_sheet
+        from ..dashboard import add_dashboard_sheet as add_dashboard
     except ImportError:
-        add_dashboard_sheet = None
-    if add_dashboard_sheet is not None:
-        add_dashboard_sheet(wb, ws)
+        add_dashboard = None
+    if add_dashboard is not None:
+        add_dashboard(wb, ws)
         ws.set_row(0, 30)
         _button(ws, 0, 3, "dashboard", width=150)
         _button(ws, 0, 5, "digest", width=150)
