@@ -75,10 +75,26 @@ def test_validate_and_import_835_started_together_both_land(workbook):
 
 
 @pytest.mark.slow
+def _ready_for_an_appeal(path: Path) -> None:
+    """Give claim 000110 (denied CO-197) its authorization number and the member ID, so its letter
+    needs nothing more from the biller and --mark-appealed really writes the Status."""
+    import pandas as pd
+
+    from toolkit.workbook.files import WorkbookFile
+
+    book = WorkbookFile(path)
+    claims = book.read_table(CLAIMS)
+    rows = claims.index[claims["Claim ID"] == "000110"]
+    book.write_columns(CLAIMS, pd.DataFrame({"Prior Auth Number": ["AUTH-55120"] * len(rows),
+                                             "Member ID": ["W123456789"] * len(rows)}, index=rows))
+    book.save()
+
+
 def test_import_835_and_mark_appealed_started_together_both_land(with_denials, tmp_path):
     workbook = with_denials
+    _ready_for_an_appeal(workbook)
     denials = read_table(workbook, DENIALS)
-    first = str(denials["Denial ID"].iloc[0])
+    first = str(denials.loc[denials["Claim ID"] == "000110", "Denial ID"].iloc[0])
     procs = [mednec("denials", "import-835", REMIT, "--workbook", workbook),
              mednec("appeal", "--workbook", workbook, "--denial", first, "--mark-appealed", "--out", tmp_path / "l")]
     outs = [p.communicate(timeout=300) for p in procs]
