@@ -162,13 +162,14 @@ class Scheduler:
         from .jobs import digest as jobs
 
         book = self._book()
+        mode = jobs.SendMode.QUEUE if self._send(book) else jobs.SendMode.DRAFT
         if occ.kind == "digest":
-            r = jobs.build_digest(book, occ.period, self.outbox, send="queue" if self._send(book) else False,
+            r = jobs.build_digest(book, occ.period, self.outbox, send=mode,
                                   as_of=now.date(), env=self.env)
             assert r.path is not None  # a digest is always written (only a reminder may be skipped)
             return f"digest {occ.period} -> {r.path.name}"
         if occ.kind == "reminder":
-            r = jobs.deadline_reminder(book, now.date(), self.outbox, send="queue" if self._send(book) else False,
+            r = jobs.deadline_reminder(book, now.date(), self.outbox, send=mode,
                                        env=self.env, only_if_due=True)
             return f"reminder {occ.period} -> {r.path.name if r.path else r.summary}"
         if occ.kind == "huddle":

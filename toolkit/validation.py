@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,10 @@ from .rules import prepare_payers, prepare_rules
 from .tables import CLAIMS
 from .values import coerce_table
 
-GREEN, AMBER, RED = "GREEN", "AMBER", "RED"
+Status = Literal["GREEN", "AMBER", "RED"]  # a line's Status column (CONTRACT §2)
+GREEN: Status = "GREEN"
+AMBER: Status = "AMBER"
+RED: Status = "RED"
 FINDING_COLUMNS = ["row", "code", "severity", "message", "policy"]
 
 
@@ -168,7 +172,7 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
         severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
         worst = np.minimum.reduceat(severity, starts)
         lines = pos[starts]
-        status[lines] = np.where(worst == SEVERITY_RANK[RED], RED, AMBER)
+        status[lines] = np.where(worst == SEVERITY_RANK["RED"], RED, AMBER)
         single = ends - starts == 1  # most flagged lines have one finding: no joining needed
         codes_out[lines[single]] = codes[starts[single]]
         messages_out[lines[single]] = messages[starts[single]]

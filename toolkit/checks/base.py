@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,9 @@ from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
 from ..values import map_unique
 
-RED, AMBER = "RED", "AMBER"
+Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
+RED: Severity = "RED"
+AMBER: Severity = "AMBER"
 SEVERITY_RANK = {RED: 0, AMBER: 1}
 
 _MOD_SPLIT = re.compile(r"[,\s:;]+")
@@ -35,7 +38,7 @@ class Check:
     """One checklist item: ``when`` flags lines; ``say`` explains each flagged line."""
 
     code: str
-    severity: str
+    severity: Severity
     family: str
     meaning: str
     when: Callable[[ClaimLines], pd.Series]
@@ -46,7 +49,7 @@ REGISTRY: dict[str, Check] = {}
 FIELDS: dict[str, Callable[[ClaimLines, pd.Index], pd.Series]] = {}
 
 
-def check(code: str, severity: str, family: str, meaning: str, say: str):
+def check(code: str, severity: Severity, family: str, meaning: str, say: str):
     """Decorator registering a check; the decorated function is its ``when``."""
 
     def register(fn):

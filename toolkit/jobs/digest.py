@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from ..errors import MednecError
@@ -122,15 +123,30 @@ def assert_no_phi(msg, identifiers: set[str]) -> None:
 
 # ---------------------------------------------------------------- delivery
 
-def _deliver(msg, name: str, outbox: Path, send: bool | str, settings: dict, env=None) -> MailResult:
+class SendMode(StrEnum):
+    """What happens to an e-mail a job builds."""
+
+    DRAFT = "draft"  # an .eml in the outbox, for someone to read and send by hand
+    NOW = "now"  # queued and sent over SMTP at once (``--send``)
+    QUEUE = "queue"  # queued only: the scheduler records the job as done first, then sends the queue
+
+
+def send_mode(send: bool | SendMode) -> SendMode:
+    """``--send`` as a flag (True/False) or a mode."""
+    if isinstance(send, SendMode):
+        return send
+    return SendMode.NOW if send else SendMode.DRAFT
+
+
+def _deliver(msg, name: str, outbox: Path, send: SendMode, settings: dict, env=None) -> MailResult:
     from ..mail.message import pending_folder, sent_folder, write_eml
     from ..mail.send import MailSettings, flush
 
     outbox = Path(outbox)
-    if not send:
+    if send is SendMode.DRAFT:
         return MailResult(write_eml(msg, outbox, name))
     path = write_eml(msg, pending_folder(outbox), name)
-    if send == "queue":  # the scheduler records the job as done first, then flushes the queue
+    if send is SendMode.QUEUE:  # the scheduler records the job as done first, then flushes the queue
         return MailResult(path)
     sent, errors = flush(outbox, MailSettings.load(settings, env), env)
     mine = sent_folder(outbox) / path.name
@@ -144,9 +160,9 @@ def _deliver(msg, name: str, outbox: Path, send: bool | str, settings: dict, env
                       also_sent=[p for p in sent if p != mine])
 
 
-def _recipients(mail, kind: str, send: bool | str) -> list[str]:
+def _recipients(mail, kind: str, send: SendMode) -> list[str]:
     people = mail.digest_recipients if kind == "digest" else mail.billing_manager
-    if send:
+    if send is not SendMode.DRAFT:
         if not mail.configured:
             raise MednecError("no SMTP server: put 'SMTP Host' (and 'SMTP Port') in the Settings sheet "
                               "or set MEDNEC_SMTP_HOST; without --send the e-mail is saved to the outbox")
@@ -158,13 +174,15 @@ def _recipients(mail, kind: str, send: bool | str) -> list[str]:
 
 # ---------------------------------------------------------------- jobs
 
-def build_digest(book, month, outbox: Path | str | None = None, send: bool | str = False, *,
+def build_digest(book, month, outbox: Path | str | None = None, send: bool | SendMode = False, *,
                  as_of: dt.date | None = None, env=None) -> MailResult:
     """The month's "Did you know?" e-mail (``month`` like ``2026-03``).
 
-    ``send``: False = draft .eml in the outbox; True = queue and send now; ``"queue"`` = only
-    queue it in OUTBOX/pending (the scheduler sends after recording the job as done).
+    ``send``: False (``SendMode.DRAFT``) = draft .eml in the outbox; True (``SendMode.NOW``) = queue
+    and send now; ``SendMode.QUEUE`` = only queue it in OUTBOX/pending (the scheduler sends after
+    recording the job as done).
     """
+    send = send_mode(send)
     import pandas as pd
 
     from ..digest import digest_facts
@@ -199,13 +217,15 @@ def build_digest(book, month, outbox: Path | str | None = None, send: bool | str
     return result
 
 
-def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | None = None, send: bool | str = False,
+def deadline_reminder(book, as_of: dt.date | None = None, outbox: Path | str | None = None,
+                      send: bool | SendMode = False,
                       *, env=None, only_if_due: bool = False) -> MailResult:
     """The billing manager's list of open denials whose appeal deadline is within 14 days.
 
     ``only_if_due`` (the scheduler's daily run): no e-mail on a day with nothing due, so the
     reminder is never noise; ``path`` is then None.
     """
+    send = send_mode(send)
     from ..digest import appeals_due
     from ..mail.render import reminder_message
     from ..mail.send import MailSettings
