@@ -632,3 +632,30 @@ def test_every_kind_has_its_own_registered_builder():
     from toolkit.letters import LETTERS, LetterKind
 
     assert set(LETTERS) == set(LetterKind) and len(set(LETTERS.values())) == len(LetterKind)
+
+
+def test_practice_criteria_are_never_presented_as_a_medicare_policy(tmp_path):
+    """Sample rule Medicare 63047 cites the practice's own criteria (no LCD): the letter says so."""
+    import shutil
+
+    from docx import Document
+
+    from toolkit.workbook.files import read_table
+
+    repo = Path(__file__).resolve().parents[1]
+    book = tmp_path / "practice.xlsm"
+    shutil.copy(repo / "workbooks" / "medical_necessity.xlsm", book)
+    sample = repo / "workbooks" / "sample"
+    run = CliRunner().invoke(cli, ["denials", "import-835", *map(str, sorted(sample.glob("*.835"))),
+                                   "--workbook", str(book)])
+    assert run.exit_code == 0, run.output
+    denials = read_table(book, DENIALS)
+    denial = denials.loc[(denials["CPT/HCPCS"] == "63047") & (denials["CARC"] == "50"), "Denial ID"].iloc[0]
+    run = CliRunner().invoke(cli, ["appeal", "--workbook", str(book), "--denial", denial, "--out", str(tmp_path)])
+    letter = Document(next(tmp_path.glob(f"appeal_{denial}_*.docx")))
+    text = "\n".join(p.text for p in letter.paragraphs)
+    assert "Medicare's policy SSA" not in text and "Medicare policy SSA" not in text
+    assert "our practice's documentation criteria (SSA 1862(a)(1)(A) - practice criteria (no LCD); not a " \
+           "published Medicare policy)" in text
+    assert "Our practice's criteria, criterion by criterion" in text
+    assert "Medicare publishes no coverage policy for this service" in text

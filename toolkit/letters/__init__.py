@@ -44,7 +44,9 @@ from .evidence import (
     clinical_argument,
     criteria,
     deadline_text,
+    is_practice_criteria,
     patient_block,
+    policy_heading,
     procedure_text,
     quoted_meaning,
 )
@@ -148,7 +150,8 @@ def build_appeal(ctx: dict, denial: pd.Series, claim: pd.Series | None, rule: pd
         },
         "argument": draft.argument,
         "corrections": draft.corrections,
-        "policy": {"reference": case.policy_ref, "sentence": draft.policy_sentence},
+        "policy": {"reference": case.policy_ref, "sentence": draft.policy_sentence,
+                   "heading": policy_heading(case.policy_ref)},
         "criteria": draft.criteria,
         "enclosures": enclosures,
         "warnings": draft.warnings,
@@ -203,15 +206,17 @@ def build_prior_auth(ctx: dict, claim: pd.Series, rule: pd.Series, payer: pd.Ser
     argument = clinical_argument(rule, claim, None, codesets, policy_ref, payer_name)
     argument[-1] = ("The enclosed office note records the history, examination findings, assessment and plan that "
                     "establish the medical necessity of the procedure.")
+    # The payer requires the authorization; its published policy is named, the practice's own criteria never are.
+    requirer = payer_name if is_practice_criteria(policy_ref) else f"{payer_name}'s policy {policy_ref}"
     if retro:
         argument.insert(0, "The service was performed before authorization could be obtained because [state why, "
                            "e.g. the patient's condition was urgent]; the criteria below were met on that date.")
         opening = (f"{ctx['practice']['name']} requests retroactive authorization for the service below, performed "
-                   f"on {long_date(dos)}. {payer_name}'s policy {policy_ref} requires authorization for {cpt}; the "
+                   f"on {long_date(dos)}. {requirer} requires authorization for {cpt}; the "
                    "clinical information and the policy criteria follow.")
     else:
-        opening = (f"{ctx['practice']['name']} requests prior authorization for the service below. {payer_name}'s "
-                   f"policy {policy_ref} requires authorization before {cpt} is performed; the clinical information "
+        opening = (f"{ctx['practice']['name']} requests prior authorization for the service below. {requirer} "
+                   f"requires authorization before {cpt} is performed; the clinical information "
                    "and the policy criteria follow.")
     ctx.update({
         "letter_date": long_date(today),
@@ -233,8 +238,10 @@ def build_prior_auth(ctx: dict, claim: pd.Series, rule: pd.Series, payer: pd.Ser
                              f"{ctx['practice']['phone']}."),
         },
         "argument": argument,
-        "policy": {"reference": policy_ref,
-                   "sentence": f"{payer_name} policy {policy_ref} sets these criteria for {cpt}:"},
+        "policy": {"reference": policy_ref, "heading": policy_heading(policy_ref),
+                   "sentence": (f"Our practice's documentation criteria for {cpt} ({policy_ref}; not a published "
+                                f"{payer_name} policy):" if is_practice_criteria(policy_ref) else
+                                f"{payer_name} policy {policy_ref} sets these criteria for {cpt}:")},
         "criteria": rows,
         "enclosures": enclosures,
     })

@@ -32,8 +32,10 @@ from .evidence import (
     corrections_for,
     criteria,
     deadline_text,
+    is_practice_criteria,
     line_label,
     mods_text,
+    policy_named,
     supporting_dx,
 )
 
@@ -69,18 +71,30 @@ def _policy_draft(case: AppealCase) -> LetterDraft:
         quote_suffix=(". We disagree: the service met each of the policy's criteria, as shown below." if all_met
                       else ". We disagree, for the reasons below."),
         opening=(f"On behalf of our patient, {case.practice} requests {_asks(case)} of the denial of the service "
-                 f"below. The service was medically necessary under {case.payer_name}'s policy {case.policy_ref}, "
+                 f"below. The service was medically necessary under {policy_named(case.payer_name, case.policy_ref)}, "
                  + ("and the enclosed records show that each of its criteria was met." if all_met else
                     "as the enclosed records document.")),
         argument=clinical_argument(rule, claim, case.denial, case.codesets, case.policy_ref, case.payer_name),
         requested=(f"Please reverse the denial and reprocess line {case.line} of claim {case.claim_id} ({case.cpt}, "
-                   f"date of service {short_date(case.dos) or NOT_ON_FILE}){case.for_payment} under the payer's "
-                   "policy."),
+                   f"date of service {short_date(case.dos) or NOT_ON_FILE}){case.for_payment}"
+                   + (" as medically necessary." if is_practice_criteria(case.policy_ref) else
+                      " under the payer's policy.")),
         enclosures=enclosures, criteria=rows, warnings=_criteria_warnings(rows),
-        policy_sentence=(f"{case.payer_name} policy {case.policy_ref} (in force on the date of service) sets the "
-                         f"criteria below for {case.cpt}" + ("; the claim meets each one as shown." if all_met else
-                                                              ", set against what the claim and the enclosed records "
-                                                              "show.")) if rows else "")
+        policy_sentence=(_criteria_source(case) + f" {_sets(case)} the criteria below for {case.cpt}"
+                         + ("; the claim meets each one as shown." if all_met else
+                            ", set against what the claim and the enclosed records show.")) if rows else "")
+
+
+def _sets(case: AppealCase) -> str:
+    return "set" if is_practice_criteria(case.policy_ref) else "sets"  # "criteria set" / "policy sets"
+
+
+def _criteria_source(case: AppealCase) -> str:
+    """The subject of the criteria sentence: the payer's policy, or the practice's own criteria."""
+    if is_practice_criteria(case.policy_ref):
+        return (f"Our practice's documentation criteria ({case.policy_ref}; {case.payer_name} publishes no "
+                "coverage policy for this service)")
+    return f"{case.payer_name} policy {case.policy_ref} (in force on the date of service)"
 
 
 def _policy_tail(case: AppealCase, draft: LetterDraft) -> LetterDraft:
@@ -88,7 +102,8 @@ def _policy_tail(case: AppealCase, draft: LetterDraft) -> LetterDraft:
         draft.enclosures.append(f"Prior authorization approval {case.pa_number}")
     if case.medicare and case.claim is not None and yes(case.claim.get("ABN on File")):
         draft.enclosures.append("Signed Advance Beneficiary Notice (CMS-R-131)")
-    draft.enclosures.append(f"{case.payer_name} policy {case.policy_ref}: coverage criteria")
+    if not is_practice_criteria(case.policy_ref):  # the practice's own criteria are no payer document
+        draft.enclosures.append(f"{case.payer_name} policy {case.policy_ref}: coverage criteria")
     return draft
 
 
@@ -337,7 +352,7 @@ def eligibility(case: AppealCase) -> LetterDraft:
 
 @letter(LetterKind.NONCOVERED)
 def noncovered(case: AppealCase) -> LetterDraft:
-    if case.rule is not None and case.policy_ref:
+    if case.rule is not None and case.policy_ref and not is_practice_criteria(case.policy_ref):
         sup = supporting_dx(case.codes, case.rule)
         argument = [f"{case.payer_name}'s policy {case.policy_ref} covers {case.cpt}"
                     + (f" for {describe_dx(sup, case.codesets)}" if sup else "")
@@ -346,7 +361,7 @@ def noncovered(case: AppealCase) -> LetterDraft:
         argument = [f"{case.cpt} is a covered benefit of the patient's plan for the diagnoses treated "
                     f"({', '.join(case.codes) or NOT_ON_FILE}): [cite the plan provision that covers it]."]
     enclosures = [case.office_note]
-    if case.policy_ref:
+    if case.policy_ref and not is_practice_criteria(case.policy_ref):
         enclosures.append(f"{case.payer_name} policy {case.policy_ref}: coverage criteria")
     return LetterDraft(
         title_suffix=": coverage review",

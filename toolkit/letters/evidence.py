@@ -140,6 +140,30 @@ def criteria(rule, claim, denial, codesets) -> list[dict]:
     return out
 
 
+# A Rules row whose Policy cites the practice's own criteria (no LCD, NCD or payer policy behind it).
+_PRACTICE_CRITERIA = re.compile(r"\bpractice(?:'s)? (?:own )?(?:criteria|standard|guideline)", re.I)
+
+
+def is_practice_criteria(policy_ref: str) -> bool:
+    """The rule's Policy names the practice's own criteria: never present them as the payer's policy."""
+    return bool(_PRACTICE_CRITERIA.search(policy_ref or ""))
+
+
+def policy_heading(policy_ref: str) -> str:
+    """The heading over the criteria table of a letter."""
+    if is_practice_criteria(policy_ref):
+        return "Our practice's criteria, criterion by criterion"
+    return "The payer's policy, criterion by criterion"
+
+
+def policy_named(payer_name: str, policy_ref: str) -> str:
+    """How a letter names the policy behind the criteria ("Medicare's policy LCD L39240 …", or the
+    practice's own criteria, which a letter never passes off as the payer's)."""
+    if is_practice_criteria(policy_ref):
+        return f"our practice's documentation criteria ({policy_ref}; not a published {payer_name} policy)"
+    return f"{payer_name}'s policy {policy_ref}"
+
+
 def clinical_argument(rule, claim, denial, codesets, policy_ref: str, payer_name: str) -> list[str]:
     """The clinical case in SOAP order: history and diagnosis, therapy, imaging, documentation."""
     from ..codesets.icd10cm import format_dx
@@ -153,15 +177,16 @@ def clinical_argument(rule, claim, denial, codesets, policy_ref: str, payer_name
         dx_list = "; ".join(describe_dx(c, codesets) for c in codes)
         sentence = f"The patient was treated for {dx_list}."
         if sup:
-            sentence += (f" The supporting diagnosis, {format_dx(sup)}, is listed in {payer_name}'s "
-                         f"policy {policy_ref} as supporting {cpt}.")
+            sentence += (f" The supporting diagnosis, {format_dx(sup)}, is listed in "
+                         f"{policy_named(payer_name, policy_ref)} as supporting {cpt}.")
         paras.append(sentence)
     if claim is not None:
         weeks, notes = number(claim.get("Therapy Weeks")), text(claim.get("Therapy Notes"))
         need = number(rule.get("Min Therapy Weeks"))
         if weeks is not None:
             what = f" ({notes})" if notes else ""
-            req = f"; the policy requires {plain_number(need)} weeks" if need else ""
+            who = "our criteria require" if is_practice_criteria(policy_ref) else "the policy requires"
+            req = f"; {who} {plain_number(need)} weeks" if need else ""
             paras.append(f"Before the procedure the patient completed {plain_number(weeks)} weeks of conservative "
                          f"therapy{what} without adequate relief{req}.")
         elif need:

@@ -293,7 +293,7 @@ def appeal_letter() -> DocxDocument:
     loop(doc, "{%p for item in corrections %}", ["{{ item }}"], style="List Bullet")
     para(doc, "{%p endif %}")
     para(doc, "{%p if criteria %}")  # medical necessity and authorization: the policy, criterion by criterion
-    para(doc, "The payer's policy, criterion by criterion", style="Heading 2")
+    para(doc, "{{ policy.heading }}", style="Heading 2")
     criteria_table(doc, "This claim")
     para(doc, "{%p endif %}")
     para(doc, "Requested action", style="Heading 2")
