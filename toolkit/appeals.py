@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .checklists import as_date, joined, number, practice_context, require_policy, text
+from .checklists import as_date, joined, nobreak_phone, number, practice_context, require_policy, text
 from .errors import InputError
 from .letters import (
     KIND_OF_CATEGORY,
@@ -244,8 +244,9 @@ class Casefile:
             "name": text(payer.get("Payer")),
             "type": text(payer.get("Payer Type")),
             "address_lines": lines,
-            "contact_line": joined([f"Phone {text(payer.get('Phone'))}" if text(payer.get("Phone")) else "",
-                                    f"Fax {text(payer.get('Fax'))}" if text(payer.get("Fax")) else "",
+            "contact_line": joined([f"Phone {nobreak_phone(text(payer.get('Phone')))}" if text(payer.get("Phone"))
+                                    else "",
+                                    f"Fax {nobreak_phone(text(payer.get('Fax')))}" if text(payer.get("Fax")) else "",
                                     f"Portal {text(payer.get('Portal'))}" if text(payer.get("Portal")) else ""]),
         }
 
