@@ -33,6 +33,7 @@ def test_top_level_help_lists_the_commands(cli):
 def test_readme_setup_commands_match_ci():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    # two lines, not joined with && (PowerShell 5.1 has no &&); tests/test_first_day.py checks the order
-    assert 'pip install ".[test]"\npython -m pytest -q' in readme
-    assert 'pip install ".[test]"\npython -m pytest -q' in ci
+    # separate lines, not joined with && (PowerShell 5.1 has no &&); tests/test_first_day.py checks the order
+    lines = 'pip install ".[test]"\nruff check toolkit tests benchmarks\nmypy\npython -m pytest -q'
+    assert lines in readme
+    assert lines in ci
