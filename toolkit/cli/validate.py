@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 from pathlib import Path
 
@@ -100,7 +101,7 @@ class _ProgressBar:
         return self
 
     def __call__(self, done: int, total: int, unit: str = "checks") -> None:
-        if self.bar is None and not click.get_text_stream("stderr").isatty():
+        if self.bar is None and not sys.stderr.isatty():
             return
         if self.bar is None:
             show = None
@@ -109,7 +110,7 @@ class _ProgressBar:
                     rate = self.bar.pos / max(time.perf_counter() - self.started, 1e-9)
                     return f"{self.bar.pos:,} lines, {rate:,.0f} lines/s"
             self.bar = click.progressbar(length=total, label="Checking claim lines", item_show_func=show,
-                                         file=click.get_text_stream("stderr"))
+                                         file=sys.stderr)
             self.bar.__enter__()
         if total > self.bar.length:  # an estimate (CSV size) that fell short
             self.bar.length = total
