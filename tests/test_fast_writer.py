@@ -155,6 +155,7 @@ def test_libreoffice_opens_the_fast_writers_output_and_reads_the_statuses(tmp_pa
     assert (tmp_path / "pdf" / "user.pdf").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_a_generated_10k_line_workbook_is_written_the_same_by_both_paths(tmp_path):
     sys.path.insert(0, str(REPO / "benchmarks"))
     from _data import claim_rows
