@@ -225,8 +225,10 @@ class SegmentReader:
         if not raw:
             return None
         elements = raw.split(seps.element)
-        # Some files put the terminator and a line break the "wrong" way round (…\n~GS…).
-        elements[0] = _JUNK_BEFORE_ID.sub("", elements[0]).upper()
+        head = elements[0]
+        if not (head.isalnum() and head.isupper()):  # the regex only where it can change something:
+            # some files put the terminator and a line break the "wrong" way round (…\n~GS…).
+            elements[0] = _JUNK_BEFORE_ID.sub("", head).upper()
         self.segments_read += 1
         return elements
 
