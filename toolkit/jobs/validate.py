@@ -34,10 +34,11 @@ SETTING_NCCI = "NCCI Index"
 
 def load_codesets(extra: list[str | Path] | None = None, settings: dict | None = None) -> CodeSets:
     """The shipped ICD-10-CM release plus any newer index named on the command line or in Settings."""
+    from ..values import setting
+
     paths = list(extra or [])
-    for key, value in (settings or {}).items():
-        if key.strip().casefold() == SETTING_CODESET.casefold() and value:
-            paths.append(value)
+    if setting(settings, SETTING_CODESET):
+        paths.append(setting(settings, SETTING_CODESET))
     return CodeSets.default(paths)
 
 
@@ -47,12 +48,12 @@ def load_edits(path: str | Path | None = None, settings: dict | None = None, *, 
     A relative path in Settings is taken relative to the workbook's folder (``near``) when it is
     not found from the current folder, so the index can sit beside the workbook.
     """
-    if path is None:
-        for key, value in (settings or {}).items():
-            if key.strip().casefold() == SETTING_NCCI.casefold() and str(value).strip():
-                path = Path(str(value).strip())
-                if not path.is_absolute() and not path.exists() and near is not None:
-                    path = Path(near) / path
+    from ..values import setting
+
+    if path is None and setting(settings, SETTING_NCCI):
+        path = Path(setting(settings, SETTING_NCCI))
+        if not path.is_absolute() and not path.exists() and near is not None:
+            path = Path(near) / path
     if path is None:
         return None
     from ..codesets.ncci import NcciEdits

@@ -75,11 +75,12 @@ class MailSettings:
     @classmethod
     def load(cls, settings: dict[str, str] | None = None, env: Mapping[str, str] | None = None) -> MailSettings:
         """From the Settings sheet (a dict, keys matched ignoring case) and the environment."""
+        from ..values import setting
+
         env = os.environ if env is None else env
-        folded = {" ".join(str(k).split()).casefold(): str(v or "").strip() for k, v in (settings or {}).items()}
         values = {}
         for attr, (key, var) in _KEYS.items():
-            values[attr] = (env.get(var) or folded.get(key.casefold(), "")).strip()
+            values[attr] = (env.get(var) or setting(settings, key)).strip()
         try:
             port = int(float(values["port"])) if values["port"] else 587
         except ValueError:
