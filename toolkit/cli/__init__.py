@@ -37,6 +37,18 @@ COMMANDS = {
 }
 
 
+def iso_date(ctx, param, value):
+    """Click callback for every date option (--as-of, --effective-from, …): YYYY-MM-DD or a one-line usage error."""
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date: use the form YYYY-MM-DD, e.g. 2026-11-27") from None
+
+
 class UserError(click.ClickException):
     """A ``MednecError`` shown as one line (``Error: …``) with its own exit code."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 
 import click
 
 from ..errors import InputError
+from . import iso_date
 
 SCRUB_EXAMPLES = """
 \b
@@ -51,14 +51,6 @@ def import_837(files, workbook):
         sys.exit(2)
 
 
-def _as_of(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-11-27") from None
-
 
 @click.command("scrub", epilog=SCRUB_EXAMPLES)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -74,7 +66,7 @@ def _as_of(ctx, param, value):
               help="Payers table from a workbook or a CSV (instead of the workbook's).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write one row per service line with its status and findings (.csv or .xlsx).")
-@click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD", help="Treat this date as today.")
+@click.option("--as-of", callback=iso_date, metavar="YYYY-MM-DD", help="Treat this date as today.")
 @click.option("--codeset", "codeset_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="An extra ICD-10-CM index (from 'mednec codeset build').")
 @click.option("--ncci", "ncci_path", type=click.Path(dir_okay=False, path_type=Path),

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
 import click
 
-from ..errors import InputError
+from . import iso_date
 
 _WORKBOOK = click.option("--workbook", "-w", "workbook", required=True,
                          type=click.Path(dir_okay=False), help="The practice workbook (.xlsm/.xlsx).")
-
-
-def _as_of(value):
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"--as-of '{value}' is not a date like 2026-03-31") from None
 
 
 def _open(path):
@@ -87,7 +77,7 @@ def refresh(workbook):
 
 @click.command("dashboard")
 @_WORKBOOK
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+@click.option("--as-of", "as_of", callback=iso_date, metavar="YYYY-MM-DD",
               help="Count days left and weeks up to this date (default today).")
 def dashboard(workbook, as_of):
     """Recompute the Dashboard sheet: denial rate by month, payer and procedure, top reasons,
@@ -96,5 +86,5 @@ def dashboard(workbook, as_of):
     from ..workbook.lock import updating
 
     with updating(workbook):
-        kpis = refresh_dashboard(_open(workbook), as_of=_as_of(as_of))
+        kpis = refresh_dashboard(_open(workbook), as_of=as_of)
     click.echo(kpis.summary_line())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from . import iso_date
+
 _WORKBOOK = click.option("--workbook", "workbook", required=True, type=click.Path(dir_okay=False, path_type=Path),
                          help="The mednec workbook (.xlsm or .xlsx) with the Denials, Claims, Rules, Payers and "
                               "Settings sheets.")
@@ -19,19 +21,6 @@ def _open(workbook: Path, writable: bool = False):
     from ..workbook.fastxlsx import open_book
 
     return open_book(workbook, writable=writable)  # calamine reads; Status cells written in place
-
-
-def _as_of(value):
-    import datetime as dt
-
-    from ..errors import InputError
-
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"--as-of '{value}' is not a date like 2026-03-31") from None
 
 
 def _print(paths, none_message: str) -> None:
@@ -49,8 +38,8 @@ def _print(paths, none_message: str) -> None:
 @click.option("--mark-appealed", is_flag=True,
               help="Also set the Status to Appealed, but only for letters that need nothing more from you (no "
                    "[...] to fill in, no [not on file], no unmet criterion). Close the workbook in Excel first.")
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date the letters and count deadlines to this day "
-                                                            "(default today).")
+@click.option("--as-of", "as_of", callback=iso_date, metavar="YYYY-MM-DD",
+              help="Date the letters and count deadlines to this day (default today).")
 def appeal(workbook, denial_id, all_open, out_dir, mark_appealed, as_of):
     """Write the appeal letter (Word) for a denial and print where it is.
 
@@ -76,7 +65,7 @@ def appeal(workbook, denial_id, all_open, out_dir, mark_appealed, as_of):
     with updating(workbook) if mark_appealed else nullcontext():
         book = _open(workbook, writable=mark_appealed)
         batch = appeal_batch(book, None if all_open else [denial_id], out_dir, mark_appealed=mark_appealed,
-                             today=_as_of(as_of))
+                             today=as_of)
     if all_open and not batch.letters and not batch.no_letter:
         click.echo("No open denials: nothing to write.")
     for w in batch.letters:

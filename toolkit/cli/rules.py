@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from . import iso_date
 
 EXAMPLES = """
 \b
@@ -91,7 +92,7 @@ Examples:
               help="The workbook with the Denials, Rules and Claims sheets (close it in Excel first).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the suggestions to this CSV file instead of the workbook's Rule Suggestions sheet.")
-@click.option("--as-of", callback=lambda ctx, p, v: _date(v), metavar="YYYY-MM-DD",
+@click.option("--as-of", callback=iso_date, metavar="YYYY-MM-DD",
               help="Look at the denials of the months before this date (default: today).")
 def suggest(workbook, out, as_of):
     """Propose changes to Rules from clusters of your own denials.
@@ -115,13 +116,3 @@ def suggest(workbook, out, as_of):
     book = WorkbookFile(workbook, writable=out is None)
     click.echo(str(suggest_rule_changes(book, out=out, as_of=as_of)))
 
-
-def _date(value):
-    import datetime as dt
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-11-27") from None

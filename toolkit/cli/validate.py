@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from . import iso_date
 
 EXAMPLES = """
 \b
@@ -24,14 +24,6 @@ Examples:
 """
 
 
-def _as_of(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use the form YYYY-MM-DD, e.g. 2026-11-27") from None
-
 
 @click.command(epilog=EXAMPLES)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -43,7 +35,7 @@ def _as_of(ctx, param, value):
               help="Write the results to this .csv, .parquet or .xlsx file and leave FILE untouched.")
 @click.option("--workbook", "-w", type=click.Path(dir_okay=False, path_type=Path),
               help="For an 837P batch: take Rules, Payers and what you typed in Claims from this workbook.")
-@click.option("--as-of", callback=_as_of, metavar="YYYY-MM-DD",
+@click.option("--as-of", callback=iso_date, metavar="YYYY-MM-DD",
               help="Treat this date as today (timely filing, future dates of service).")
 @click.option("--codeset", "codeset_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="An extra ICD-10-CM index (from 'mednec codeset build') for a newer fiscal year.")
@@ -147,9 +139,9 @@ def codeset_list(codeset_paths):
                    "Settings key 'ICD-10-CM Index' or $MEDNEC_ICD10CM_INDEX.")
 @click.option("--fy", type=int, metavar="YYYY",
               help="Fiscal year of the release, e.g. 2028 (default: from the file names or the XML).")
-@click.option("--effective-from", callback=_as_of, metavar="YYYY-MM-DD",
+@click.option("--effective-from", callback=iso_date, metavar="YYYY-MM-DD",
               help="First date of service the release applies to (default: October 1 before the fiscal year).")
-@click.option("--effective-to", callback=_as_of, metavar="YYYY-MM-DD",
+@click.option("--effective-to", callback=iso_date, metavar="YYYY-MM-DD",
               help="Last date of service it applies to (default: September 30 of the fiscal year).")
 @click.option("--label", help="Name shown in reports, e.g. 'ICD-10-CM FY2028'.")
 def codeset_build(sources, out, fy, effective_from, effective_to, label):
