@@ -78,15 +78,22 @@ class Renderer:
                 data = self._prepared.render(held)
                 if data is not None:
                     return self._checked(data, name, restore=held is not context)
-        except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
-                                  "the workbook data; correct or remove it in the template") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(f"{name}: a placeholder is broken ({exc.message}); each one must read like "
-                                  "{{ practice.name }}, and {% … %} tags must be complete") from None
         except jinja2.TemplateError as exc:
-            raise TemplateProblem(f"{name}: the template cannot be filled ({exc})") from None
+            raise self._problem(exc) from None
         return self.render_docxtpl(context)
+
+    def _problem(self, exc) -> TemplateProblem:
+        """A template error of Jinja's, said in the biller's words."""
+        import jinja2
+
+        name = self.path.name
+        if isinstance(exc, jinja2.UndefinedError):
+            return TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
+                                   "the workbook data; correct or remove it in the template")
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return TemplateProblem(f"{name}: a placeholder is broken ({exc.message}); each one must read like "
+                                   "{{ practice.name }}, and {% … %} tags must be complete")
+        return TemplateProblem(f"{name}: the template cannot be filled ({exc})")
 
     def _checked(self, data: bytes, name: str, *, restore: bool) -> bytes:
         """Refuse a letter with an unfilled placeholder; put back the braces the data held aside."""
@@ -107,14 +114,8 @@ class Renderer:
             tpl.patched_cache = self._patched
             held = _as_data(context)
             tpl.render(held, jinja_env=self._env)
-        except jinja2.UndefinedError as exc:
-            raise TemplateProblem(f"{name}: the placeholder {self._placeholder(exc)} cannot be filled from "
-                                  "the workbook data; correct or remove it in the template") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateProblem(f"{name}: a placeholder is broken ({exc.message}); each one must read like "
-                                  "{{ practice.name }}, and {% … %} tags must be complete") from None
         except jinja2.TemplateError as exc:
-            raise TemplateProblem(f"{name}: the template cannot be filled ({exc})") from None
+            raise self._problem(exc) from None
         except Exception as exc:  # a damaged .docx: zip/XML errors of several kinds
             raise TemplateProblem(f"{name}: not a usable Word template ({type(exc).__name__}); "
                                   "save it again as .docx from Word") from None
