@@ -182,3 +182,26 @@ def test_a_writable_workbook_in_a_read_only_folder_is_refused_with_a_clear_line(
         workbook.parent.chmod(0o755)
     assert result.exit_code == 3 and "is read-only, so the workbook cannot be saved safely" in result.output
     assert workbook.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", [
+    ("claims", "import-837", REPO / "tests" / "fixtures" / "x12_837p" / "riverside_batch.837"),
+    ("rules", "suggest"),
+    ("validate",),
+], ids=["claims import-837", "rules suggest", "validate"])
+def test_every_workbook_writer_waits_for_the_lock_and_then_refuses_with_exit_3(workbook, command):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
+        "print('held', flush=True); time.sleep(60)"), str(lock_path(workbook))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = workbook.read_bytes()
+        args = [*command, workbook] if command == ("validate",) else [*command, "--workbook", workbook]
+        proc = mednec(*args, env={"MEDNEC_LOCK_WAIT": "1"})
+        out, err = proc.communicate(timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 3, (out, err)
+    assert "another mednec command is updating this workbook" in err
+    assert workbook.read_bytes() == before

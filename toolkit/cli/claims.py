@@ -40,8 +40,11 @@ def import_837(files, workbook):
     """
     from ..jobs.claims import import_837_files
     from ..workbook.files import WorkbookFile
+    from ..workbook.lock import refuse_overwriting_input, updating
 
-    summary = import_837_files(WorkbookFile(workbook), [Path(f) for f in files])
+    refuse_overwriting_input(workbook, [Path(f) for f in files])
+    with updating(workbook):  # from the read to the replace: no other command's update is lost
+        summary = import_837_files(WorkbookFile(workbook), [Path(f) for f in files])
     click.echo(str(summary))
     for note in summary.notes:
         click.echo(f"Note: {note}")

@@ -108,11 +108,17 @@ def suggest(workbook, out, as_of):
     Min' (default 2) and 'Denial History Months' (default 12) set how many denials, over how
     long, make a cluster.
     """
+    from contextlib import nullcontext
+
     from ..jobs.rules import suggest_rule_changes
     from ..workbook.files import WorkbookFile
+    from ..workbook.lock import refuse_overwriting_input, updating
 
     if not workbook.exists():
         raise InputError("file not found", file=workbook)
-    book = WorkbookFile(workbook, writable=out is None)
-    click.echo(str(suggest_rule_changes(book, out=out, as_of=as_of)))
+    refuse_overwriting_input(out, [workbook])
+    # Writing the Rule Suggestions sheet replaces the workbook: hold its lock from read to replace.
+    with updating(workbook) if out is None else nullcontext():
+        book = WorkbookFile(workbook, writable=out is None)
+        click.echo(str(suggest_rule_changes(book, out=out, as_of=as_of)))
 
