@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,18 +105,25 @@ def test_import_835_and_mark_appealed_started_together_both_land(with_denials, t
     assert after.loc[after["Denial ID"] == first, "Status"].tolist() == ["Appealed"]
 
 
-def test_a_second_writer_waits_then_refuses_with_exit_3_and_one_line(workbook):
+@contextmanager
+def lock_held_elsewhere(workbook: Path):
+    """Another process holds the workbook's lock for the block, then dies (kill -9)."""
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
         "print('held', flush=True); time.sleep(60)"), str(lock_path(workbook))], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        before = workbook.read_bytes()
-        proc = mednec("denials", "import-835", REMIT, "--workbook", workbook, env={"MEDNEC_LOCK_WAIT": "1"})
-        out, err = proc.communicate(timeout=120)
+        yield
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_second_writer_waits_then_refuses_with_exit_3_and_one_line(workbook):
+    with lock_held_elsewhere(workbook):
+        before = workbook.read_bytes()
+        proc = mednec("denials", "import-835", REMIT, "--workbook", workbook, env={"MEDNEC_LOCK_WAIT": "1"})
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 3
     assert err.strip().splitlines() == [
         "Error: practice.xlsm: another mednec command is updating this workbook; try again when it has "
@@ -190,18 +198,11 @@ def test_a_writable_workbook_in_a_read_only_folder_is_refused_with_a_clear_line(
     ("validate",),
 ], ids=["claims import-837", "rules suggest", "validate"])
 def test_every_workbook_writer_waits_for_the_lock_and_then_refuses_with_exit_3(workbook, command):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
-        "print('held', flush=True); time.sleep(60)"), str(lock_path(workbook))], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with lock_held_elsewhere(workbook):
         before = workbook.read_bytes()
         args = [*command, workbook] if command == ("validate",) else [*command, "--workbook", workbook]
         proc = mednec(*args, env={"MEDNEC_LOCK_WAIT": "1"})
         out, err = proc.communicate(timeout=120)
-    finally:
-        holder.kill()
-        holder.wait()
     assert proc.returncode == 3, (out, err)
     assert "another mednec command is updating this workbook" in err
     assert workbook.read_bytes() == before

@@ -49,6 +49,18 @@ def iso_date(ctx, param, value):
         raise click.BadParameter(f"'{value}' is not a date: use the form YYYY-MM-DD, e.g. 2026-11-27") from None
 
 
+def report_import(summary, notes: tuple[str, ...] = ()) -> None:
+    """What an import of several files says: its summary, ``notes`` and its own notes, then one line
+    per refused file (on stderr) and exit code 2 when any was refused (the others were imported)."""
+    click.echo(str(summary))
+    for note in (*notes, *summary.notes):
+        click.echo(f"Note: {note}")
+    for line in summary.refused:
+        click.echo(f"Refused: {line}", err=True)
+    if summary.refused:
+        sys.exit(2)
+
+
 class UserError(click.ClickException):
     """A ``MednecError`` shown as one line (``Error: …``) with its own exit code."""
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..errors import InputError
-from . import iso_date
+from . import iso_date, report_import
 
 SCRUB_EXAMPLES = """
 \b
@@ -45,13 +44,7 @@ def import_837(files, workbook):
     refuse_overwriting_input(workbook, [Path(f) for f in files])
     with updating(workbook):  # from the read to the replace: no other command's update is lost
         summary = import_837_files(WorkbookFile(workbook), [Path(f) for f in files])
-    click.echo(str(summary))
-    for note in summary.notes:
-        click.echo(f"Note: {note}")
-    for line in summary.refused:
-        click.echo(f"Refused: {line}", err=True)
-    if summary.refused:
-        sys.exit(2)
+    report_import(summary)
 
 
 

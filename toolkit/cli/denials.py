@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from . import iso_date
+from . import iso_date, report_import
 
 _WORKBOOK = click.option("--workbook", "-w", "workbook", required=True,
                          type=click.Path(dir_okay=False), help="The practice workbook (.xlsm/.xlsx).")
@@ -51,14 +49,7 @@ def import_835(files, workbook):
     with updating(workbook):
         book = _open(workbook)
         summary = import_835_files(book, list(files))
-    click.echo(str(summary))
-    _fallback(book)
-    for note in summary.notes:
-        click.echo(f"Note: {note}")
-    for line in summary.refused:
-        click.echo(f"Refused: {line}", err=True)
-    if summary.refused:
-        sys.exit(2)
+    report_import(summary, (book.fallback_note,) if book.fallback_note else ())
 
 
 @denials.command("refresh")
