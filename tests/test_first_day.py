@@ -221,7 +221,7 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_the_readme_first_day(tmp_pa
     Path(site, "machine-packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", "")
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)], check=True, env=env)
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)], check=True, env=env)
     day = tmp_path / "day"
     day.mkdir()
     where = subprocess.run([str(python), "-c", "import toolkit; print(toolkit.__file__)"], cwd=day, env=env,
