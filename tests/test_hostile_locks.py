@@ -75,7 +75,6 @@ def test_validate_and_import_835_started_together_both_land(workbook):
     assert len(read_table(workbook, DENIALS)) > before               # import-835's update
 
 
-@pytest.mark.slow
 def _ready_for_an_appeal(path: Path) -> None:
     """Give claim 000110 (denied CO-197) its authorization number and the member ID, so its letter
     needs nothing more from the biller and --mark-appealed really writes the Status."""
@@ -91,6 +90,7 @@ def _ready_for_an_appeal(path: Path) -> None:
     book.save()
 
 
+@pytest.mark.slow
 def test_import_835_and_mark_appealed_started_together_both_land(with_denials, tmp_path):
     workbook = with_denials
     _ready_for_an_appeal(workbook)
@@ -205,4 +205,17 @@ def test_every_workbook_writer_waits_for_the_lock_and_then_refuses_with_exit_3(w
         out, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, (out, err)
     assert "another mednec command is updating this workbook" in err
+    assert workbook.read_bytes() == before
+
+
+def test_the_validate_button_in_file_mode_waits_for_the_lock_and_writes_nothing(workbook):
+    """The button's own process (``toolkit.excel.entry``, with the workbook file standing in for
+    Excel's COM caller) holds the lock from its read to its replace like the command does."""
+    with lock_held_elsewhere(workbook):
+        before = workbook.read_bytes()
+        env = {**os.environ, "PYTHONPATH": str(REPO), "MEDNEC_LOCK_WAIT": "1", "MEDNEC_CALLER_FILE": str(workbook)}
+        proc = subprocess.run([sys.executable, "-c", "from toolkit.excel import entry; entry.validate()"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "Validate Claims could not finish: practice.xlsm: another mednec command is updating" in proc.stderr
     assert workbook.read_bytes() == before

@@ -204,9 +204,10 @@ def _run(action: str, job) -> None:
 
     book = None
     try:
-        book = caller_book()
-        with (book.busy() if hasattr(book, "busy") else nullcontext()):
-            message = job(book)
+        with _holding_caller_file():
+            book = caller_book()
+            with (book.busy() if hasattr(book, "busy") else nullcontext()):
+                message = job(book)
     except Exception as exc:
         from ..errors import MednecError
 
@@ -220,6 +221,19 @@ def _run(action: str, job) -> None:
     tell = getattr(book, "tell", None)
     if tell is None:
         print(message)  # file mode: the command line shows it
+
+
+def _holding_caller_file():
+    """File mode holds the workbook's lock from the read to the replace, like every ``mednec``
+    command (no update of another command is lost); live Excel holds its own workbook open."""
+    from contextlib import nullcontext
+
+    file = os.environ.get(CALLER_FILE_ENV)
+    if not file:
+        return nullcontext()
+    from ..workbook.lock import updating
+
+    return updating(file)
 
 
 def _unexpected(action: str) -> str:
