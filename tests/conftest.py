@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,29 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "workbooks" / "sample"
 SHARED = REPO.parent / "shared"
 AS_OF = "2026-11-27"
+WORKBOOK = REPO / "workbooks" / "medical_necessity.xlsm"
+
+
+def run(*args):
+    """``mednec`` in-process through click (exceptions caught: the exit code and output are the test)."""
+    from toolkit.cli import cli as command
+
+    return CliRunner().invoke(command, [str(a) for a in args])
+
+
+def mednec(*args, env=None) -> subprocess.Popen:
+    """``mednec`` as its own process (real locks, real exits); a second writer waits up to 300 s."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "MEDNEC_LOCK_WAIT": "300", **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "toolkit", *map(str, args)], env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def workbook(tmp_path) -> Path:
+    """A copy of the shipped macro workbook, named as a practice would (modules may override)."""
+    target = tmp_path / "practice.xlsm"
+    shutil.copy(WORKBOOK, target)
+    return target
 
 
 @pytest.fixture

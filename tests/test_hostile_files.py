@@ -4,20 +4,16 @@ mistake, data never template syntax (issue 17 §4, §5).  Real workbooks, CSVs a
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from conftest import mednec, run
 
-from toolkit.cli import cli
 from toolkit.errors import InputError
 from toolkit.tables import CLAIMS, RULES
 from toolkit.workbook import files
@@ -26,23 +22,6 @@ from toolkit.workbook.files import WorkbookFile, read_table
 REPO = Path(__file__).resolve().parents[1]
 WORKBOOK = REPO / "workbooks" / "medical_necessity.xlsm"
 SAMPLE = REPO / "workbooks" / "sample"
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def mednec(*args, env=None) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "toolkit", *map(str, args)], env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.fixture
-def workbook(tmp_path) -> Path:
-    target = tmp_path / "practice.xlsm"
-    shutil.copy(WORKBOOK, target)
-    return target
 
 
 def _stray_cell(path: Path) -> Path:

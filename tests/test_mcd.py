@@ -11,12 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, REPO, SAMPLE, SHARED
+from conftest import AS_OF, SAMPLE, SHARED, run
 
 # The real headers of the files the import reads (current_article export).
 HEADERS = {
@@ -142,21 +141,6 @@ def read_rules_xlsm(path: Path) -> list[dict]:
 @pytest.fixture
 def download(tmp_path) -> Path:
     return make_folder(tmp_path / "mcd")
-
-
-@pytest.fixture
-def workbook(tmp_path) -> Path:
-    target = tmp_path / "practice.xlsm"
-    shutil.copy(REPO / "workbooks" / "medical_necessity.xlsm", target)
-    return target
-
-
-def run(*args):
-    from click.testing import CliRunner
-
-    from toolkit.cli import cli
-
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 COVERED_ALL = "M47.812, M47.813, M47.817, M47.816, M54.16"
