@@ -133,6 +133,15 @@ def test_the_new_carcs_follow_the_denial_rule():
         assert rows[routine]["Denial"] == "N", routine
 
 
+@pytest.mark.parametrize("name", ["carc", "rarc"])
+def test_each_table_says_which_x12_list_and_date_it_follows_and_where_it_came_from(name):
+    comments = " ".join(line for line in (DATA_DIR / f"{name}.csv").read_text(encoding="utf-8").splitlines()
+                        if line.startswith("#"))
+    assert "as published 2024-03-01" in comments
+    assert "x12.org copy of the list taken 2024-06-18" in comments and "BillingUtilities.php" in comments
+    assert "Deactivated" in comments
+
+
 # ---------------------------------------------------------------- own words, not X12's
 
 def test_the_digest_file_covers_every_code_in_both_tables():
