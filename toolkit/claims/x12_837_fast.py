@@ -1,0 +1,492 @@
+"""The fast path of the 837P reader: a batch's service lines as a Claims frame from column
+operations on the whole file, not a Python step per segment (``mednec validate FILE.837``).
+
+Why hand-written, and why numpy: pyx12 (the validator the tests use) walks every segment through
+its map and takes minutes on a 100,000-line batch; the reference reader ``x12_837._Reader`` takes
+a Python step per segment (about 5 s for 100,000 lines).  pyarrow is not a runtime dependency and
+``pyarrow.compute`` alone costs 0.15 s to import, so this path uses numpy (there with pandas):
+the file's bytes are one uint8 array; the positions of every segment terminator and element
+separator come from one comparison each; a segment's id, its loop (forward-filled HL, CLM and LX
+positions) and the elements the Claims columns need are index arithmetic on those positions.
+Python runs only over distinct values (dates, SV101 composites, payers, diagnosis lists, names).
+
+The reference reader stays the definition: this path reads what it reads, the same way, and
+returns None for anything it does not handle (non-ASCII text, a byte-order mark, fixed-width line
+wrapping, odd envelopes, a segment outside its loop, a refusal of any kind), so the caller falls
+back to the reference reader, which gives every refusal its one-line message naming the segment.
+tests/test_claims_837_fast.py compares the two on every fixture and on a generated batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..x12 import _separators_from_isa
+from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx_text, _number, payer_matcher
+
+#: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
+_WS = np.array([chr(c).isspace() for c in range(256)], dtype=bool)
+_PY_WS = bytes(c for c in range(128) if chr(c).isspace())
+#: Segment-id characters: A-Z → 1..26, 0-9 → 27..36, anything else 0 (not an id).
+_ID_CHAR = np.zeros(256, dtype=np.int64)
+_ID_CHAR[ord("A"): ord("Z") + 1] = np.arange(1, 27)
+_ID_CHAR[ord("0"): ord("9") + 1] = np.arange(27, 37)
+
+
+def _code(name: str) -> int:
+    c = [int(_ID_CHAR[ord(ch)]) for ch in name] + [0]
+    return (c[0] * 37 + c[1]) * 37 + c[2]
+
+
+_ENVELOPES = ("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1")
+#: (previous envelope segment, must it be the segment right before?) for each envelope segment.
+_ENVELOPE_AFTER = {"ISA": ("IEA", None), "GS": ("ISA", "GE"), "ST": ("GS", "SE"), "SE": ("ST",),
+                   "GE": ("SE",), "IEA": ("GE",)}
+
+
+class _Fallback(Exception):
+    """The reference reader must read this file (it may refuse it with its own message)."""
+
+
+class _File:
+    """The bytes of one batch: segment spans [starts, ends), element separator positions."""
+
+    def __init__(self, data: bytes, element: str):
+        self.arr = arr = np.frombuffer(data, dtype=np.uint8)
+        self.n = len(arr)
+        self.elements = np.flatnonzero(arr == ord(element))
+
+    def strip(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Narrow the spans [a, b) in place past leading and trailing whitespace."""
+        arr = self.arr
+        todo = np.flatnonzero(a < b)
+        todo = todo[_WS[arr[a[todo]]]]
+        while todo.size:
+            a[todo] += 1
+            todo = todo[a[todo] < b[todo]]
+            todo = todo[_WS[arr[a[todo]]]]
+        todo = np.flatnonzero(a < b)
+        todo = todo[_WS[arr[b[todo] - 1]]]
+        while todo.size:
+            b[todo] -= 1
+            todo = todo[a[todo] < b[todo]]
+            todo = todo[_WS[arr[b[todo] - 1]]]
+
+    def bytes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The spans as a numpy bytes array (one fixed width; trailing NULs are padding)."""
+        lengths = b - a
+        width = int(lengths.max()) if len(lengths) else 0
+        if width == 0:
+            return np.zeros(len(a), dtype="S1")
+        if width > 512:
+            raise _Fallback
+        cols = np.arange(width)
+        index = a[:, None] + cols[None, :]
+        grid = self.arr[np.minimum(index, self.n - 1)]
+        grid[cols[None, :] >= lengths[:, None]] = 0
+        return np.ascontiguousarray(grid).view(f"S{width}").ravel()
+
+
+class _Segments:
+    """Every segment's span, id code and first element separator."""
+
+    def __init__(self, f: _File, starts: np.ndarray, ends: np.ndarray):
+        self.f, self.starts, self.ends = f, starts, ends
+        e = f.elements
+        self.first = np.searchsorted(e, starts)  # index in f.elements of the separator ending the id
+        id_end = np.minimum(np.where(self.first < len(e), e[np.minimum(self.first, len(e) - 1)], f.n), ends)
+        length = id_end - starts
+        if not ((length == 2) | (length == 3)).all():
+            raise _Fallback  # an id the tokenizer would clean or refuse
+        arr = f.arr
+        c0 = _ID_CHAR[arr[starts]]
+        c1 = _ID_CHAR[arr[starts + 1]]
+        c2 = np.where(length == 3, _ID_CHAR[arr[np.minimum(starts + 2, f.n - 1)]], 0)
+        if (c0 < 1).any() or (c0 > 26).any() or (c1 < 1).any() or ((length == 3) & (c2 < 1)).any():
+            raise _Fallback
+        self.code = (c0 * 37 + c1) * 37 + c2
+        self.count = len(starts)
+        # Separators inside each segment: an element separator is never whitespace, so none lies
+        # between one segment's end and the next one's start.
+        self.seps = np.diff(np.r_[self.first, len(e)])
+
+    def of(self, name: str) -> np.ndarray:
+        return self.code == _code(name)
+
+    def spans(self, pos: np.ndarray, k: int, *, rest: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Stripped spans of element ``k`` (``rest``: elements k… as one text) of the segments at
+        ``pos``; an empty span where the segment is shorter or ``pos`` is -1."""
+        e = self.f.elements
+        ok = pos >= 0
+        p = np.where(ok, pos, 0)
+        first, end, seps = self.first[p], self.ends[p], self.seps[p]
+        ok &= seps >= k
+        last = len(e) - 1
+        a = np.where(ok, e[np.clip(first + k - 1, 0, last)] + 1, 0)
+        b = end if rest else np.where(seps > k, e[np.clip(first + k, 0, last)], end)
+        b = np.where(ok, b, 0)
+        self.f.strip(a, b)
+        return a, b
+
+    def values(self, pos: np.ndarray, k: int, *, rest: bool = False) -> np.ndarray:
+        return self.f.bytes(*self.spans(pos, k, rest=rest))
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    """numpy bytes → an object array of str (ASCII: checked when the file was read)."""
+    return values.astype("U").astype(object)
+
+
+def _map(fn: Callable[..., object], *columns: np.ndarray) -> np.ndarray:
+    """``fn`` of each row's values (numpy bytes columns), called once per distinct combination."""
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    uniques = []
+    for col in columns:
+        u, inv = np.unique(col, return_inverse=True)
+        uniques.append([v.decode("ascii") for v in u.tolist()])
+        combined = combined * len(u) + inv.reshape(-1)
+    keys, inv = np.unique(combined, return_inverse=True)
+    out = np.empty(len(keys), dtype=object)
+    for j, key in enumerate(keys.tolist()):
+        args = []
+        for u in reversed(uniques):
+            key, r = divmod(key, len(u))
+            args.append(u[r])
+        out[j] = fn(*reversed(args))
+    return out[inv.reshape(-1)]
+
+
+def _last_at(mask: np.ndarray) -> np.ndarray:
+    """For each segment, the position of the last segment at or before it where ``mask`` holds (-1)."""
+    return np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
+
+
+def _pick(events: np.ndarray, owners: np.ndarray, targets: np.ndarray, *, last: bool) -> np.ndarray:
+    """Per target position (sorted), the first or last of ``events`` it owns, else -1."""
+    out = np.full(len(targets), -1, dtype=np.int64)
+    if len(events):
+        change = owners[1:] != owners[:-1]
+        keep = np.r_[change, True] if last else np.r_[True, change]
+        out[np.searchsorted(targets, owners[keep])] = events[keep]
+    return out
+
+
+def _person(last: str, first: str) -> str:
+    return f"{last}, {first}" if first else last
+
+
+def _provider(last: str, first: str, npi: str) -> str:
+    name = f"{first} {last}".strip() if first else last
+    return f"{name} (NPI {npi})" if npi and name else name or npi
+
+
+# ---------------------------------------------------------------- reading
+
+def read_claims_fast(path: str | Path, payers=None):
+    """The batch as a Claims frame equal to ``claims_frame(read_837(path))``, or None when the
+    reference reader must read it (see the module docstring)."""
+    try:
+        return _read(Path(path), payers)
+    except _Fallback:
+        return None
+
+
+def _split(path: Path) -> tuple[_Segments, str, str]:
+    """The file's segments (as the tokenizer splits them) and its element and component separators."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise _Fallback from None
+    data = data.removeprefix(b"\xef\xbb\xbf").lstrip(_PY_WS).rstrip(b"\x00\x1a")
+    if len(data) < 200 or not data.startswith(b"ISA") or not data.isascii() or b"\x00" in data:
+        raise _Fallback
+    try:
+        seps = _separators_from_isa(data[:4096].decode("ascii"))
+    except (ValueError, IndexError):
+        raise _Fallback from None
+    chars = (seps.element, seps.component, seps.segment)
+    if len(set(chars)) < 3 or any(c.isspace() or c.isalnum() for c in chars):
+        raise _Fallback
+    f = _File(data, seps.element)
+    arr = f.arr
+    breaks = np.flatnonzero(arr == 10)
+    if len(breaks) >= 2:  # a batch wrapped at a fixed width: the reference reader joins the lines
+        line_ends = np.r_[breaks, f.n]
+        line_starts = np.r_[0, breaks + 1]
+        widths = line_ends - line_starts
+        widths -= (widths > 0) & (arr[np.maximum(line_ends - 1, 0)] == 13)
+        if widths[0] >= 40 and (widths[:-1] == widths[0]).all():
+            raise _Fallback
+    terms = np.flatnonzero(arr == ord(seps.segment))
+    starts = np.r_[0, terms + 1]
+    ends = np.r_[terms, f.n]
+    if not _WS[arr[starts[-1]:]].all():
+        raise _Fallback  # text after the last terminator: a truncated file
+    starts, ends = starts[:-1], ends[:-1]
+    f.strip(starts, ends)
+    keep = starts < ends
+    return _Segments(f, starts[keep], ends[keep]), seps.element, seps.component
+
+
+def _check_envelopes(s: _Segments, element: str) -> None:
+    """ISA (GS (ST…SE)+ GE)+ IEA, nothing between the envelopes, and the versions the reference
+    reader accepts; anything else is for the reference reader to read or refuse."""
+    names = {_code(n): n for n in _ENVELOPES}
+    pos = np.flatnonzero(np.isin(s.code, list(names)))
+    if not len(pos) or pos[0] != 0 or pos[-1] != s.count - 1:
+        raise _Fallback
+    text = s.f.arr
+    prev: tuple[str, int] = ("IEA", -1)
+    for p, c in zip(pos.tolist(), s.code[pos].tolist()):
+        name = names[c]
+        allowed = _ENVELOPE_AFTER.get(name)
+        if allowed is None or prev[0] not in allowed or (name != "SE" and p != prev[1] + 1):
+            raise _Fallback
+        if name in ("ISA", "GS", "ST"):
+            seg = text[s.starts[p]: s.ends[p]].tobytes().decode("ascii").split(element)
+            if not _envelope_ok(name, seg):
+                raise _Fallback
+        prev = (name, p)
+
+
+def _version_ok(version: str) -> bool:
+    return version.startswith("005010X222") and "X223" not in version and "X224" not in version
+
+
+def _envelope_ok(name: str, seg: list[str]) -> bool:
+    def el(i: int) -> str:
+        return seg[i].strip() if len(seg) > i else ""
+
+    if name == "ISA":
+        return len(seg) == 17 and el(12) == "00501"
+    if name == "GS":
+        return el(1) == "HC" and _version_ok(el(8))
+    return el(1) == "837" and (not el(3) or _version_ok(el(3)))
+
+
+def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file order, reads best whole
+    """Long on purpose: each block below is one Claims column family of the reference reader,
+    in the order ``_Reader.read`` meets its segments; splitting it would scatter the loop masks."""
+    import pandas as pd
+
+    from ..tables import CLAIMS
+
+    s, element, component = _split(path)
+    _check_envelopes(s, element)
+    n = s.count
+    is_hl, is_clm, is_lx, is_st = s.of("HL"), s.of("CLM"), s.of("LX"), s.of("ST")
+    is_nm1, is_sv1, is_sbr = s.of("NM1"), s.of("SV1"), s.of("SBR")
+    last_st, last_hl, last_clm, last_lx = _last_at(is_st), _last_at(is_hl), _last_at(is_clm), _last_at(is_lx)
+    in_hl = last_hl > last_st  # past the transaction header (BHT, submitter, receiver)
+    in_claim = in_hl & (last_clm > last_hl)
+    in_line = in_claim & (last_lx > last_clm)
+    pre_claim = in_hl & ~in_claim & ~is_hl  # an HL loop before its first claim
+    claim_zone = in_claim & ~in_line & ~is_clm  # 2300 and its 2310-2330 loops
+    line_zone = in_line & ~is_lx  # 2400 and its 2410-2440 loops
+    if (is_clm & ~in_hl).any() or (is_lx & ~in_claim).any() or (is_sv1 & ~line_zone).any():
+        raise _Fallback  # a claim, line or SV1 outside its loop
+
+    # HL tree: every parent named earlier in the same transaction; claims under 22/23 only.
+    hl_pos = np.flatnonzero(is_hl)
+    hl_id, hl_parent, hl_level = s.values(hl_pos, 1), s.values(hl_pos, 2), s.values(hl_pos, 3)
+    ids, inv = np.unique(np.concatenate([hl_id, hl_parent]), return_inverse=True)
+    inv = inv.reshape(-1)
+    tx = last_st[hl_pos]
+    own, parent = tx * len(ids) + inv[: len(hl_pos)], tx * len(ids) + inv[len(hl_pos):]
+    order = np.argsort(own, kind="stable")
+    if len(np.unique(own)) != len(own):
+        raise _Fallback
+    has_parent = hl_parent != b""
+    at = np.minimum(np.searchsorted(own[order], parent[has_parent]), len(own) - 1)
+    found = order[at]
+    if not ((own[found] == parent[has_parent]) & (found < np.flatnonzero(has_parent))).all():
+        raise _Fallback
+    clm_pos = np.flatnonzero(is_clm)
+    clm_level = hl_level[np.searchsorted(hl_pos, last_hl[clm_pos])]
+    if not ((clm_level == b"22") | (clm_level == b"23")).all():
+        raise _Fallback
+    level_at = np.zeros(n, dtype="S3")
+    level_at[hl_pos] = hl_level
+    level_22 = np.zeros(n, dtype=bool)
+    level_22[hl_pos[hl_level == b"22"]] = True
+
+    # Rows: one per LX, exactly one SV1 each.
+    lx_pos = np.flatnonzero(is_lx)
+    sv1_pos = np.flatnonzero(is_sv1)
+    if not len(lx_pos) or not np.array_equal(last_lx[sv1_pos], lx_pos):
+        raise _Fallback
+    row_claim = np.searchsorted(clm_pos, last_clm[lx_pos])
+
+    # Subscriber, patient, payer and billing provider: the HL loops before each claim.
+    nm1_pos = np.flatnonzero(is_nm1)
+    nm1_q = np.zeros(n, dtype="S3")
+    nm1_q[nm1_pos] = s.values(nm1_pos, 1)
+    last_nm1 = _last_at(is_nm1)
+
+    def last_before_claim(mask: np.ndarray, scope: np.ndarray) -> np.ndarray:
+        at = _last_at(mask & pre_claim)[clm_pos]
+        return np.where(at > scope, at, -1)
+
+    sub_scope = np.maximum(_last_at(level_22), last_st)[clm_pos]
+    pat_scope = last_hl[clm_pos]
+    dmg = s.of("DMG") & pre_claim
+    dmg_pos = np.flatnonzero(dmg)
+    dmg_d8 = s.values(dmg_pos, 1) == b"D8"
+    seen = last_nm1[dmg_pos]
+    q = np.where(seen > last_hl[dmg_pos], nm1_q[np.maximum(seen, 0)], b"")
+    to_pat = dmg_d8 & (level_at[last_hl[dmg_pos]] == b"23") & (q == b"QC")
+    to_sub = dmg_d8 & ~to_pat & (q == b"IL")
+    dmg_sub, dmg_pat = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    dmg_sub[dmg_pos[to_sub]] = True
+    dmg_pat[dmg_pos[to_pat]] = True
+    under_23 = clm_level == b"23"
+    sub_nm1 = last_before_claim(nm1_q == b"IL", sub_scope)
+    payer_nm1 = last_before_claim(nm1_q == b"PR", sub_scope)
+    sub_dmg = last_before_claim(dmg_sub, sub_scope)
+    pat_nm1 = np.where(under_23, last_before_claim(nm1_q == b"QC", pat_scope), -1)
+    pat_dmg = np.where(under_23, last_before_claim(dmg_pat, pat_scope), -1)
+    billing_nm1 = last_before_claim(nm1_q == b"85", last_st[clm_pos])
+
+    # Claim level (2300 before its first NM1/SBR loop): HI, REF*G1, DTP*472/434, NM1*82.
+    loops = np.cumsum(is_nm1 | is_sbr)
+    sbrs = np.cumsum(is_sbr)
+    claim_free = claim_zone & (loops == loops[last_clm])
+    ref = s.of("REF")
+    ref_pos = np.flatnonzero(ref & (claim_zone | line_zone))
+    ref_q = np.zeros(n, dtype=bool)
+    ref_q[ref_pos] = s.values(ref_pos, 1) == b"G1"
+    dtp_pos = np.flatnonzero(s.of("DTP") & (claim_zone | line_zone))
+    dtp_q = np.zeros(n, dtype="S3")
+    dtp_q[dtp_pos] = s.values(dtp_pos, 1)
+    dtp_date = np.empty(n, dtype=object)
+    dtp_date[dtp_pos] = _map(_date, s.values(dtp_pos, 3))
+    has_date = np.zeros(n, dtype=bool)
+    has_date[dtp_pos] = [d is not None for d in dtp_date[dtp_pos]]
+
+    def per_claim(mask: np.ndarray, *, last: bool) -> np.ndarray:
+        ev = np.flatnonzero(mask)
+        return _pick(ev, last_clm[ev], clm_pos, last=last)
+
+    claim_auth = per_claim(claim_free & ref_q, last=True)
+    claim_dtp = per_claim(claim_free & ((dtp_q == b"472") | (dtp_q == b"434")) & has_date, last=False)
+    nm1_82 = nm1_q == b"82"
+    r_pos = np.flatnonzero(nm1_82 & claim_zone & (sbrs == sbrs[last_clm]))
+    named = np.zeros(n, dtype=bool)
+    named[r_pos] = (s.values(r_pos, 3) != b"") | (s.values(r_pos, 4) != b"") | (s.values(r_pos, 9) != b"")
+    claim_rendering = per_claim(named, last=False)
+    hi_pos = np.flatnonzero(s.of("HI") & claim_free)
+    hi_claim = np.searchsorted(clm_pos, last_clm[hi_pos])
+    claim_hi = np.full(len(clm_pos), "", dtype=object)
+    hi_text = _text(s.values(hi_pos, 1, rest=True))
+    first_hi = np.r_[True, hi_claim[1:] != hi_claim[:-1]] if len(hi_pos) else np.zeros(0, dtype=bool)
+    claim_hi[hi_claim[first_hi]] = hi_text[first_hi]
+    for k in np.flatnonzero(~first_hi).tolist():  # a second HI of a claim: its codes follow the first's
+        claim_hi[hi_claim[k]] += element + hi_text[k]
+
+    # Line level (2400 before its first NM1/SVD/LIN loop): DTP*472, REF*G1; NM1*82 anywhere in it.
+    line_loops = np.cumsum(is_nm1 | s.of("SVD") | s.of("LIN"))
+    line_free = line_zone & (line_loops == line_loops[last_lx])
+
+    def per_line(mask: np.ndarray) -> np.ndarray:
+        ev = np.flatnonzero(mask)
+        return _pick(ev, last_lx[ev], lx_pos, last=True)
+
+    line_dtp = per_line(line_free & (dtp_q == b"472"))
+    line_auth = per_line(line_free & ref_q)
+    line_rendering = per_line(line_zone & nm1_82)
+
+    # Columns.
+    lx = s.values(lx_pos, 1)
+    if not np.char.isdigit(lx).all() or lx.dtype.itemsize > 18:
+        raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
+    sv101 = _map(lambda c: _procedure(c, component), s.values(sv1_pos, 1))
+    if any(p is None for p in sv101):
+        raise _Fallback  # SV101 without HC: the reference reader refuses it by name
+    rc = row_claim
+
+    def person(nm1: np.ndarray) -> np.ndarray:
+        return _map(_person, s.values(nm1, 3), s.values(nm1, 4))
+
+    def provider(nm1: np.ndarray) -> np.ndarray:
+        return _map(_provider, s.values(nm1, 3), s.values(nm1, 4), s.values(nm1, 9))
+
+    def date(dmg_at: np.ndarray) -> np.ndarray:
+        return _map(_date, s.values(dmg_at, 2))
+
+    def pick(use: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(use, a, b)
+
+    has_pat = (pat_nm1 >= 0)[rc]
+    pat_id, sub_id = _text(s.values(pat_nm1, 9))[rc], _text(s.values(sub_nm1, 9))[rc]
+    payer_name, payer_id = s.values(payer_nm1, 3), s.values(payer_nm1, 9)
+    match = payer_matcher(payers)
+    line_date = _map(_date, s.values(line_dtp, 3))
+    claim_date = np.where(claim_dtp >= 0, dtp_date[np.maximum(claim_dtp, 0)], None)[rc]
+    line_auth_text, claim_auth_text = _text(s.values(line_auth, 2)), _text(s.values(claim_auth, 2))[rc]
+    rendering = provider(line_rendering)
+    claim_rendering_text = provider(claim_rendering)[rc]
+    billing = provider(billing_nm1)[rc]
+    rendering = np.where(rendering != "", rendering, np.where(claim_rendering_text != "", claim_rendering_text,
+                                                              billing))
+    hi_codes, hi_uniques = np.unique(claim_hi.astype(str), return_inverse=True)
+    dx = _map(lambda hi, pointers: _dx_text(_diagnoses(hi, element, component), pointers, component)[0],
+              hi_codes.astype("S")[hi_uniques.reshape(-1)][rc], s.values(sv1_pos, 7))
+    columns = {
+        "Claim ID": _text(s.values(clm_pos, 1))[rc],
+        "Line": lx.astype(np.int64),
+        "Patient ID": pick(has_pat & (pat_id != ""), pat_id, sub_id),
+        "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
+        "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
+        "Sex": pick(has_pat, _text(s.values(pat_dmg, 3))[rc], _text(s.values(sub_dmg, 3))[rc]),
+        "Payer": _map(lambda pid, name: match(pid, name) or name, payer_id, payer_name)[rc],
+        "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
+        "CPT/HCPCS": np.array([p[0] for p in sv101], dtype=object),
+        "Modifiers": np.array([p[1] for p in sv101], dtype=object),
+        "Units": _map(_number_or_nan, s.values(sv1_pos, 4)).astype(float),
+        "Dx Codes": dx,
+        "Prior Auth Number": np.where(line_auth_text != "", line_auth_text, claim_auth_text),
+        "Rendering Provider": rendering,
+        "Charge": _map(_number_or_nan, s.values(sv1_pos, 2)).astype(float),
+    }
+    text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
+    headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
+    data = {}
+    for h in headers:
+        values = columns.get(h)
+        if values is None:
+            data[h] = pd.Series(np.full(len(lx_pos), np.nan))
+        elif values.dtype == object and h not in ("Date of Birth", "Date of Service"):
+            data[h] = pd.Series(values, dtype=text_dtype)
+        else:
+            data[h] = pd.Series(values)
+    frame = pd.DataFrame(data, columns=headers)
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+def _procedure(composite: str, component: str) -> tuple[str, str] | None:
+    """SV101 → (CPT/HCPCS, 'M1, M2, …'), or None when its qualifier is not a procedure code's."""
+    parts = composite.split(component)
+    if parts[0].strip() not in PROCEDURE_QUALIFIERS:
+        return None
+    modifiers = [m.strip() for m in parts[2:6] if m.strip()]
+    return (parts[1].strip() if len(parts) > 1 else "", ", ".join(modifiers))
+
+
+def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
+    """The claim's HI composites → ((ICD version, code), …), as ``_Reader.read_hi`` reads them."""
+    out = []
+    for composite in hi.split(element) if hi else []:
+        parts = composite.split(component)
+        qual = parts[0].strip()
+        if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
+            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
+    return tuple(out)
+
+
+def _number_or_nan(text: str) -> float:
+    value = _number(text)
+    return np.nan if value is None else value
