@@ -134,29 +134,65 @@ class _Segments:
     def values(self, pos: np.ndarray, k: int, *, rest: bool = False) -> np.ndarray:
         return self.f.bytes(*self.spans(pos, k, rest=rest))
 
+    def map(self, fn: Callable[..., object], pos: np.ndarray, *elements: int) -> np.ndarray:
+        """``fn`` of elements ``elements`` of the segments at ``pos`` (-1: blanks); each distinct
+        position read once (a billing provider, a blank, serves thousands of rows)."""
+        import pandas as pd
 
-def _text(values: np.ndarray) -> np.ndarray:
-    """numpy bytes → an object array of str (ASCII: checked when the file was read)."""
-    return values.astype("U").astype(object)
+        inv, distinct = pd.factorize(pos)
+        return _map(fn, *(self.values(distinct, k) for k in elements))[inv]
+
+    def text(self, pos: np.ndarray, k: int) -> np.ndarray:
+        """Element ``k`` of the segments at ``pos`` as str ("" where absent)."""
+        return self.map(_same, pos, k)
+
+
+def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(codes, distinct values in code order) of a numpy bytes array: pandas.factorize hashes its
+    8-byte words (sorting 100,000 strings, as numpy.unique does, costs ten times more)."""
+    import pandas as pd
+
+    m, width = len(values), values.dtype.itemsize
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), []
+    words = -(-width // 8)
+    grid = np.zeros((m, words * 8), dtype=np.uint8)
+    grid[:, :width] = values.view(np.uint8).reshape(m, width)
+    codes = np.zeros(m, dtype=np.int64)
+    for word in grid.view(np.uint64).T:
+        part, distinct = pd.factorize(word)
+        codes = pd.factorize(codes * len(distinct) + part)[0]
+    # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
+    first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
+    return codes, [v.decode("ascii") for v in values[first].tolist()]
+
+
+def _combine(fn: Callable[..., object], factors: list[tuple[np.ndarray, list[str]]]) -> np.ndarray:
+    """``fn`` of each row's values, called once per distinct combination."""
+    import pandas as pd
+
+    if len(factors) == 1:
+        codes, distinct = factors[0]
+        values = distinct if fn is _same else [fn(v) for v in distinct]
+        return np.fromiter(values, dtype=object, count=len(values))[codes]
+    combined = np.zeros(len(factors[0][0]), dtype=np.int64)
+    for codes, distinct in factors:
+        combined = combined * max(len(distinct), 1) + codes
+    inv, keys = pd.factorize(combined)
+    args = []
+    for _, distinct in reversed(factors):
+        keys, r = np.divmod(keys, max(len(distinct), 1))
+        args.append(np.array(distinct + [""], dtype=object)[r])
+    values = [fn(*row) for row in zip(*reversed(args))]
+    return np.fromiter(values, dtype=object, count=len(values))[inv]
 
 
 def _map(fn: Callable[..., object], *columns: np.ndarray) -> np.ndarray:
-    """``fn`` of each row's values (numpy bytes columns), called once per distinct combination."""
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    uniques = []
-    for col in columns:
-        u, inv = np.unique(col, return_inverse=True)
-        uniques.append([v.decode("ascii") for v in u.tolist()])
-        combined = combined * len(u) + inv.reshape(-1)
-    keys, inv = np.unique(combined, return_inverse=True)
-    out = np.empty(len(keys), dtype=object)
-    for j, key in enumerate(keys.tolist()):
-        args = []
-        for u in reversed(uniques):
-            key, r = divmod(key, len(u))
-            args.append(u[r])
-        out[j] = fn(*reversed(args))
-    return out[inv.reshape(-1)]
+    return _combine(fn, [_factor(c) for c in columns])
+
+
+def _same(value: str) -> str:
+    return value
 
 
 def _last_at(mask: np.ndarray) -> np.ndarray:
@@ -292,8 +328,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     # HL tree: every parent named earlier in the same transaction; claims under 22/23 only.
     hl_pos = np.flatnonzero(is_hl)
     hl_id, hl_parent, hl_level = s.values(hl_pos, 1), s.values(hl_pos, 2), s.values(hl_pos, 3)
-    ids, inv = np.unique(np.concatenate([hl_id, hl_parent]), return_inverse=True)
-    inv = inv.reshape(-1)
+    inv, ids = _factor(np.concatenate([hl_id, hl_parent]))
     tx = last_st[hl_pos]
     own, parent = tx * len(ids) + inv[: len(hl_pos)], tx * len(ids) + inv[len(hl_pos):]
     order = np.argsort(own, kind="stable")
@@ -362,7 +397,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     dtp_q = np.zeros(n, dtype="S3")
     dtp_q[dtp_pos] = s.values(dtp_pos, 1)
     dtp_date = np.empty(n, dtype=object)
-    dtp_date[dtp_pos] = _map(_date, s.values(dtp_pos, 3))
+    dtp_date[dtp_pos] = s.map(_date, dtp_pos, 3)
     has_date = np.zeros(n, dtype=bool)
     has_date[dtp_pos] = [d is not None for d in dtp_date[dtp_pos]]
 
@@ -380,7 +415,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     hi_pos = np.flatnonzero(s.of("HI") & claim_free)
     hi_claim = np.searchsorted(clm_pos, last_clm[hi_pos])
     claim_hi = np.full(len(clm_pos), "", dtype=object)
-    hi_text = _text(s.values(hi_pos, 1, rest=True))
+    hi_codes, hi_distinct = _factor(s.values(hi_pos, 1, rest=True))
+    hi_text = np.array(hi_distinct, dtype=object)[hi_codes]
     first_hi = np.r_[True, hi_claim[1:] != hi_claim[:-1]] if len(hi_pos) else np.zeros(0, dtype=bool)
     claim_hi[hi_claim[first_hi]] = hi_text[first_hi]
     for k in np.flatnonzero(~first_hi).tolist():  # a second HI of a claim: its codes follow the first's
@@ -402,54 +438,53 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     lx = s.values(lx_pos, 1)
     if not np.char.isdigit(lx).all() or lx.dtype.itemsize > 18:
         raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
-    sv101 = _map(lambda c: _procedure(c, component), s.values(sv1_pos, 1))
+    sv101 = s.map(lambda c: _procedure(c, component), sv1_pos, 1)
     if any(p is None for p in sv101):
         raise _Fallback  # SV101 without HC: the reference reader refuses it by name
     rc = row_claim
 
     def person(nm1: np.ndarray) -> np.ndarray:
-        return _map(_person, s.values(nm1, 3), s.values(nm1, 4))
+        return s.map(_person, nm1, 3, 4)
 
     def provider(nm1: np.ndarray) -> np.ndarray:
-        return _map(_provider, s.values(nm1, 3), s.values(nm1, 4), s.values(nm1, 9))
+        return s.map(_provider, nm1, 3, 4, 9)
 
     def date(dmg_at: np.ndarray) -> np.ndarray:
-        return _map(_date, s.values(dmg_at, 2))
+        return s.map(_date, dmg_at, 2)
 
     def pick(use: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(use, a, b)
 
     has_pat = (pat_nm1 >= 0)[rc]
-    pat_id, sub_id = _text(s.values(pat_nm1, 9))[rc], _text(s.values(sub_nm1, 9))[rc]
-    payer_name, payer_id = s.values(payer_nm1, 3), s.values(payer_nm1, 9)
+    pat_id, sub_id = s.text(pat_nm1, 9)[rc], s.text(sub_nm1, 9)[rc]
     match = payer_matcher(payers)
-    line_date = _map(_date, s.values(line_dtp, 3))
+    line_date = np.where(line_dtp >= 0, dtp_date[np.maximum(line_dtp, 0)], None)
     claim_date = np.where(claim_dtp >= 0, dtp_date[np.maximum(claim_dtp, 0)], None)[rc]
-    line_auth_text, claim_auth_text = _text(s.values(line_auth, 2)), _text(s.values(claim_auth, 2))[rc]
+    line_auth_text, claim_auth_text = s.text(line_auth, 2), s.text(claim_auth, 2)[rc]
     rendering = provider(line_rendering)
     claim_rendering_text = provider(claim_rendering)[rc]
     billing = provider(billing_nm1)[rc]
     rendering = np.where(rendering != "", rendering, np.where(claim_rendering_text != "", claim_rendering_text,
                                                               billing))
-    hi_codes, hi_uniques = np.unique(claim_hi.astype(str), return_inverse=True)
-    dx = _map(lambda hi, pointers: _dx_text(_diagnoses(hi, element, component), pointers, component)[0],
-              hi_codes.astype("S")[hi_uniques.reshape(-1)][rc], s.values(sv1_pos, 7))
+    claim_codes, claim_distinct = pd.factorize(claim_hi)
+    dx = _combine(lambda hi, pointers: _dx_text(_diagnoses(hi, element, component), pointers, component)[0],
+                  [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
     columns = {
-        "Claim ID": _text(s.values(clm_pos, 1))[rc],
+        "Claim ID": s.text(clm_pos, 1)[rc],
         "Line": lx.astype(np.int64),
         "Patient ID": pick(has_pat & (pat_id != ""), pat_id, sub_id),
         "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
         "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
-        "Sex": pick(has_pat, _text(s.values(pat_dmg, 3))[rc], _text(s.values(sub_dmg, 3))[rc]),
-        "Payer": _map(lambda pid, name: match(pid, name) or name, payer_id, payer_name)[rc],
+        "Sex": pick(has_pat, s.text(pat_dmg, 3)[rc], s.text(sub_dmg, 3)[rc]),
+        "Payer": s.map(lambda name, pid: match(pid, name) or name, payer_nm1, 3, 9)[rc],
         "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
         "CPT/HCPCS": np.array([p[0] for p in sv101], dtype=object),
         "Modifiers": np.array([p[1] for p in sv101], dtype=object),
-        "Units": _map(_number_or_nan, s.values(sv1_pos, 4)).astype(float),
+        "Units": s.map(_number_or_nan, sv1_pos, 4).astype(float),
         "Dx Codes": dx,
         "Prior Auth Number": np.where(line_auth_text != "", line_auth_text, claim_auth_text),
         "Rendering Provider": rendering,
-        "Charge": _map(_number_or_nan, s.values(sv1_pos, 2)).astype(float),
+        "Charge": s.map(_number_or_nan, sv1_pos, 2).astype(float),
     }
     text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
     headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
