@@ -286,6 +286,8 @@ def _check_envelopes(s: _Segments, element: str) -> None:
             if not _envelope_ok(name, seg):
                 raise _Fallback
         prev = (name, p)
+    if prev[0] != "IEA":
+        raise _Fallback  # the file ends inside an envelope: truncated
 
 
 def _version_ok(version: str) -> bool:

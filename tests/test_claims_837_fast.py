@@ -1,0 +1,149 @@
+"""The column-wise 837P reader (``x12_837_fast``) against the reference reader (``x12_837._Reader``).
+
+``mednec validate FILE.837`` reads the lines column-wise; the reference reader stays the
+definition.  Every file here is read by both: the column-wise frame must equal the reference
+frame, or the column-wise reader must decline (None) and the reference reader reads or refuses
+the file with its own one-line message.  Files it must read itself are asserted not None, so a
+reader that always declined would fail.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolkit.claims.x12_837 import claims_frame, read_837, read_claims_837
+from toolkit.claims.x12_837_fast import read_claims_fast
+from toolkit.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE = REPO / "tests" / "fixtures" / "x12_837p" / "riverside_batch.837"
+SHARED_837 = REPO.parent / "shared" / "data" / "x12_837p"
+PAYERS = pd.DataFrame({"Payer": ["Medicare", "Acme Health PPO"], "Payer Type": ["Medicare", "Commercial"],
+                       "Timely Filing Days": ["365", "90"], "Appeal Window Days": ["120", "180"],
+                       "Payer ID": ["00952", ""], "Also Known As": ["", "ACME HEALTH; Acme PPO"]})
+
+
+def _same_as_reference(path: Path, payers=None) -> pd.DataFrame | None:
+    """The column-wise frame (None when it declines), checked against the reference reader."""
+    fast = read_claims_fast(path, payers)
+    try:
+        reference = claims_frame(read_837(path, payers=payers))
+    except InputError as exc:
+        assert fast is None, "the column-wise reader read a file the reference reader refuses"
+        with pytest.raises(InputError) as again:
+            read_claims_837(path, payers=payers)
+        assert str(again.value) == str(exc)  # the refusal keeps the reference reader's words
+        return None
+    if fast is not None:
+        pd.testing.assert_frame_equal(fast, reference)
+        assert fast.attrs == reference.attrs
+    pd.testing.assert_frame_equal(read_claims_837(path, payers=payers), reference)
+    return fast
+
+
+def _variant(tmp_path: Path, name: str, *replacements: tuple[str, str], text: str | None = None) -> Path:
+    text = FIXTURE.read_text() if text is None else text
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_the_fixture_is_read_column_wise_with_and_without_payers():
+    assert _same_as_reference(FIXTURE) is not None
+    mapped = _same_as_reference(FIXTURE, PAYERS)
+    assert mapped is not None and set(mapped["Payer"]) == {"Medicare", "Acme Health PPO"}
+
+
+shared_samples = sorted(SHARED_837.glob("*")) if SHARED_837.is_dir() else []
+
+
+@pytest.mark.skipif(not shared_samples, reason="../shared/data/x12_837p is not here")
+@pytest.mark.parametrize("path", shared_samples, ids=lambda p: p.name)
+def test_every_public_sample_reads_the_same_or_is_refused_by_the_reference_reader(path):
+    _same_as_reference(path)
+
+
+@pytest.mark.parametrize("name, replacements", [
+    ("crlf.837", [("~\n", "~\r\n")]),
+    ("one_line.837", [("~\n", "~")]),
+    ("pipes.837", [("*", "|")]),
+    ("claim_date.837", [("LX*1~\nSV1*HC:72100*180*UN*1***1~\nDTP*472*D8*20261020~",
+                         "DTP*434*RD8*20261019-20261020~\nLX*1~\nSV1*HC:72100*180*UN*1***1~")]),
+    ("line_auth_and_rendering.837", [("DTP*472*D8*20261014~", "DTP*472*D8*20261014~\nREF*G1*LINEAUTH~\n"
+                                      "NM1*82*1*LEE*KIM****XX*1003000126~")]),
+    ("patient_id.837", [("NM1*QC*1*ROE*SAM~", "NM1*QC*1*ROE*SAM****MI*PT0042~")]),
+    ("no_patient_name.837", [("NM1*QC*1*ROE*SAM~\n", "")]),
+    ("other_payer.837", [("CLM*A1003*180***11:B:1*Y*A*Y*Y~\nHI*ABK:M545~",
+                          "CLM*A1003*180***11:B:1*Y*A*Y*Y~\nHI*ABK:M545~\nHI*ABF:R52~\nSBR*S*18*******MB~\n"
+                          "NM1*82*1*LATE*NOT****XX*1003000126~\nREF*G1*TOO LATE~")]),
+    ("loop_dates.837", [("SV1*HC:99213:25*125*UN*1***1~\nDTP*472*D8*20261012~",
+                         "SV1*HC:99213:25*125*UN*1***1~\nDTP*472*D8*20261013~\nSVD*00952*100*HC:99213**1~\n"
+                         "DTP*472*D8*20261231~")]),
+    ("unknown_segment.837", [("HI*ABK:J020~", "HI*ABK:J020~\nZZZ*SOMETHING*ELSE~")]),
+    ("bad_date.837", [("DMG*D8*19500314*F~", "DMG*D8*19501399*F~"), ("DTP*472*D8*20261021~", "DTP*472*D8*2026~")]),
+    ("icd9.837", [("HI*ABK:J020~", "HI*BK:4659~")]),
+])
+def test_a_variant_the_column_reader_handles_reads_the_same(tmp_path, name, replacements):
+    assert _same_as_reference(_variant(tmp_path, name, *replacements), PAYERS) is not None
+
+
+def test_several_transactions_and_interchanges_in_one_file_read_the_same(tmp_path):
+    text = FIXTURE.read_text()
+    head, rest = text.split("ST*837*0001", 1)
+    body, tail = ("ST*837*0001" + rest).split("GE*1*4711~\n", 1)
+    second = body.replace("ST*837*0001", "ST*837*0002").replace("SE*67*0001", "SE*67*0002").replace("CLM*A", "CLM*B")
+    batch = head + body + second + "GE*2*4711~\n" + tail
+    other = batch.replace("CLM*B", "CLM*C").replace("CLM*A", "CLM*D").replace("*HC:99213", "*HC:99214")
+    frame = _same_as_reference(_variant(tmp_path, "two.837", text=batch + other))
+    assert frame is not None and len(frame) == 4 * len(read_claims_837(FIXTURE))
+
+
+@pytest.mark.parametrize("name, replacements", [
+    ("accent.837", [("*ROE*SAM~", "*ROÉ*SAM~")]),  # not ASCII: byte and character offsets differ
+    ("no_digit_line.837", [("LX*2~", "LX*B~")]),
+    ("two_sv1.837", [("SV1*HC:99213*95*UN*1***1~", "SV1*HC:99213*95*UN*1***1~\nSV1*HC:99212*55*UN*1***1~")]),
+    ("hl_parent.837", [("HL*4*3*23*0~", "HL*4*9*23*0~")]),
+    ("claim_under_billing.837", [("HL*2*1*22*0~\nSBR*P*18*******MB~", "HL*2*1*20*0~\nSBR*P*18*******MB~")]),
+    ("v4010.837", [("*00501*", "*00401*")]),
+    ("institutional.837", [("005010X222A1", "005010X223A2")]),
+    ("separators.837", [("SV1*HC:99213*95", "SV1*HC>99213*95")]),
+    ("no_sv1.837", [("SV1*HC:99213*95*UN*1***1~\n", "")]),
+    ("truncated.837", [("GE*1*4711~\nIEA*1*000004711~\n", "")]),
+    ("lower_case.837", [("LX*1~\nSV1*HC:72100", "lx*1~\nSV1*HC:72100")]),
+])
+def test_what_the_column_reader_does_not_handle_goes_to_the_reference_reader(tmp_path, name, replacements):
+    path = _variant(tmp_path, name, *replacements)
+    assert read_claims_fast(path) is None
+    _same_as_reference(path)
+
+
+def test_a_wrapped_or_byte_order_marked_batch_goes_to_the_reference_reader(tmp_path):
+    text = FIXTURE.read_text().replace("\n", "")
+    wrapped = tmp_path / "wrapped.837"
+    wrapped.write_text("\r\n".join(text[i:i + 80] for i in range(0, len(text), 80)))
+    utf16 = tmp_path / "utf16.837"
+    utf16.write_bytes(FIXTURE.read_text().encode("utf-16"))
+    for path in (wrapped, utf16):
+        assert read_claims_fast(path) is None
+        _same_as_reference(path)
+    bom = tmp_path / "bom.837"
+    bom.write_bytes(b"\xef\xbb\xbf" + FIXTURE.read_bytes())
+    assert _same_as_reference(bom) is not None
+
+
+def test_a_generated_batch_of_thousands_of_lines_reads_the_same(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from _data import write_claims_csv
+    from bench_837 import write_batch
+
+    batch = tmp_path / "batch.837"
+    write_batch(write_claims_csv(tmp_path / "claims.csv", 3000), batch)
+    frame = _same_as_reference(batch, PAYERS)
+    assert frame is not None and len(frame) == 3000
