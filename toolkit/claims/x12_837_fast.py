@@ -20,6 +20,7 @@ tests/test_claims_837_fast.py compares the two on every fixture and on a generat
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,7 @@ class _File:
     """The bytes of one batch: segment spans [starts, ends), element separator positions."""
 
     def __init__(self, data: bytes, element: str):
+        self.element = element
         self.arr = arr = np.frombuffer(data, dtype=np.uint8)
         self.n = len(arr)
         self.elements = np.flatnonzero(arr == ord(element))
@@ -97,15 +99,16 @@ class _Segments:
         self.f, self.starts, self.ends = f, starts, ends
         e = f.elements
         self.first = np.searchsorted(e, starts)  # index in f.elements of the separator ending the id
-        id_end = np.minimum(np.where(self.first < len(e), e[np.minimum(self.first, len(e) - 1)], f.n), ends)
-        length = id_end - starts
-        if not ((length == 2) | (length == 3)).all():
+        arr, last, sep = f.arr, f.n - 1, f.arr.dtype.type(ord(f.element))
+        if ((ends - starts) < 2).any():
+            raise _Fallback  # a one-letter id
+        c2, c3 = arr[np.minimum(starts + 2, last)], arr[np.minimum(starts + 3, last)]
+        short = (ends == starts + 2) | (c2 == sep)  # a two-character id (N3, HL, LX …)
+        if not (short | (ends == starts + 3) | (c3 == sep)).all():
             raise _Fallback  # an id the tokenizer would clean or refuse
-        arr = f.arr
-        c0 = _ID_CHAR[arr[starts]]
-        c1 = _ID_CHAR[arr[starts + 1]]
-        c2 = np.where(length == 3, _ID_CHAR[arr[np.minimum(starts + 2, f.n - 1)]], 0)
-        if (c0 < 1).any() or (c0 > 26).any() or (c1 < 1).any() or ((length == 3) & (c2 < 1)).any():
+        c0, c1 = _ID_CHAR[arr[starts]], _ID_CHAR[arr[starts + 1]]
+        c2 = np.where(short, 0, _ID_CHAR[c2])
+        if (c0 < 1).any() or (c0 > 26).any() or (c1 < 1).any() or (~short & (c2 < 1)).any():
             raise _Fallback
         self.code = (c0 * 37 + c1) * 37 + c2
         self.count = len(starts)
@@ -248,7 +251,11 @@ def _split(path: Path) -> tuple[_Segments, str, str]:
         raise _Fallback
     f = _File(data, seps.element)
     arr = f.arr
-    breaks = np.flatnonzero(arr == 10)
+    one = data.find(b"\n")
+    two = data.find(b"\n", one + 1) if one >= 0 else -1
+    same = two >= 0 and len(data[:one].rstrip(b"\r")) == len(data[one + 1: two].rstrip(b"\r"))
+    # the first two lines differ in width (or there are not three): not wrapped, no need to look further
+    breaks = np.flatnonzero(arr == 10) if same else np.zeros(0, dtype=np.int64)
     if len(breaks) >= 2:  # a batch wrapped at a fixed width: the reference reader joins the lines
         line_ends = np.r_[breaks, f.n]
         line_starts = np.r_[0, breaks + 1]
@@ -513,6 +520,7 @@ def _procedure(composite: str, component: str) -> tuple[str, str] | None:
     return (parts[1].strip() if len(parts) > 1 else "", ", ".join(modifiers))
 
 
+@lru_cache(maxsize=65536)
 def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
     """The claim's HI composites → ((ICD version, code), …), as ``_Reader.read_hi`` reads them."""
     out = []
