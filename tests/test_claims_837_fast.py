@@ -147,3 +147,12 @@ def test_a_generated_batch_of_thousands_of_lines_reads_the_same(tmp_path):
     write_batch(write_claims_csv(tmp_path / "claims.csv", 3000), batch)
     frame = _same_as_reference(batch, PAYERS)
     assert frame is not None and len(frame) == 3000
+
+
+def test_a_value_in_the_last_bytes_of_the_file_is_read_whole():
+    import numpy as np
+
+    from toolkit.claims.x12_837_fast import _File
+
+    f = _File(b"ABC*DEF*GH", "*")  # a 3-byte window cannot start at byte 8: the value is shifted into it
+    assert f.bytes(np.array([8, 4, 0]), np.array([10, 7, 0])).tolist() == [b"GH", b"DEF", b""]

@@ -42,6 +42,8 @@ def _code(name: str) -> int:
     return (c[0] * 37 + c[1]) * 37 + c[2]
 
 
+#: The widest element value read column-wise (an HI segment's codes, a name); wider: the reference reader.
+_WIDEST = 512
 _ENVELOPES = ("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1")
 #: (previous envelope segment, must it be the segment right before?) for each envelope segment.
 _ENVELOPE_AFTER = {"ISA": ("IEA", None), "GS": ("ISA", "GE"), "ST": ("GS", "SE"), "SE": ("ST",),
@@ -83,13 +85,18 @@ class _File:
         width = int(lengths.max()) if len(lengths) else 0
         if width == 0:
             return np.zeros(len(a), dtype="S1")
-        if width > 512:
+        if width > _WIDEST:
             raise _Fallback
-        cols = np.arange(width)
-        index = a[:, None] + cols[None, :]
-        grid = self.arr[np.minimum(index, self.n - 1)]
-        grid[cols[None, :] >= lengths[:, None]] = 0
-        return np.ascontiguousarray(grid).view(f"S{width}").ravel()
+        if width > self.n:
+            raise _Fallback
+        # each row a copy of `width` bytes from a (strided) view of the file: no index per byte;
+        # a value in the file's last `width` bytes is shifted into the last window
+        shift = np.maximum(a - (self.n - width), 0)
+        grid = np.lib.stride_tricks.sliding_window_view(self.arr, width)[a - shift]
+        for row in np.flatnonzero(shift).tolist():
+            grid[row, : width - shift[row]] = grid[row, shift[row]:].copy()
+        grid *= np.arange(width, dtype=np.int32)[None, :] < lengths[:, None]
+        return grid.view(f"S{width}").ravel()
 
 
 class _Segments:
@@ -161,10 +168,11 @@ def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     words = -(-width // 8)
     grid = np.zeros((m, words * 8), dtype=np.uint8)
     grid[:, :width] = values.view(np.uint8).reshape(m, width)
-    codes = np.zeros(m, dtype=np.int64)
+    codes: np.ndarray | None = None
     for word in grid.view(np.uint64).T:
         part, distinct = pd.factorize(word)
-        codes = pd.factorize(codes * len(distinct) + part)[0]
+        codes = part if codes is None else pd.factorize(codes * len(distinct) + part)[0]
+    assert codes is not None
     # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
     first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
     return codes, [v.decode("ascii") for v in values[first].tolist()]
@@ -198,9 +206,15 @@ def _same(value: str) -> str:
     return value
 
 
+def _last_of(events: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each position in ``at``, the last of the (sorted) ``events`` at or before it, else -1."""
+    i = np.searchsorted(events, at, side="right") - 1
+    return np.where(i >= 0, events[np.maximum(i, 0)] if len(events) else -1, -1)
+
+
 def _last_at(mask: np.ndarray) -> np.ndarray:
     """For each segment, the position of the last segment at or before it where ``mask`` holds (-1)."""
-    return np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
+    return np.maximum.accumulate(np.where(mask, np.arange(len(mask), dtype=np.int32), np.int32(-1)))
 
 
 def _pick(events: np.ndarray, owners: np.ndarray, targets: np.ndarray, *, last: bool) -> np.ndarray:
@@ -341,8 +355,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     tx = last_st[hl_pos]
     own, parent = tx * len(ids) + inv[: len(hl_pos)], tx * len(ids) + inv[len(hl_pos):]
     order = np.argsort(own, kind="stable")
-    if len(np.unique(own)) != len(own):
-        raise _Fallback
+    if (own[order][1:] == own[order][:-1]).any():
+        raise _Fallback  # one HL01 twice in a transaction
     has_parent = hl_parent != b""
     at = np.minimum(np.searchsorted(own[order], parent[has_parent]), len(own) - 1)
     found = order[at]
@@ -368,18 +382,17 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     nm1_pos = np.flatnonzero(is_nm1)
     nm1_q = np.zeros(n, dtype="S3")
     nm1_q[nm1_pos] = s.values(nm1_pos, 1)
-    last_nm1 = _last_at(is_nm1)
 
     def last_before_claim(mask: np.ndarray, scope: np.ndarray) -> np.ndarray:
-        at = _last_at(mask & pre_claim)[clm_pos]
+        at = _last_of(np.flatnonzero(mask & pre_claim), clm_pos)
         return np.where(at > scope, at, -1)
 
-    sub_scope = np.maximum(_last_at(level_22), last_st)[clm_pos]
+    sub_scope = np.maximum(_last_of(np.flatnonzero(level_22), clm_pos), last_st[clm_pos])
     pat_scope = last_hl[clm_pos]
     dmg = s.of("DMG") & pre_claim
     dmg_pos = np.flatnonzero(dmg)
     dmg_d8 = s.values(dmg_pos, 1) == b"D8"
-    seen = last_nm1[dmg_pos]
+    seen = _last_of(nm1_pos, dmg_pos)
     q = np.where(seen > last_hl[dmg_pos], nm1_q[np.maximum(seen, 0)], b"")
     to_pat = dmg_d8 & (level_at[last_hl[dmg_pos]] == b"23") & (q == b"QC")
     to_sub = dmg_d8 & ~to_pat & (q == b"IL")
@@ -395,8 +408,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     billing_nm1 = last_before_claim(nm1_q == b"85", last_st[clm_pos])
 
     # Claim level (2300 before its first NM1/SBR loop): HI, REF*G1, DTP*472/434, NM1*82.
-    loops = np.cumsum(is_nm1 | is_sbr)
-    sbrs = np.cumsum(is_sbr)
+    loops = np.cumsum(is_nm1 | is_sbr, dtype=np.int32)
+    sbrs = np.cumsum(is_sbr, dtype=np.int32)
     claim_free = claim_zone & (loops == loops[last_clm])
     ref = s.of("REF")
     ref_pos = np.flatnonzero(ref & (claim_zone | line_zone))
@@ -432,7 +445,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         claim_hi[hi_claim[k]] += element + hi_text[k]
 
     # Line level (2400 before its first NM1/SVD/LIN loop): DTP*472, REF*G1; NM1*82 anywhere in it.
-    line_loops = np.cumsum(is_nm1 | s.of("SVD") | s.of("LIN"))
+    line_loops = np.cumsum(is_nm1 | s.of("SVD") | s.of("LIN"), dtype=np.int32)
     line_free = line_zone & (line_loops == line_loops[last_lx])
 
     def per_line(mask: np.ndarray) -> np.ndarray:
@@ -447,8 +460,9 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     lx = s.values(lx_pos, 1)
     if not np.char.isdigit(lx).all() or lx.dtype.itemsize > 18:
         raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
-    sv101 = s.map(lambda c: _procedure(c, component), sv1_pos, 1)
-    if any(p is None for p in sv101):
+    sv101_codes, sv101_distinct = _factor(s.values(sv1_pos, 1))
+    procedures = [_procedure(c, component) for c in sv101_distinct]
+    if any(p is None for p in procedures):
         raise _Fallback  # SV101 without HC: the reference reader refuses it by name
     rc = row_claim
 
@@ -487,8 +501,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         "Sex": pick(has_pat, s.text(pat_dmg, 3)[rc], s.text(sub_dmg, 3)[rc]),
         "Payer": s.map(lambda name, pid: match(pid, name) or name, payer_nm1, 3, 9)[rc],
         "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
-        "CPT/HCPCS": np.array([p[0] for p in sv101], dtype=object),
-        "Modifiers": np.array([p[1] for p in sv101], dtype=object),
+        "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
+        "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
         "Units": s.map(_number_or_nan, sv1_pos, 4).astype(float),
         "Dx Codes": dx,
         "Prior Auth Number": np.where(line_auth_text != "", line_auth_text, claim_auth_text),
