@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..x12 import _separators_from_isa
-from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx_text, _number, payer_matcher
+from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx, _icd9, _number, payer_matcher
 
 #: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
 _WS = np.array([chr(c).isspace() for c in range(256)], dtype=bool)
@@ -490,7 +490,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     rendering = np.where(rendering != "", rendering, np.where(claim_rendering_text != "", claim_rendering_text,
                                                               billing))
     claim_codes, claim_distinct = pd.factorize(claim_hi)
-    dx = _combine(lambda hi, pointers: _dx_text(_diagnoses(hi, element, component), pointers, component)[0],
+    dx = _combine(lambda hi, pointers: _line_dx(_claim_codes(hi, element, component), _pointers(pointers, component)),
                   [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
     columns = {
         "Claim ID": s.text(clm_pos, 1)[rc],
@@ -535,6 +535,32 @@ def _procedure(composite: str, component: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=65536)
+def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
+    """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
+    return tuple(_dx(code) if version == "10" else _icd9(code) for version, code in _diagnoses(hi, element, component))
+
+
+@lru_cache(maxsize=4096)
+def _pointers(text: str, component: str) -> tuple[int, ...]:
+    """SV107's diagnosis pointers as numbers (what is not a number is skipped)."""
+    return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
+
+
+def _line_dx(codes: tuple[str, ...], pointers: tuple[int, ...]) -> str:
+    """``x12_837._dx_text`` on codes already formatted: the pointed-to codes in pointer order,
+    then the claim's others, each once."""
+    order: list[int] = []
+    for p in pointers:
+        if 1 <= p <= len(codes) and p - 1 not in order:
+            order.append(p - 1)
+    order += [k for k in range(len(codes)) if k not in order]
+    out: list[str] = []
+    for k in order:
+        if codes[k] not in out:
+            out.append(codes[k])
+    return ", ".join(out)
+
+
 def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
     """The claim's HI composites → ((ICD version, code), …), as ``_Reader.read_hi`` reads them."""
     out = []
