@@ -89,6 +89,12 @@ def test_every_public_sample_reads_the_same_or_is_refused_by_the_reference_reade
     ("unknown_segment.837", [("HI*ABK:J020~", "HI*ABK:J020~\nZZZ*SOMETHING*ELSE~")]),
     ("bad_date.837", [("DMG*D8*19500314*F~", "DMG*D8*19501399*F~"), ("DTP*472*D8*20261021~", "DTP*472*D8*2026~")]),
     ("icd9.837", [("HI*ABK:J020~", "HI*BK:4659~")]),
+    ("no_units.837", [("*UN*1***", "*UN****"), ("*UN*4***", "*UN****")]),  # every Units blank: a column of None
+    ("some_units.837", [("*UN*4***", "*UN****")]),
+    ("no_dates.837", [("DTP*472*D8*20261012~\n", ""), ("DTP*472*D8*20261014~\n", ""), ("DTP*472*D8*20261020~\n", ""),
+                      ("DTP*472*D8*20261021~\n", "")]),
+    ("no_birth_dates.837", [("DMG*D8*19500314*F~\n", ""), ("DMG*D8*19780930*M~\n", ""), ("DMG*D8*20100601*M~\n", ""),
+                            ("DMG*D8*19440722*M~\n", "")]),
 ])
 def test_a_variant_the_column_reader_handles_reads_the_same(tmp_path, name, replacements):
     assert _same_as_reference(_variant(tmp_path, name, *replacements), PAYERS) is not None

@@ -503,11 +503,11 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
         "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
         "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
-        "Units": s.map(_number_or_nan, sv1_pos, 4).astype(float),
+        "Units": _numbers(s.map(_number, sv1_pos, 4)),
         "Dx Codes": dx,
         "Prior Auth Number": np.where(line_auth_text != "", line_auth_text, claim_auth_text),
         "Rendering Provider": rendering,
-        "Charge": s.map(_number_or_nan, sv1_pos, 2).astype(float),
+        "Charge": _numbers(s.map(_number, sv1_pos, 2)),
     }
     text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
     headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
@@ -516,7 +516,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         values = columns.get(h)
         if values is None:
             data[h] = pd.Series(np.full(len(lx_pos), np.nan))
-        elif values.dtype == object and h not in ("Date of Birth", "Date of Service"):
+        elif h not in ("Line", "Date of Birth", "Date of Service", "Units", "Charge"):
             data[h] = pd.Series(values, dtype=text_dtype)
         else:
             data[h] = pd.Series(values)
@@ -572,6 +572,10 @@ def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], 
     return tuple(out)
 
 
-def _number_or_nan(text: str) -> float:
-    value = _number(text)
-    return np.nan if value is None else value
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Numbers or None → what the reference's from_records makes of them: float64 with NaN for
+    the blanks, or a column of None when every value is blank."""
+    import pandas as pd
+
+    blank = pd.isna(values)
+    return values if blank.all() else np.where(blank, np.nan, values).astype(float)
