@@ -162,3 +162,35 @@ def test_a_value_in_the_last_bytes_of_the_file_is_read_whole():
 
     f = _File(b"ABC*DEF*GH", "*")  # a 3-byte window cannot start at byte 8: the value is shifted into it
     assert f.bytes(np.array([8, 4, 0]), np.array([10, 7, 0])).tolist() == [b"GH", b"DEF", b""]
+
+
+#: Segments a PM system or a damaged file may put anywhere: the mutations below draw from them.
+_EXTRA = ["NM1*82*1*LEE*KIM****XX*1003000126", "REF*G1*AX1", "DTP*472*D8*20261111", "DTP*434*RD8*20261001-20261002",
+          "SBR*S*18*******MB", "SVD*00952*100*HC:99213**1", "LIN**N4*00002", "HI*ABF:R52*ABK:M545",
+          "NM1*QC*1*DOE*JO****MI*Q1", "DMG*D8*20000101*F", "NM1*IL*1*X*Y****MI*Z9", "NM1*PR*2*OTHER*****PI*99",
+          "NM1*85*2*BILL*****XX*1", "LX*7", "SV1*HC:97110:GP*10*UN*2***1:2:3", "HL*9*3*23*0", "HL*10*1*22*0",
+          "CLM*Z1*10***11:B:1", "PAT*19", "ZZZ*1", "DTP*472*D8*BAD", "NM1*82*1***** *XX*", "SV1*HC:99213*", "LX*X"]
+
+
+def test_hundreds_of_shuffled_and_damaged_batches_read_the_same_or_go_to_the_reference_reader(tmp_path):
+    import random
+
+    segments = FIXTURE.read_text().strip().removesuffix("~").split("~\n")
+    rnd = random.Random(13)
+    outcomes = set()
+    for trial in range(200):
+        s = list(segments)
+        for _ in range(rnd.randint(1, 4)):  # delete, duplicate, swap or insert a segment inside the envelopes
+            op, i = rnd.random(), rnd.randrange(3, len(s) - 3)
+            if op < 0.3:
+                del s[i]
+            elif op < 0.5:
+                s.insert(i, s[rnd.randrange(3, len(s) - 3)])
+            elif op < 0.6:
+                s[i], s[i + 1] = s[i + 1], s[i]
+            else:
+                s.insert(i, rnd.choice(_EXTRA))
+        path = tmp_path / f"mutant{trial}.837"
+        path.write_text("~\n".join(s) + "~\n")
+        outcomes.add(_same_as_reference(path) is not None)
+    assert outcomes == {True, False}  # both paths were taken
