@@ -194,3 +194,14 @@ def test_hundreds_of_shuffled_and_damaged_batches_read_the_same_or_go_to_the_ref
         path.write_text("~\n".join(s) + "~\n")
         outcomes.add(_same_as_reference(path) is not None)
     assert outcomes == {True, False}  # both paths were taken
+
+
+@pytest.mark.parametrize("dtype", [object, pd.StringDtype("python"), pd.Series(["x"]).dtype], ids=str)
+def test_text_columns_are_built_for_each_way_pandas_may_keep_text(dtype):
+    import numpy as np
+
+    from toolkit.claims.x12_837_fast import _File, _text_column
+
+    f = _File(b"CLM*A1001*275~CLM*B7*9~", "*")
+    column = _text_column(f, np.array([4, 18, 0]), np.array([9, 20, 0]), dtype)
+    assert column.dtype == dtype and column.tolist() == ["A1001", "B7", ""]

@@ -50,6 +50,9 @@ _ENVELOPE_AFTER = {"ISA": ("IEA", None), "GS": ("ISA", "GE"), "ST": ("GS", "SE")
                    "GE": ("SE",), "IEA": ("GE",)}
 
 
+Spans = tuple[np.ndarray, np.ndarray]  # [start, end) of values in the file's bytes
+
+
 class _Fallback(Exception):
     """The reference reader must read this file (it may refuse it with its own message)."""
 
@@ -478,12 +481,21 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     def pick(use: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(use, a, b)
 
+    def choose(use: np.ndarray, x: Spans, y: Spans) -> Spans:
+        return np.where(use, x[0], y[0]), np.where(use, x[1], y[1])
+
+    def per_row(x: Spans) -> Spans:
+        return x[0][rc], x[1][rc]
+
     has_pat = (pat_nm1 >= 0)[rc]
-    pat_id, sub_id = s.text(pat_nm1, 9)[rc], s.text(sub_nm1, 9)[rc]
+    pat_id = s.spans(pat_nm1, 9)  # per claim, like the other spans before per_row
+    patient_id = choose(pat_id[1] > pat_id[0], pat_id, s.spans(sub_nm1, 9))
+    sex = choose(pat_nm1 >= 0, s.spans(pat_dmg, 3), s.spans(sub_dmg, 3))
     match = payer_matcher(payers)
     line_date = np.where(line_dtp >= 0, dtp_date[np.maximum(line_dtp, 0)], None)
     claim_date = np.where(claim_dtp >= 0, dtp_date[np.maximum(claim_dtp, 0)], None)[rc]
-    line_auth_text, claim_auth_text = s.text(line_auth, 2), s.text(claim_auth, 2)[rc]
+    line_auth_span = s.spans(line_auth, 2)
+    auth = choose(line_auth_span[1] > line_auth_span[0], line_auth_span, per_row(s.spans(claim_auth, 2)))
     rendering = provider(line_rendering)
     claim_rendering_text = provider(claim_rendering)[rc]
     billing = provider(billing_nm1)[rc]
@@ -492,20 +504,20 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     claim_codes, claim_distinct = pd.factorize(claim_hi)
     dx = _combine(lambda hi, pointers: _line_dx(_claim_codes(hi, element, component), _pointers(pointers, component)),
                   [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
-    columns = {
-        "Claim ID": s.text(clm_pos, 1)[rc],
+    columns: dict[str, np.ndarray | Spans] = {
+        "Claim ID": per_row(s.spans(clm_pos, 1)),
         "Line": lx.astype(np.int64),
-        "Patient ID": pick(has_pat & (pat_id != ""), pat_id, sub_id),
+        "Patient ID": per_row(patient_id),
         "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
         "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
-        "Sex": pick(has_pat, s.text(pat_dmg, 3)[rc], s.text(sub_dmg, 3)[rc]),
+        "Sex": per_row(sex),
         "Payer": s.map(lambda name, pid: match(pid, name) or name, payer_nm1, 3, 9)[rc],
         "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
         "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
         "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
         "Units": _numbers(s.map(_number, sv1_pos, 4)),
         "Dx Codes": dx,
-        "Prior Auth Number": np.where(line_auth_text != "", line_auth_text, claim_auth_text),
+        "Prior Auth Number": auth,
         "Rendering Provider": rendering,
         "Charge": _numbers(s.map(_number, sv1_pos, 2)),
     }
@@ -516,6 +528,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         values = columns.get(h)
         if values is None:
             data[h] = pd.Series(np.full(len(lx_pos), np.nan))
+        elif isinstance(values, tuple):
+            data[h] = _text_column(s.f, *values, text_dtype)
         elif h not in ("Line", "Date of Birth", "Date of Service", "Units", "Charge"):
             data[h] = pd.Series(values, dtype=text_dtype)
         else:
@@ -523,6 +537,24 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     frame = pd.DataFrame(data, columns=headers)
     frame.attrs["file"] = str(path)
     return frame
+
+
+def _text_column(f: _File, a: np.ndarray, b: np.ndarray, dtype):
+    """The spans as a text column of ``dtype``: when pandas keeps text in Arrow (pandas 3 with
+    pyarrow, already imported by pandas), built straight from the file's bytes, with no Python
+    string per row; else through numpy's text arrays."""
+    import pandas as pd
+
+    lengths = b - a
+    if getattr(dtype, "storage", None) == "pyarrow" and lengths.sum() < 2**31:
+        import pyarrow as pa
+
+        offsets = np.zeros(len(a) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        data = f.arr[np.repeat(a - offsets[:-1], lengths) + np.arange(offsets[-1])]
+        array = pa.StringArray.from_buffers(len(a), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+        return pd.Series(array, dtype=dtype)
+    return pd.Series(f.bytes(a, b).astype("U").astype(object), dtype=dtype)
 
 
 def _procedure(composite: str, component: str) -> tuple[str, str] | None:
