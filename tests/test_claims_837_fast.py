@@ -74,6 +74,7 @@ def test_every_public_sample_reads_the_same_or_is_refused_by_the_reference_reade
     ("crlf.837", [("~\n", "~\r\n")]),
     ("one_line.837", [("~\n", "~")]),
     ("pipes.837", [("*", "|")]),
+    ("component.837", [(":", ">")]),  # ISA16 and every composite
     ("claim_date.837", [("LX*1~\nSV1*HC:72100*180*UN*1***1~\nDTP*472*D8*20261020~",
                          "DTP*434*RD8*20261019-20261020~\nLX*1~\nSV1*HC:72100*180*UN*1***1~")]),
     ("line_auth_and_rendering.837", [("DTP*472*D8*20261014~", "DTP*472*D8*20261014~\nREF*G1*LINEAUTH~\n"
