@@ -628,5 +628,11 @@ def claims_frame(batch: Batch837):
 
 
 def read_claims_837(path: str | Path, payers=None):
-    """An 837P file → a Claims frame, one row per service line (the ``mednec validate`` source)."""
-    return claims_frame(read_837(path, payers=payers))
+    """An 837P file → a Claims frame, one row per service line (the ``mednec validate`` source).
+
+    The column-wise reader (``x12_837_fast``) reads a 100,000-line batch in a fraction of the
+    time; whatever it does not read the same way, this module's reader reads (or refuses)."""
+    from .x12_837_fast import read_claims_fast
+
+    frame = read_claims_fast(path, payers)
+    return frame if frame is not None else claims_frame(read_837(path, payers=payers))

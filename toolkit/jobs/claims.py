@@ -205,8 +205,12 @@ def batch_claims(path, *, payers=None, workbook=None):
 
 def read_claims_837(path, payers=None, *, workbook=None):
     """An 837P batch as a Claims frame (the ``mednec validate FILE.837`` source): payers mapped by
-    payer ID / Also Known As, documentation columns from ``workbook``'s Claims when it is one."""
-    return batch_claims(path, payers=payers, workbook=workbook)[1]
+    payer ID / Also Known As, documentation columns from ``workbook``'s Claims when it is one.
+    Only the lines are needed here (not the envelopes scrub keeps), so the column-wise reader serves."""
+    from ..claims.x12_837 import read_claims_837 as read_lines
+
+    frame = read_lines(path, payers=payers)
+    return merge_documentation(frame, _workbook_claims(workbook)) if workbook is not None else frame
 
 
 def _workbook_claims(workbook):

@@ -1,0 +1,613 @@
+"""The fast path of the 837P reader: a batch's service lines as a Claims frame from column
+operations on the whole file, not a Python step per segment (``mednec validate FILE.837``).
+
+Why hand-written, and why numpy: pyx12 (the validator the tests use) walks every segment through
+its map and takes minutes on a 100,000-line batch; the reference reader ``x12_837._Reader`` takes
+a Python step per segment (about 5 s for 100,000 lines).  pyarrow is not a runtime dependency and
+``pyarrow.compute`` alone costs 0.15 s to import, so this path uses numpy (there with pandas):
+the file's bytes are one uint8 array; the positions of every segment terminator and element
+separator come from one comparison each; a segment's id, its loop (forward-filled HL, CLM and LX
+positions) and the elements the Claims columns need are index arithmetic on those positions.
+Python runs only over distinct values (dates, SV101 composites, payers, diagnosis lists, names).
+
+The reference reader stays the definition: this path reads what it reads, the same way, and
+returns None for anything it does not handle (non-ASCII text, a byte-order mark, fixed-width line
+wrapping, odd envelopes, a segment outside its loop, a refusal of any kind), so the caller falls
+back to the reference reader, which gives every refusal its one-line message naming the segment.
+tests/test_claims_837_fast.py compares the two on every fixture and on a generated batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..x12 import _separators_from_isa
+from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx, _icd9, _number, payer_matcher
+
+#: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
+_WS = np.array([chr(c).isspace() for c in range(256)], dtype=bool)
+_PY_WS = bytes(c for c in range(128) if chr(c).isspace())
+#: Segment-id characters: A-Z → 1..26, 0-9 → 27..36, anything else 0 (not an id).
+_ID_CHAR = np.zeros(256, dtype=np.int64)
+_ID_CHAR[ord("A"): ord("Z") + 1] = np.arange(1, 27)
+_ID_CHAR[ord("0"): ord("9") + 1] = np.arange(27, 37)
+
+
+def _code(name: str) -> int:
+    c = [int(_ID_CHAR[ord(ch)]) for ch in name] + [0]
+    return (c[0] * 37 + c[1]) * 37 + c[2]
+
+
+#: The widest element value read column-wise (an HI segment's codes, a name); wider: the reference reader.
+_WIDEST = 512
+_ENVELOPES = ("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1")
+#: (previous envelope segment, must it be the segment right before?) for each envelope segment.
+_ENVELOPE_AFTER = {"ISA": ("IEA", None), "GS": ("ISA", "GE"), "ST": ("GS", "SE"), "SE": ("ST",),
+                   "GE": ("SE",), "IEA": ("GE",)}
+
+
+Spans = tuple[np.ndarray, np.ndarray]  # [start, end) of values in the file's bytes
+
+
+class _Fallback(Exception):
+    """The reference reader must read this file (it may refuse it with its own message)."""
+
+
+class _File:
+    """The bytes of one batch: segment spans [starts, ends), element separator positions."""
+
+    def __init__(self, data: bytes, element: str):
+        self.element = element
+        self.arr = arr = np.frombuffer(data, dtype=np.uint8)
+        self.n = len(arr)
+        self.elements = np.flatnonzero(arr == ord(element))
+
+    def strip(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Narrow the spans [a, b) in place past leading and trailing whitespace."""
+        arr = self.arr
+        todo = np.flatnonzero(a < b)
+        todo = todo[_WS[arr[a[todo]]]]
+        while todo.size:
+            a[todo] += 1
+            todo = todo[a[todo] < b[todo]]
+            todo = todo[_WS[arr[a[todo]]]]
+        todo = np.flatnonzero(a < b)
+        todo = todo[_WS[arr[b[todo] - 1]]]
+        while todo.size:
+            b[todo] -= 1
+            todo = todo[a[todo] < b[todo]]
+            todo = todo[_WS[arr[b[todo] - 1]]]
+
+    def bytes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The spans as a numpy bytes array (one fixed width; trailing NULs are padding)."""
+        lengths = b - a
+        width = int(lengths.max()) if len(lengths) else 0
+        if width == 0:
+            return np.zeros(len(a), dtype="S1")
+        if width > _WIDEST:
+            raise _Fallback
+        if width > self.n:
+            raise _Fallback
+        # each row a copy of `width` bytes from a (strided) view of the file: no index per byte;
+        # a value in the file's last `width` bytes is shifted into the last window
+        shift = np.maximum(a - (self.n - width), 0)
+        grid = np.lib.stride_tricks.sliding_window_view(self.arr, width)[a - shift]
+        for row in np.flatnonzero(shift).tolist():
+            grid[row, : width - shift[row]] = grid[row, shift[row]:].copy()
+        grid *= np.arange(width, dtype=np.int32)[None, :] < lengths[:, None]
+        return grid.view(f"S{width}").ravel()
+
+
+class _Segments:
+    """Every segment's span, id code and first element separator."""
+
+    def __init__(self, f: _File, starts: np.ndarray, ends: np.ndarray):
+        self.f, self.starts, self.ends = f, starts, ends
+        e = f.elements
+        self.first = np.searchsorted(e, starts)  # index in f.elements of the separator ending the id
+        arr, last, sep = f.arr, f.n - 1, f.arr.dtype.type(ord(f.element))
+        if ((ends - starts) < 2).any():
+            raise _Fallback  # a one-letter id
+        c2, c3 = arr[np.minimum(starts + 2, last)], arr[np.minimum(starts + 3, last)]
+        short = (ends == starts + 2) | (c2 == sep)  # a two-character id (N3, HL, LX …)
+        if not (short | (ends == starts + 3) | (c3 == sep)).all():
+            raise _Fallback  # an id the tokenizer would clean or refuse
+        c0, c1 = _ID_CHAR[arr[starts]], _ID_CHAR[arr[starts + 1]]
+        c2 = np.where(short, 0, _ID_CHAR[c2])
+        if (c0 < 1).any() or (c0 > 26).any() or (c1 < 1).any() or (~short & (c2 < 1)).any():
+            raise _Fallback
+        self.code = (c0 * 37 + c1) * 37 + c2
+        self.count = len(starts)
+        # Separators inside each segment: an element separator is never whitespace, so none lies
+        # between one segment's end and the next one's start.
+        self.seps = np.diff(np.r_[self.first, len(e)])
+
+    def of(self, name: str) -> np.ndarray:
+        return self.code == _code(name)
+
+    def spans(self, pos: np.ndarray, k: int, *, rest: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Stripped spans of element ``k`` (``rest``: elements k… as one text) of the segments at
+        ``pos``; an empty span where the segment is shorter or ``pos`` is -1."""
+        e = self.f.elements
+        ok = pos >= 0
+        p = np.where(ok, pos, 0)
+        first, end, seps = self.first[p], self.ends[p], self.seps[p]
+        ok &= seps >= k
+        last = len(e) - 1
+        a = np.where(ok, e[np.clip(first + k - 1, 0, last)] + 1, 0)
+        b = end if rest else np.where(seps > k, e[np.clip(first + k, 0, last)], end)
+        b = np.where(ok, b, 0)
+        self.f.strip(a, b)
+        return a, b
+
+    def values(self, pos: np.ndarray, k: int, *, rest: bool = False) -> np.ndarray:
+        return self.f.bytes(*self.spans(pos, k, rest=rest))
+
+    def map(self, fn: Callable[..., object], pos: np.ndarray, *elements: int) -> np.ndarray:
+        """``fn`` of elements ``elements`` of the segments at ``pos`` (-1: blanks); each distinct
+        position read once (a billing provider, a blank, serves thousands of rows)."""
+        import pandas as pd
+
+        inv, distinct = pd.factorize(pos)
+        return _map(fn, *(self.values(distinct, k) for k in elements))[inv]
+
+    def text(self, pos: np.ndarray, k: int) -> np.ndarray:
+        """Element ``k`` of the segments at ``pos`` as str ("" where absent)."""
+        return self.map(_same, pos, k)
+
+
+def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(codes, distinct values in code order) of a numpy bytes array: pandas.factorize hashes its
+    8-byte words (sorting 100,000 strings, as numpy.unique does, costs ten times more)."""
+    import pandas as pd
+
+    m, width = len(values), values.dtype.itemsize
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), []
+    words = -(-width // 8)
+    grid = np.zeros((m, words * 8), dtype=np.uint8)
+    grid[:, :width] = values.view(np.uint8).reshape(m, width)
+    codes: np.ndarray | None = None
+    for word in grid.view(np.uint64).T:
+        part, distinct = pd.factorize(word)
+        codes = part if codes is None else pd.factorize(codes * len(distinct) + part)[0]
+    assert codes is not None
+    # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
+    first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
+    return codes, [v.decode("ascii") for v in values[first].tolist()]
+
+
+def _combine(fn: Callable[..., object], factors: list[tuple[np.ndarray, list[str]]]) -> np.ndarray:
+    """``fn`` of each row's values, called once per distinct combination."""
+    import pandas as pd
+
+    if len(factors) == 1:
+        codes, distinct = factors[0]
+        values = distinct if fn is _same else [fn(v) for v in distinct]
+        return np.fromiter(values, dtype=object, count=len(values))[codes]
+    combined = np.zeros(len(factors[0][0]), dtype=np.int64)
+    for codes, distinct in factors:
+        combined = combined * max(len(distinct), 1) + codes
+    inv, keys = pd.factorize(combined)
+    args = []
+    for _, distinct in reversed(factors):
+        keys, r = np.divmod(keys, max(len(distinct), 1))
+        args.append(np.array(distinct + [""], dtype=object)[r])
+    values = [fn(*row) for row in zip(*reversed(args))]
+    return np.fromiter(values, dtype=object, count=len(values))[inv]
+
+
+def _map(fn: Callable[..., object], *columns: np.ndarray) -> np.ndarray:
+    return _combine(fn, [_factor(c) for c in columns])
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def _last_of(events: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each position in ``at``, the last of the (sorted) ``events`` at or before it, else -1."""
+    i = np.searchsorted(events, at, side="right") - 1
+    return np.where(i >= 0, events[np.maximum(i, 0)] if len(events) else -1, -1)
+
+
+def _last_at(mask: np.ndarray) -> np.ndarray:
+    """For each segment, the position of the last segment at or before it where ``mask`` holds (-1)."""
+    return np.maximum.accumulate(np.where(mask, np.arange(len(mask), dtype=np.int32), np.int32(-1)))
+
+
+def _pick(events: np.ndarray, owners: np.ndarray, targets: np.ndarray, *, last: bool) -> np.ndarray:
+    """Per target position (sorted), the first or last of ``events`` it owns, else -1."""
+    out = np.full(len(targets), -1, dtype=np.int64)
+    if len(events):
+        change = owners[1:] != owners[:-1]
+        keep = np.r_[change, True] if last else np.r_[True, change]
+        out[np.searchsorted(targets, owners[keep])] = events[keep]
+    return out
+
+
+def _person(last: str, first: str) -> str:
+    return f"{last}, {first}" if first else last
+
+
+def _provider(last: str, first: str, npi: str) -> str:
+    name = f"{first} {last}".strip() if first else last
+    return f"{name} (NPI {npi})" if npi and name else name or npi
+
+
+# ---------------------------------------------------------------- reading
+
+def read_claims_fast(path: str | Path, payers=None):
+    """The batch as a Claims frame equal to ``claims_frame(read_837(path))``, or None when the
+    reference reader must read it (see the module docstring)."""
+    try:
+        return _read(Path(path), payers)
+    except _Fallback:
+        return None
+
+
+def _split(path: Path) -> tuple[_Segments, str, str]:
+    """The file's segments (as the tokenizer splits them) and its element and component separators."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise _Fallback from None
+    data = data.removeprefix(b"\xef\xbb\xbf").lstrip(_PY_WS).rstrip(b"\x00\x1a")
+    if len(data) < 200 or not data.startswith(b"ISA") or not data.isascii() or b"\x00" in data:
+        raise _Fallback
+    try:
+        seps = _separators_from_isa(data[:4096].decode("ascii"))
+    except (ValueError, IndexError):
+        raise _Fallback from None
+    chars = (seps.element, seps.component, seps.segment)
+    if len(set(chars)) < 3 or any(c.isspace() or c.isalnum() for c in chars):
+        raise _Fallback
+    f = _File(data, seps.element)
+    arr = f.arr
+    one = data.find(b"\n")
+    two = data.find(b"\n", one + 1) if one >= 0 else -1
+    same = two >= 0 and len(data[:one].rstrip(b"\r")) == len(data[one + 1: two].rstrip(b"\r"))
+    # the first two lines differ in width (or there are not three): not wrapped, no need to look further
+    breaks = np.flatnonzero(arr == 10) if same else np.zeros(0, dtype=np.int64)
+    if len(breaks) >= 2:  # a batch wrapped at a fixed width: the reference reader joins the lines
+        line_ends = np.r_[breaks, f.n]
+        line_starts = np.r_[0, breaks + 1]
+        widths = line_ends - line_starts
+        widths -= (widths > 0) & (arr[np.maximum(line_ends - 1, 0)] == 13)
+        if widths[0] >= 40 and (widths[:-1] == widths[0]).all():
+            raise _Fallback
+    terms = np.flatnonzero(arr == ord(seps.segment))
+    starts = np.r_[0, terms + 1]
+    ends = np.r_[terms, f.n]
+    if not _WS[arr[starts[-1]:]].all():
+        raise _Fallback  # text after the last terminator: a truncated file
+    starts, ends = starts[:-1], ends[:-1]
+    f.strip(starts, ends)
+    keep = starts < ends
+    return _Segments(f, starts[keep], ends[keep]), seps.element, seps.component
+
+
+def _check_envelopes(s: _Segments, element: str) -> None:
+    """ISA (GS (ST…SE)+ GE)+ IEA, nothing between the envelopes, and the versions the reference
+    reader accepts; anything else is for the reference reader to read or refuse."""
+    names = {_code(n): n for n in _ENVELOPES}
+    pos = np.flatnonzero(np.isin(s.code, list(names)))
+    if not len(pos) or pos[0] != 0 or pos[-1] != s.count - 1:
+        raise _Fallback
+    text = s.f.arr
+    prev: tuple[str, int] = ("IEA", -1)
+    for p, c in zip(pos.tolist(), s.code[pos].tolist()):
+        name = names[c]
+        allowed = _ENVELOPE_AFTER.get(name)
+        if allowed is None or prev[0] not in allowed or (name != "SE" and p != prev[1] + 1):
+            raise _Fallback
+        if name in ("ISA", "GS", "ST"):
+            seg = text[s.starts[p]: s.ends[p]].tobytes().decode("ascii").split(element)
+            if not _envelope_ok(name, seg):
+                raise _Fallback
+        prev = (name, p)
+    if prev[0] != "IEA":
+        raise _Fallback  # the file ends inside an envelope: truncated
+
+
+def _version_ok(version: str) -> bool:
+    return version.startswith("005010X222") and "X223" not in version and "X224" not in version
+
+
+def _envelope_ok(name: str, seg: list[str]) -> bool:
+    def el(i: int) -> str:
+        return seg[i].strip() if len(seg) > i else ""
+
+    if name == "ISA":
+        return len(seg) == 17 and el(12) == "00501"
+    if name == "GS":
+        return el(1) == "HC" and _version_ok(el(8))
+    return el(1) == "837" and (not el(3) or _version_ok(el(3)))
+
+
+def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file order, reads best whole
+    """Long on purpose: each block below is one Claims column family of the reference reader,
+    in the order ``_Reader.read`` meets its segments; splitting it would scatter the loop masks."""
+    import pandas as pd
+
+    from ..tables import CLAIMS
+
+    s, element, component = _split(path)
+    _check_envelopes(s, element)
+    n = s.count
+    is_hl, is_clm, is_lx, is_st = s.of("HL"), s.of("CLM"), s.of("LX"), s.of("ST")
+    is_nm1, is_sv1, is_sbr = s.of("NM1"), s.of("SV1"), s.of("SBR")
+    last_st, last_hl, last_clm, last_lx = _last_at(is_st), _last_at(is_hl), _last_at(is_clm), _last_at(is_lx)
+    in_hl = last_hl > last_st  # past the transaction header (BHT, submitter, receiver)
+    in_claim = in_hl & (last_clm > last_hl)
+    in_line = in_claim & (last_lx > last_clm)
+    pre_claim = in_hl & ~in_claim & ~is_hl  # an HL loop before its first claim
+    claim_zone = in_claim & ~in_line & ~is_clm  # 2300 and its 2310-2330 loops
+    line_zone = in_line & ~is_lx  # 2400 and its 2410-2440 loops
+    if (is_clm & ~in_hl).any() or (is_lx & ~in_claim).any() or (is_sv1 & ~line_zone).any():
+        raise _Fallback  # a claim, line or SV1 outside its loop
+
+    # HL tree: every parent named earlier in the same transaction; claims under 22/23 only.
+    hl_pos = np.flatnonzero(is_hl)
+    hl_id, hl_parent, hl_level = s.values(hl_pos, 1), s.values(hl_pos, 2), s.values(hl_pos, 3)
+    inv, ids = _factor(np.concatenate([hl_id, hl_parent]))
+    tx = last_st[hl_pos]
+    own, parent = tx * len(ids) + inv[: len(hl_pos)], tx * len(ids) + inv[len(hl_pos):]
+    order = np.argsort(own, kind="stable")
+    if (own[order][1:] == own[order][:-1]).any():
+        raise _Fallback  # one HL01 twice in a transaction
+    has_parent = hl_parent != b""
+    at = np.minimum(np.searchsorted(own[order], parent[has_parent]), len(own) - 1)
+    found = order[at]
+    if not ((own[found] == parent[has_parent]) & (found < np.flatnonzero(has_parent))).all():
+        raise _Fallback
+    clm_pos = np.flatnonzero(is_clm)
+    clm_level = hl_level[np.searchsorted(hl_pos, last_hl[clm_pos])]
+    if not ((clm_level == b"22") | (clm_level == b"23")).all():
+        raise _Fallback
+    level_at = np.zeros(n, dtype="S3")
+    level_at[hl_pos] = hl_level
+    level_22 = np.zeros(n, dtype=bool)
+    level_22[hl_pos[hl_level == b"22"]] = True
+
+    # Rows: one per LX, exactly one SV1 each.
+    lx_pos = np.flatnonzero(is_lx)
+    sv1_pos = np.flatnonzero(is_sv1)
+    if not len(lx_pos) or not np.array_equal(last_lx[sv1_pos], lx_pos):
+        raise _Fallback
+    row_claim = np.searchsorted(clm_pos, last_clm[lx_pos])
+
+    # Subscriber, patient, payer and billing provider: the HL loops before each claim.
+    nm1_pos = np.flatnonzero(is_nm1)
+    nm1_q = np.zeros(n, dtype="S3")
+    nm1_q[nm1_pos] = s.values(nm1_pos, 1)
+
+    def last_before_claim(mask: np.ndarray, scope: np.ndarray) -> np.ndarray:
+        at = _last_of(np.flatnonzero(mask & pre_claim), clm_pos)
+        return np.where(at > scope, at, -1)
+
+    sub_scope = np.maximum(_last_of(np.flatnonzero(level_22), clm_pos), last_st[clm_pos])
+    pat_scope = last_hl[clm_pos]
+    dmg = s.of("DMG") & pre_claim
+    dmg_pos = np.flatnonzero(dmg)
+    dmg_d8 = s.values(dmg_pos, 1) == b"D8"
+    seen = _last_of(nm1_pos, dmg_pos)
+    q = np.where(seen > last_hl[dmg_pos], nm1_q[np.maximum(seen, 0)], b"")
+    to_pat = dmg_d8 & (level_at[last_hl[dmg_pos]] == b"23") & (q == b"QC")
+    to_sub = dmg_d8 & ~to_pat & (q == b"IL")
+    dmg_sub, dmg_pat = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    dmg_sub[dmg_pos[to_sub]] = True
+    dmg_pat[dmg_pos[to_pat]] = True
+    under_23 = clm_level == b"23"
+    sub_nm1 = last_before_claim(nm1_q == b"IL", sub_scope)
+    payer_nm1 = last_before_claim(nm1_q == b"PR", sub_scope)
+    sub_dmg = last_before_claim(dmg_sub, sub_scope)
+    pat_nm1 = np.where(under_23, last_before_claim(nm1_q == b"QC", pat_scope), -1)
+    pat_dmg = np.where(under_23, last_before_claim(dmg_pat, pat_scope), -1)
+    billing_nm1 = last_before_claim(nm1_q == b"85", last_st[clm_pos])
+
+    # Claim level (2300 before its first NM1/SBR loop): HI, REF*G1, DTP*472/434, NM1*82.
+    loops = np.cumsum(is_nm1 | is_sbr, dtype=np.int32)
+    sbrs = np.cumsum(is_sbr, dtype=np.int32)
+    claim_free = claim_zone & (loops == loops[last_clm])
+    ref = s.of("REF")
+    ref_pos = np.flatnonzero(ref & (claim_zone | line_zone))
+    ref_q = np.zeros(n, dtype=bool)
+    ref_q[ref_pos] = s.values(ref_pos, 1) == b"G1"
+    dtp_pos = np.flatnonzero(s.of("DTP") & (claim_zone | line_zone))
+    dtp_q = np.zeros(n, dtype="S3")
+    dtp_q[dtp_pos] = s.values(dtp_pos, 1)
+    dtp_date = np.empty(n, dtype=object)
+    dtp_date[dtp_pos] = s.map(_date, dtp_pos, 3)
+    has_date = np.zeros(n, dtype=bool)
+    has_date[dtp_pos] = [d is not None for d in dtp_date[dtp_pos]]
+
+    def per_claim(mask: np.ndarray, *, last: bool) -> np.ndarray:
+        ev = np.flatnonzero(mask)
+        return _pick(ev, last_clm[ev], clm_pos, last=last)
+
+    claim_auth = per_claim(claim_free & ref_q, last=True)
+    claim_dtp = per_claim(claim_free & ((dtp_q == b"472") | (dtp_q == b"434")) & has_date, last=False)
+    nm1_82 = nm1_q == b"82"
+    r_pos = np.flatnonzero(nm1_82 & claim_zone & (sbrs == sbrs[last_clm]))
+    named = np.zeros(n, dtype=bool)
+    named[r_pos] = (s.values(r_pos, 3) != b"") | (s.values(r_pos, 4) != b"") | (s.values(r_pos, 9) != b"")
+    claim_rendering = per_claim(named, last=False)
+    hi_pos = np.flatnonzero(s.of("HI") & claim_free)
+    hi_claim = np.searchsorted(clm_pos, last_clm[hi_pos])
+    claim_hi = np.full(len(clm_pos), "", dtype=object)
+    hi_codes, hi_distinct = _factor(s.values(hi_pos, 1, rest=True))
+    hi_text = np.array(hi_distinct, dtype=object)[hi_codes]
+    first_hi = np.r_[True, hi_claim[1:] != hi_claim[:-1]] if len(hi_pos) else np.zeros(0, dtype=bool)
+    claim_hi[hi_claim[first_hi]] = hi_text[first_hi]
+    for k in np.flatnonzero(~first_hi).tolist():  # a second HI of a claim: its codes follow the first's
+        claim_hi[hi_claim[k]] += element + hi_text[k]
+
+    # Line level (2400 before its first NM1/SVD/LIN loop): DTP*472, REF*G1; NM1*82 anywhere in it.
+    line_loops = np.cumsum(is_nm1 | s.of("SVD") | s.of("LIN"), dtype=np.int32)
+    line_free = line_zone & (line_loops == line_loops[last_lx])
+
+    def per_line(mask: np.ndarray) -> np.ndarray:
+        ev = np.flatnonzero(mask)
+        return _pick(ev, last_lx[ev], lx_pos, last=True)
+
+    line_dtp = per_line(line_free & (dtp_q == b"472"))
+    line_auth = per_line(line_free & ref_q)
+    line_rendering = per_line(line_zone & nm1_82)
+
+    # Columns.
+    lx = s.values(lx_pos, 1)
+    if not np.char.isdigit(lx).all() or lx.dtype.itemsize > 18:
+        raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
+    sv101_codes, sv101_distinct = _factor(s.values(sv1_pos, 1))
+    procedures = [_procedure(c, component) for c in sv101_distinct]
+    if any(p is None for p in procedures):
+        raise _Fallback  # SV101 without HC: the reference reader refuses it by name
+    rc = row_claim
+
+    def person(nm1: np.ndarray) -> np.ndarray:
+        return s.map(_person, nm1, 3, 4)
+
+    def provider(nm1: np.ndarray) -> np.ndarray:
+        return s.map(_provider, nm1, 3, 4, 9)
+
+    def date(dmg_at: np.ndarray) -> np.ndarray:
+        return s.map(_date, dmg_at, 2)
+
+    def pick(use: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(use, a, b)
+
+    def choose(use: np.ndarray, x: Spans, y: Spans) -> Spans:
+        return np.where(use, x[0], y[0]), np.where(use, x[1], y[1])
+
+    def per_row(x: Spans) -> Spans:
+        return x[0][rc], x[1][rc]
+
+    has_pat = (pat_nm1 >= 0)[rc]
+    pat_id = s.spans(pat_nm1, 9)  # per claim, like the other spans before per_row
+    patient_id = choose(pat_id[1] > pat_id[0], pat_id, s.spans(sub_nm1, 9))
+    sex = choose(pat_nm1 >= 0, s.spans(pat_dmg, 3), s.spans(sub_dmg, 3))
+    match = payer_matcher(payers)
+    line_date = np.where(line_dtp >= 0, dtp_date[np.maximum(line_dtp, 0)], None)
+    claim_date = np.where(claim_dtp >= 0, dtp_date[np.maximum(claim_dtp, 0)], None)[rc]
+    line_auth_span = s.spans(line_auth, 2)
+    auth = choose(line_auth_span[1] > line_auth_span[0], line_auth_span, per_row(s.spans(claim_auth, 2)))
+    rendering = provider(line_rendering)
+    claim_rendering_text = provider(claim_rendering)[rc]
+    billing = provider(billing_nm1)[rc]
+    rendering = np.where(rendering != "", rendering, np.where(claim_rendering_text != "", claim_rendering_text,
+                                                              billing))
+    claim_codes, claim_distinct = pd.factorize(claim_hi)
+    dx = _combine(lambda hi, pointers: _line_dx(_claim_codes(hi, element, component), _pointers(pointers, component)),
+                  [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
+    columns: dict[str, np.ndarray | Spans] = {
+        "Claim ID": per_row(s.spans(clm_pos, 1)),
+        "Line": lx.astype(np.int64),
+        "Patient ID": per_row(patient_id),
+        "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
+        "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
+        "Sex": per_row(sex),
+        "Payer": s.map(lambda name, pid: match(pid, name) or name, payer_nm1, 3, 9)[rc],
+        "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
+        "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
+        "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
+        "Units": _numbers(s.map(_number, sv1_pos, 4)),
+        "Dx Codes": dx,
+        "Prior Auth Number": auth,
+        "Rendering Provider": rendering,
+        "Charge": _numbers(s.map(_number, sv1_pos, 2)),
+    }
+    text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
+    headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
+    data = {}
+    for h in headers:
+        values = columns.get(h)
+        if values is None:
+            data[h] = pd.Series(np.full(len(lx_pos), np.nan))
+        elif isinstance(values, tuple):
+            data[h] = _text_column(s.f, *values, text_dtype)
+        elif h not in ("Line", "Date of Birth", "Date of Service", "Units", "Charge"):
+            data[h] = pd.Series(values, dtype=text_dtype)
+        else:
+            data[h] = pd.Series(values)
+    frame = pd.DataFrame(data, columns=headers)
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+def _text_column(f: _File, a: np.ndarray, b: np.ndarray, dtype):
+    """The spans as a text column of ``dtype``: when pandas keeps text in Arrow (pandas 3 with
+    pyarrow, already imported by pandas), built straight from the file's bytes, with no Python
+    string per row; else through numpy's text arrays."""
+    import pandas as pd
+
+    lengths = b - a
+    if getattr(dtype, "storage", None) == "pyarrow" and lengths.sum() < 2**31:
+        import pyarrow as pa
+
+        offsets = np.zeros(len(a) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        data = f.arr[np.repeat(a - offsets[:-1], lengths) + np.arange(offsets[-1])]
+        array = pa.StringArray.from_buffers(len(a), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+        return pd.Series(array, dtype=dtype)
+    return pd.Series(f.bytes(a, b).astype("U").astype(object), dtype=dtype)
+
+
+def _procedure(composite: str, component: str) -> tuple[str, str] | None:
+    """SV101 → (CPT/HCPCS, 'M1, M2, …'), or None when its qualifier is not a procedure code's."""
+    parts = composite.split(component)
+    if parts[0].strip() not in PROCEDURE_QUALIFIERS:
+        return None
+    modifiers = [m.strip() for m in parts[2:6] if m.strip()]
+    return (parts[1].strip() if len(parts) > 1 else "", ", ".join(modifiers))
+
+
+@lru_cache(maxsize=65536)
+def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
+    """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
+    return tuple(_dx(code) if version == "10" else _icd9(code) for version, code in _diagnoses(hi, element, component))
+
+
+@lru_cache(maxsize=4096)
+def _pointers(text: str, component: str) -> tuple[int, ...]:
+    """SV107's diagnosis pointers as numbers (what is not a number is skipped)."""
+    return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
+
+
+def _line_dx(codes: tuple[str, ...], pointers: tuple[int, ...]) -> str:
+    """``x12_837._dx_text`` on codes already formatted: the pointed-to codes in pointer order,
+    then the claim's others, each once."""
+    order: list[int] = []
+    for p in pointers:
+        if 1 <= p <= len(codes) and p - 1 not in order:
+            order.append(p - 1)
+    order += [k for k in range(len(codes)) if k not in order]
+    out: list[str] = []
+    for k in order:
+        if codes[k] not in out:
+            out.append(codes[k])
+    return ", ".join(out)
+
+
+def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
+    """The claim's HI composites → ((ICD version, code), …), as ``_Reader.read_hi`` reads them."""
+    out = []
+    for composite in hi.split(element) if hi else []:
+        parts = composite.split(component)
+        qual = parts[0].strip()
+        if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
+            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
+    return tuple(out)
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Numbers or None → what the reference's from_records makes of them: float64 with NaN for
+    the blanks, or a column of None when every value is blank."""
+    import pandas as pd
+
+    blank = pd.isna(values)
+    return values if blank.all() else np.where(blank, np.nan, values).astype(float)
