@@ -128,11 +128,17 @@ def _cite_denials(findings: pd.DataFrame, policy: pd.Series, cites: pd.Series) -
         return policy
     mine = findings["code"].to_numpy() == "DENIAL_HISTORY"
     findings.loc[mine, "policy"] = cites.reindex(findings["row"].to_numpy()[mine]).to_numpy(dtype=object)
-    rule = policy.reindex(cites.index).to_numpy(dtype=object)
-    cited = cites.to_numpy(dtype=object)
-    policy = policy.astype(object).copy()
-    policy[cites.index] = np.where(rule != "", rule + "; " + cited, cited)
-    return policy
+    at = policy.index.get_indexer(cites.index)
+    values = policy.to_numpy(dtype=object).copy()
+    # One text per distinct (rule's policy, citation), shared by its lines: a few hundred, not 100,000.
+    rule_codes, rules = pd.factorize(values[at])
+    cite_codes, cited = pd.factorize(cites.to_numpy(dtype=object))
+    pair, pairs = pd.factorize(rule_codes.astype(np.int64) * len(cited) + cite_codes)
+    texts = np.empty(len(pairs), dtype=object)
+    texts[:] = [f"{rules[p // len(cited)]}; {cited[p % len(cited)]}" if rules[p // len(cited)] != ""
+                else cited[p % len(cited)] for p in pairs.tolist()]
+    values[at] = texts[pair]
+    return pd.Series(values, index=policy.index, name=policy.name, dtype=object)
 
 
 def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -158,7 +164,8 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """Status, Finding Codes and Findings per line, from the sorted findings table.
 
     Plain numpy and Python lists rather than pandas per-element operations: the lines with one
-    finding (most of them) are filled by fancy indexing, only lines with several are joined."""
+    finding (most of them) are filled by fancy indexing; lines with several are joined once per
+    distinct sequence of codes or messages, and lines with the same sequence share the text."""
     n = len(index)
     status = np.full(n, GREEN, dtype=object)
     codes_out = np.full(n, "", dtype=object)
@@ -166,23 +173,40 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     if len(findings):
         pos = index.get_indexer(findings["row"])  # the index is unique (run_checks sees to it)
         starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])  # findings are sorted by line
-        ends = np.r_[starts[1:], len(pos)]
+        sizes = np.diff(np.r_[starts, len(pos)])
         codes = findings["code"].to_numpy(dtype=object)
         messages = findings["message"].to_numpy(dtype=object)
         severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
         worst = np.minimum.reduceat(severity, starts)
         lines = pos[starts]
-        status[lines] = np.where(worst == SEVERITY_RANK["RED"], RED, AMBER)
-        single = ends - starts == 1  # most flagged lines have one finding: no joining needed
+        status[lines] = np.array([RED, AMBER], dtype=object)[(worst != SEVERITY_RANK["RED"]).astype(np.int8)]
+        single = sizes == 1  # most flagged lines have one finding: no joining needed
         codes_out[lines[single]] = codes[starts[single]]
         messages_out[lines[single]] = messages[starts[single]]
         many = np.flatnonzero(~single)
         if len(many):
-            code_list, message_list = codes.tolist(), messages.tolist()
-            bounds = list(zip(starts[many].tolist(), ends[many].tolist()))
-            codes_out[lines[many]] = ["; ".join(code_list[a:b]) for a, b in bounds]
-            messages_out[lines[many]] = [" ".join(message_list[a:b]) for a, b in bounds]
+            code_numbers = pd.factorize(codes)[0]
+            # A message's number is its object's: checks share one string among the lines that say
+            # the same (ClaimLines.render); equal texts in two objects are merely joined twice.
+            message_numbers = pd.factorize(np.fromiter(map(id, messages), dtype=np.uint64, count=len(messages)))[0]
+            for numbers, texts, glue, out in ((code_numbers, codes, "; ", codes_out),
+                                              (message_numbers, messages, " ", messages_out)):
+                out[lines[many]] = _joined_runs(numbers, texts.tolist(), starts[many], sizes[many], glue)
     return pd.DataFrame({"Status": status, "Finding Codes": codes_out, "Findings": messages_out}, index=index)
+
+
+def _joined_runs(numbers: np.ndarray, texts: list, starts: np.ndarray, sizes: np.ndarray, glue: str) -> np.ndarray:
+    """``glue.join(texts[s:s + k])`` for each run (start ``s``, size ``k``), joined once per distinct
+    sequence of ``numbers`` (the texts' numbers) and shared by the runs that repeat it."""
+    width = int(numbers.max()) + 2
+    key = np.zeros(len(starts), dtype=np.int64)
+    for r in range(int(sizes.max())):  # each run's sequence, numbered one position at a time
+        at = np.minimum(starts + r, len(numbers) - 1)
+        key = pd.factorize(key * width + np.where(sizes > r, numbers[at] + 1, 0))[0].astype(np.int64)
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    table = np.empty(len(first), dtype=object)
+    table[:] = [glue.join(texts[a:a + k]) for a, k in zip(starts[first].tolist(), sizes[first].tolist())]
+    return table[which]
 
 
 def validate_claims(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
