@@ -77,9 +77,14 @@ def csv_chunks(path: Path, chunk_lines: int) -> Chunks:
         for grid in reader:
             last = len(grid) < chunk_lines  # pandas' chunks are full but for the file's last
             grid.index = grid.index + 1  # Excel's row numbers
-            nonblank = np.zeros(len(grid), dtype=bool)
-            for col in grid.columns:
-                nonblank |= grid[col].to_numpy(dtype=object) != ""
+            nonblank = grid[grid.columns[0]].to_numpy(dtype=object) != ""
+            maybe = np.flatnonzero(~nonblank)  # only a row whose first cell is empty can be blank
+            for col in grid.columns[1:]:
+                if not len(maybe):
+                    break
+                filled = grid[col].to_numpy(dtype=object)[maybe] != ""
+                nonblank[maybe[filled]] = True
+                maybe = maybe[~filled]
             if header is None:
                 if not nonblank.any():
                     continue

@@ -362,7 +362,7 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     for column in spec.columns:
         raw = (frame[column.header] if column.header in frame.columns
                else pd.Series([None] * len(frame), index=frame.index, dtype=object))
-        raw = raw.copy()
+        raw = raw.copy(deep=False)  # its own name and attrs; the values are only read
         raw.name = column.header
         raw.attrs = attrs
         out[column.header] = convert_column(raw, column.kind)

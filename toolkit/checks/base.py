@@ -236,22 +236,28 @@ class ClaimLines:
         dx_codes, dx_uniques = self._dx_factor
         n_rules = len(covered) + 1
         codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
-        pos = np.empty(len(uniques), dtype="int64")
-        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
+        pos_list: list[int] = []
+        any_list: list[bool] = []
+        code_list: list[str] = []
         covers: dict[tuple[int, str], bool] = {}  # (rule, code): a few hundred pairs, asked ~100k times
-        for i, k in enumerate(uniques):
-            d, r = divmod(int(k), n_rules)
+        for k in uniques.tolist():  # plain Python values and lists: this loop runs per distinct pair
+            d, r = divmod(k, n_rules)
             dx = dx_uniques[d]
+            hit, any_hit = 0, not r
             if r:
-                cov = covered[r - 1]
-                hits = [covers[(r, c)] if (r, c) in covers else covers.setdefault((r, c), cov.covers(c))
-                        for c in dx]
-            else:
-                hits = []
-            hit = next((j for j, h in enumerate(hits) if h), 0)
-            pos[i] = hit
-            any_cov[i] = not r or any(hits)
-            code[i] = dx[hit] if hit < len(dx) else ""
+                for j, c in enumerate(dx):
+                    covered_here = covers.get((r, c))
+                    if covered_here is None:
+                        covered_here = covers[(r, c)] = covered[r - 1].covers(c)
+                    if covered_here:
+                        hit, any_hit = j, True
+                        break
+            pos_list.append(hit)
+            any_list.append(any_hit)
+            code_list.append(dx[hit] if hit < len(dx) else "")
+        pos = np.array(pos_list, dtype="int64")
+        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
+        any_cov[:], code[:] = any_list, code_list
         line_pos = pos[codes]
         info_codes, infos = self._dx_info_factor
         width = int(line_pos.max()) + 1 if len(line_pos) else 1
