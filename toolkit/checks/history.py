@@ -212,7 +212,7 @@ class _Clusters:
     count: pd.Series  # key → denials in the window
     first: pd.Series  # key → earliest denial date
     top: pd.Series  # key → most frequent CO-50/N115 label
-    ids: pd.Series  # key → the first CITE_MAX denial IDs, oldest first (a denial is in a key once)
+    ids: dict[str, tuple[str, ...]]  # key → the first CITE_MAX denial IDs, oldest first (a denial is in a key once)
 
 
 def _clusters(keyed: pd.DataFrame) -> _Clusters:
@@ -222,7 +222,10 @@ def _clusters(keyed: pd.DataFrame) -> _Clusters:
            .sort_values(["key", "n", "label"], ascending=[True, False, True]).drop_duplicates("key")
            .set_index("key")["label"])
     cited = keyed[grouped.cumcount().to_numpy() < CITE_MAX]
-    return _Clusters(grouped.size(), grouped["date"].min(), top, cited.groupby("key", sort=False)["id"].agg(tuple))
+    ids: dict[str, list[str]] = {}  # (a plain loop over at most CITE_MAX rows per key: groupby.agg(tuple) is slow)
+    for key, denial in zip(cited["key"].tolist(), cited["id"].tolist()):
+        ids.setdefault(key, []).append(denial)
+    return _Clusters(grouped.size(), grouped["date"].min(), top, {k: tuple(v) for k, v in ids.items()})
 
 
 def _cat(*parts) -> np.ndarray:
@@ -256,14 +259,17 @@ def _line_keys(lines, pattern: Pattern, where: np.ndarray) -> pd.Series:
     """The key for ``pattern`` of the lines at the boolean mask ``where`` (payer key|CPT, then the
     supporting diagnosis or the modifier pattern)."""
     codes, texts = _base_codes(lines)
-    base = texts[codes[where]]
+    base = codes[where].astype(np.int64)
+    if pattern == "authorization":
+        return pd.Series(texts[base], index=lines.index[where], dtype=object)
     if pattern == "diagnosis":
-        keys = _cat(base, lines.supporting_code.to_numpy(dtype=object)[where])
-    elif pattern == "modifier":
-        keys = _cat(base, _mods_table(lines)[lines._mods_factor[0][where]])
+        tail_codes, tails = pd.factorize(lines.supporting_code.to_numpy(dtype=object)[where])
     else:
-        keys = base
-    return pd.Series(keys, index=lines.index[where], dtype=object)
+        tail_codes, tails = lines._mods_factor[0][where], _mods_table(lines)
+    # Numbered pairs first, text per distinct pair: a few hundred keys shared by 100,000 lines.
+    pair, pairs = pd.factorize(base * (len(tails) + 1) + tail_codes)
+    table = _cat(texts[pairs // (len(tails) + 1)], np.asarray(tails, dtype=object)[pairs % (len(tails) + 1)])
+    return pd.Series(table[pair], index=lines.index[where], dtype=object)
 
 
 def _count_pairs(codes: np.ndarray, texts: np.ndarray, other: np.ndarray, expand) -> dict[str, int]:
