@@ -109,7 +109,7 @@ def _shared_cells(values: np.ndarray, sep: str) -> tuple[np.ndarray, list[str]] 
     the checks share one string among the lines that say the same), numbered by object rather
     than by text: no hashing of long texts. None when the values are mostly distinct objects."""
     head = values[:1000]
-    if len(head) and len(set(map(id, head))) * 2 > len(head):
+    if len(head) and len(set(map(id, head))) * 10 > len(head) * 9:  # IDs: distinct objects, no need to count
         return None
     codes, objects = pd.factorize(np.fromiter(map(id, values), dtype=np.uint64, count=len(values)))
     if len(objects) * 2 > len(values):
