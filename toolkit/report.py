@@ -170,9 +170,8 @@ def csv_pieces(frame: pd.DataFrame, *, sep: str = ",", header: bool = True, line
         yield out(sep.join(_escape(str(c), sep) for c in frame.columns) + lineterminator)
     columns = []
     for c in frame.columns:
-        codes, cells = _column_table(frame[c], sep)
-        if encoding is not None:
-            cells = [t.encode(encoding) for t in cells]
+        codes, texts = _column_table(frame[c], sep)
+        cells: list = texts if encoding is None else [t.encode(encoding) for t in texts]
         columns.append(cells if codes is None else np.asarray(cells, dtype=object)[codes].tolist())
     for start in range(0, len(frame), rows_per_piece):
         rows = zip(*(col[start:start + rows_per_piece] for col in columns))

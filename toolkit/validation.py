@@ -88,17 +88,23 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
                        edits=edits, denials=denials)
 
     parts = []
+    keys: list[list[np.ndarray]] = [[], [], []]  # per finding: line position, severity rank, contract rank
+    contract_rank = {c: i for i, c in enumerate(ORDER)}
     for done, chk in enumerate(CHECKS, 1):
         if progress is not None:
             progress(done, len(CHECKS))
         mask = lines.mask(chk.code)
         if not mask.any():
             continue
-        flagged = typed.index[mask.to_numpy()]
+        at = np.flatnonzero(mask.to_numpy())
+        flagged = typed.index[at]
         parts.append(pd.DataFrame({
             "row": flagged, "code": chk.code, "severity": chk.severity,
             "message": lines.render(chk, flagged),
         }))
+        keys[0].append(at)
+        keys[1].append(np.full(len(at), SEVERITY_RANK[chk.severity], dtype=np.int64))
+        keys[2].append(np.full(len(at), contract_rank.get(chk.code, len(ORDER)), dtype=np.int64))
     findings = (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS[:-1]}))
     policy = lines.rule["Policy"].where(lines.has_rule, "").fillna("").astype(str)
@@ -106,9 +112,11 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     if denials is not None and len(findings):  # DENIAL_HISTORY cites the denials, not the rule
         from .checks.history import denial_citations
         policy = _cite_denials(findings, policy, denial_citations(lines))
-    findings = _sorted_findings(findings, typed.index)
+    at, severity, contract = (np.concatenate(k) if k else np.empty(0, dtype=np.int64) for k in keys)
+    order = _finding_order(at, severity, contract)
+    findings = findings.iloc[order].reset_index(drop=True) if len(findings) else findings
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    results = _summarise(findings, typed.index)
+    results = _summarise(findings, typed.index, at=at[order], severity=severity[order])
     results["Policy"] = policy
     results["Validated At"] = stamp
     labels = [codesets.sets[i].label for i in sorted(pd.unique(lines.codeset_of_line))] if len(typed) else \
@@ -146,10 +154,15 @@ def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     if not len(findings):
         return findings
     rank = {c: i for i, c in enumerate(ORDER)}
-    order = np.lexsort((_ranks(findings["code"], rank, len(ORDER)),
-                        _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK)),
-                        index.get_indexer(findings["row"])))
+    order = _finding_order(index.get_indexer(findings["row"]),
+                           _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK)),
+                           _ranks(findings["code"], rank, len(ORDER)))
     return findings.iloc[order].reset_index(drop=True)
+
+
+def _finding_order(line: np.ndarray, severity: np.ndarray, contract: np.ndarray) -> np.ndarray:
+    """The findings' order: by line, then most severe first, then the contract's order of checks."""
+    return np.lexsort((contract, severity, line))
 
 
 def _ranks(column: pd.Series, rank: dict, missing: int) -> np.ndarray:
@@ -160,8 +173,10 @@ def _ranks(column: pd.Series, rank: dict, missing: int) -> np.ndarray:
     return table[codes]  # -1 (missing value) picks the last entry
 
 
-def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """Status, Finding Codes and Findings per line, from the sorted findings table.
+def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None = None,
+               severity: np.ndarray | None = None) -> pd.DataFrame:
+    """Status, Finding Codes and Findings per line, from the sorted findings table (``at``: each
+    finding's line position and ``severity`` its rank, when the caller has them already).
 
     Plain numpy and Python lists rather than pandas per-element operations: the lines with one
     finding (most of them) are filled by fancy indexing; lines with several are joined once per
@@ -171,12 +186,13 @@ def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     codes_out = np.full(n, "", dtype=object)
     messages_out = np.full(n, "", dtype=object)
     if len(findings):
-        pos = index.get_indexer(findings["row"])  # the index is unique (run_checks sees to it)
+        pos = index.get_indexer(findings["row"]) if at is None else at  # the index is unique (run_checks sees to it)
         starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])  # findings are sorted by line
         sizes = np.diff(np.r_[starts, len(pos)])
         codes = findings["code"].to_numpy(dtype=object)
         messages = findings["message"].to_numpy(dtype=object)
-        severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
+        if severity is None:
+            severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
         worst = np.minimum.reduceat(severity, starts)
         lines = pos[starts]
         status[lines] = np.array([RED, AMBER], dtype=object)[(worst != SEVERITY_RANK["RED"]).astype(np.int8)]

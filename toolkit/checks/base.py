@@ -327,7 +327,7 @@ class ClaimLines:
             if literal:
                 pieces.append(literal)
             if name:
-                codes, texts = _field_texts(FIELDS[name](self, flagged).reindex(flagged), spec)
+                codes, texts = _field_texts(FIELDS[name](self, flagged).reindex(flagged), spec or "")
                 pieces.append((codes, texts))
                 combo = pd.factorize(combo * len(texts) + codes)[0] if len(texts) > 1 else combo
         if not len(flagged):
