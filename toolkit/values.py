@@ -214,17 +214,23 @@ def map_unique(series: pd.Series, fn) -> pd.Series:
     A 100,000-line export has a few hundred distinct dates, payers or modifier strings:
     this is what keeps the checks free of per-row Python loops.
     """
+    codes, mapped = _map_distinct(series, fn)
+    return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
+
+
+def _map_distinct(series: pd.Series, fn) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's number and ``fn`` of each distinct value (the last slot: of a missing value)."""
     codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)
     if (codes < 0).any():
         mapped[-1] = fn(None)  # code -1 (a missing value) takes the last slot
-    return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
+    return codes, mapped
 
 
-def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
-    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
+def _converter(series: pd.Series, fn, kind: str):
+    """``fn`` that turns a conversion failure into an ``InputError`` naming the cell."""
 
     def convert(value):
         try:
@@ -234,7 +240,23 @@ def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
             shown = "the value" if series.name in PHI_COLUMNS else _describe(value)
             raise InputError(f"{shown} {_KIND_HELP[kind]}", **_where(series, value)) from None
 
-    return map_unique(series, convert)
+    return convert
+
+
+def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
+    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
+    return map_unique(series, _converter(series, fn, kind))
+
+
+def _typed_unique(series: pd.Series, fn, kind: str, dtype: str) -> pd.Series:
+    """``_convert_unique`` then ``astype(dtype)``, typed per distinct value before being spread
+    to the lines (turning 100,000 date objects into datetime64 cost more than parsing them)."""
+    codes, mapped = _map_distinct(series, _converter(series, fn, kind))
+    if dtype == "datetime64[ns]":
+        typed = pd.to_datetime(pd.Series(mapped, dtype=object), errors="coerce").astype(dtype).to_numpy()
+    else:
+        typed = pd.array(mapped, dtype=dtype)
+    return pd.Series(typed[codes], index=series.index, name=series.name)
 
 
 def _describe(value) -> str:
@@ -277,8 +299,7 @@ def convert_column(series: pd.Series, kind: str) -> pd.Series:
     if kind == "code":
         return _convert_unique(series, to_code, "text")
     if kind == "date":
-        out = _convert_unique(series, parse_date, "date")
-        return pd.to_datetime(out, errors="coerce").astype("datetime64[ns]")
+        return _typed_unique(series, parse_date, "date", "datetime64[ns]")
     if kind == "number":
         return _not_negative(series, _convert_unique(series, parse_number, "number").astype(float))
     if kind == "int":
@@ -286,7 +307,7 @@ def convert_column(series: pd.Series, kind: str) -> pd.Series:
     if kind == "money":
         return _convert_unique(series, parse_money, "money").astype(float)
     if kind == "yn":
-        return _convert_unique(series, parse_yn, "yn").astype("boolean")
+        return _typed_unique(series, parse_yn, "yn", "boolean")
     raise ValueError(f"unknown column kind {kind}")
 
 
