@@ -50,11 +50,13 @@ def _code_set_column(validation, codesets, edits):
     if codesets is None or len(codesets.sets) == 1:
         return "; ".join(validation.codeset_labels)
     dos = validation.claims["Date of Service"]
-    days = pd.unique(dos.dropna().dt.date.to_numpy())
-    # A date of service outside every loaded release also carries the note saying what to load.
-    label = {d: "; ".join([codesets.for_date(d).label, *codesets.notes([d])]) for d in days}
-    per_line = dos.dt.date.map(label).fillna(codesets.newest.label).astype(object)
-    return per_line + f"; {edits.label}" if edits is not None else per_line
+    # Per distinct date (a few hundred), not per line. A date of service outside every loaded
+    # release also carries the note saying what to load; no date: the newest release.
+    codes, days = pd.factorize(dos.to_numpy(), use_na_sentinel=True)
+    suffix = f"; {edits.label}" if edits is not None else ""
+    labels = ["; ".join([codesets.for_date(d).label, *codesets.notes([d])]) + suffix
+              for d in pd.DatetimeIndex(days).date] + [codesets.newest.label + suffix]
+    return pd.Series(np.asarray(labels, dtype=object)[codes], index=dos.index, dtype=object)
 
 
 # ---------------------------------------------------------------- writers
