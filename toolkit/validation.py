@@ -107,12 +107,14 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
         keys[2].append(np.full(len(at), contract_rank.get(chk.code, len(ORDER)), dtype=np.int64))
     findings = (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS[:-1]}))
+    at, severity, contract = (np.concatenate(k) if k else np.empty(0, dtype=np.int64) for k in keys)
     policy = lines.rule["Policy"].where(lines.has_rule, "").fillna("").astype(str)
-    findings["policy"] = findings["row"].map(policy).fillna("") if len(findings) else pd.Series(dtype=object)
+    findings["policy"] = (  # by position: each finding's line is known
+        pd.Series(policy.to_numpy(dtype=object)[at], index=findings.index, dtype=policy.dtype) if len(findings)
+        else pd.Series(dtype=object))
     if denials is not None and len(findings):  # DENIAL_HISTORY cites the denials, not the rule
         from .checks.history import denial_citations
         policy = _cite_denials(findings, policy, denial_citations(lines))
-    at, severity, contract = (np.concatenate(k) if k else np.empty(0, dtype=np.int64) for k in keys)
     order = _finding_order(at, severity, contract)
     findings = findings.iloc[order].reset_index(drop=True) if len(findings) else findings
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
