@@ -88,7 +88,7 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
                        edits=edits, denials=denials)
 
     parts = []
-    keys: list[list[np.ndarray]] = [[], [], []]  # per finding: line position, severity rank, contract rank
+    keys: list[list[np.ndarray]] = [[], [], [], []]  # per finding: line position, severity and contract rank, check
     contract_rank = {c: i for i, c in enumerate(ORDER)}
     for done, chk in enumerate(CHECKS, 1):
         if progress is not None:
@@ -105,9 +105,10 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
         keys[0].append(at)
         keys[1].append(np.full(len(at), SEVERITY_RANK[chk.severity], dtype=np.int64))
         keys[2].append(np.full(len(at), contract_rank.get(chk.code, len(ORDER)), dtype=np.int64))
+        keys[3].append(np.full(len(at), done, dtype=np.int64))  # a number per check: its code's number
     findings = (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS[:-1]}))
-    at, severity, contract = (np.concatenate(k) if k else np.empty(0, dtype=np.int64) for k in keys)
+    at, severity, contract, check_number = (np.concatenate(k) if k else np.empty(0, dtype=np.int64) for k in keys)
     policy = lines.rule["Policy"].where(lines.has_rule, "").fillna("").astype(str)
     findings["policy"] = (  # by position: each finding's line is known
         pd.Series(policy.to_numpy(dtype=object)[at], index=findings.index, dtype=policy.dtype) if len(findings)
@@ -118,7 +119,7 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     order = _finding_order(at, severity, contract)
     findings = findings.iloc[order].reset_index(drop=True) if len(findings) else findings
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    results = _summarise(findings, typed.index, at=at[order], severity=severity[order])
+    results = _summarise(findings, typed.index, at=at[order], severity=severity[order], codes=check_number[order])
     results["Policy"] = policy
     results["Validated At"] = stamp
     labels = [codesets.sets[i].label for i in sorted(pd.unique(lines.codeset_of_line))] if len(typed) else \
@@ -176,9 +177,10 @@ def _ranks(column: pd.Series, rank: dict, missing: int) -> np.ndarray:
 
 
 def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None = None,
-               severity: np.ndarray | None = None) -> pd.DataFrame:
+               severity: np.ndarray | None = None, codes: np.ndarray | None = None) -> pd.DataFrame:
     """Status, Finding Codes and Findings per line, from the sorted findings table (``at``: each
-    finding's line position and ``severity`` its rank, when the caller has them already).
+    finding's line position, ``severity`` its rank and ``codes`` a number per code, when the caller
+    has them already).
 
     Plain numpy and Python lists rather than pandas per-element operations: the lines with one
     finding (most of them) are filled by fancy indexing; lines with several are joined once per
@@ -191,6 +193,7 @@ def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None
         pos = index.get_indexer(findings["row"]) if at is None else at  # the index is unique (run_checks sees to it)
         starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])  # findings are sorted by line
         sizes = np.diff(np.r_[starts, len(pos)])
+        code_numbers = codes
         codes = findings["code"].to_numpy(dtype=object)
         messages = findings["message"].to_numpy(dtype=object)
         if severity is None:
@@ -203,7 +206,8 @@ def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None
         messages_out[lines[single]] = messages[starts[single]]
         many = np.flatnonzero(~single)
         if len(many):
-            code_numbers = pd.factorize(codes)[0]
+            if code_numbers is None:
+                code_numbers = pd.factorize(codes)[0]
             # A message's number is its object's: checks share one string among the lines that say
             # the same (ClaimLines.render); equal texts in two objects are merely joined twice.
             message_numbers = pd.factorize(np.fromiter(map(id, messages), dtype=np.uint64, count=len(messages)))[0]

@@ -176,7 +176,8 @@ def real_denials(denials: pd.DataFrame) -> pd.DataFrame:
                        index=d.index)
     label = map_unique(triple, _label)
     ids = d["Denial ID"].fillna("").astype(str)
-    ids = ids.where(ids != "", "row " + d.index.astype(str))
+    if (ids == "").any():  # (the row's name is made only when a Denial ID is blank)
+        ids = ids.where(ids != "", "row " + d.index.astype(str))
     return pd.DataFrame({
         "id": ids, "payer": d["Payer"], "payer_k": map_unique(d["Payer"], payer_key), "cpt": d["CPT/HCPCS"],
         "dx": map_unique(d["Dx Codes"], lambda t: tuple(dict.fromkeys(
