@@ -296,3 +296,22 @@ def test_the_workbook_validate_uses_its_own_denials_sheet_and_settings(tmp_path,
 
 
 WORKBOOK = __import__("conftest").REPO / "workbooks" / "medical_necessity.xlsm"
+
+
+def test_a_streamed_csv_report_rates_the_last_claim_against_the_whole_file_like_the_in_memory_run(tmp_path):
+    # 2 denials of 5 submitted lines = 40 %: quiet. The file's last claim was once checked alone
+    # (held back for a next chunk that never came), saw no submitted lines, and was warned.
+    import datetime as dt
+
+    from toolkit.jobs import validate as job
+
+    rows = _submitted(5) + [knee()]
+    paths = {name: tmp_path / f"{name}.csv" for name in ("claims", "denials", "rules", "payers")}
+    for name, frame in (("claims", pd.DataFrame(rows)), ("denials", TWO_DX), ("rules", RULES), ("payers", PAYERS)):
+        frame.to_csv(paths[name], index=False)
+    job.run_validate(job.ValidateRequest(paths["claims"], report=tmp_path / "report.csv", rules_path=paths["rules"],
+                                         payers_path=paths["payers"], as_of=dt.date.fromisoformat(AS_OF),
+                                         denials_path=paths["denials"]))
+    report = pd.read_csv(tmp_path / "report.csv", dtype=str, keep_default_na=False)
+    assert report["Finding Codes"].tolist() == run(rows, TWO_DX).results["Finding Codes"].tolist()
+    assert "DENIAL_HISTORY" not in report["Finding Codes"].iloc[-1]

@@ -188,3 +188,14 @@ def test_lines_without_a_claim_id_anywhere_in_the_file_do_not_make_it_ungrouped(
     streamed(claims, tmp_path / "streamed.csv", ncci, chunk_lines=50)
     assert same_stamp((tmp_path / "streamed.csv").read_bytes()) == same_stamp((tmp_path / "memory.csv").read_bytes())
     assert b"FIELD_MISSING" in (tmp_path / "streamed.csv").read_bytes()
+
+
+def test_the_chunk_a_source_marks_last_is_checked_whole_not_cut_before_its_last_claim(claims_file):
+    from toolkit.stream import LAST_CHUNK, csv_chunks
+
+    chunks = list(csv_chunks(claims_file, 997))
+    assert [bool(c.attrs.get(LAST_CHUNK)) for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    out = list(whole_groups(iter(chunks), ("Claim ID",), max_carry=10_000))
+    assert sum(map(len, out)) == sum(map(len, chunks)) and len(out) == len(chunks)  # no tail left over
+    whole = list(csv_chunks(claims_file, 1 << 20))
+    assert len(whole) == 1 and list(whole_groups(iter(whole), ("Claim ID",), max_carry=10))[0].equals(whole[0])

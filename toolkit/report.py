@@ -50,11 +50,13 @@ def _code_set_column(validation, codesets, edits):
     if codesets is None or len(codesets.sets) == 1:
         return "; ".join(validation.codeset_labels)
     dos = validation.claims["Date of Service"]
-    days = pd.unique(dos.dropna().dt.date.to_numpy())
-    # A date of service outside every loaded release also carries the note saying what to load.
-    label = {d: "; ".join([codesets.for_date(d).label, *codesets.notes([d])]) for d in days}
-    per_line = dos.dt.date.map(label).fillna(codesets.newest.label).astype(object)
-    return per_line + f"; {edits.label}" if edits is not None else per_line
+    # Per distinct date (a few hundred), not per line. A date of service outside every loaded
+    # release also carries the note saying what to load; no date: the newest release.
+    codes, days = pd.factorize(dos.to_numpy(), use_na_sentinel=True)
+    suffix = f"; {edits.label}" if edits is not None else ""
+    labels = ["; ".join([codesets.for_date(d).label, *codesets.notes([d])]) + suffix
+              for d in pd.DatetimeIndex(days).date] + [codesets.newest.label + suffix]
+    return pd.Series(np.asarray(labels, dtype=object)[codes], index=dos.index, dtype=object)
 
 
 # ---------------------------------------------------------------- writers
@@ -80,18 +82,57 @@ def _escape(value, sep: str) -> str:
 
 def _column_cells(column: pd.Series, sep: str) -> list[str]:
     """A column's cells as CSV text; each distinct value is escaped once."""
+    codes, cells = _column_table(column, sep)
+    return cells if codes is None else np.asarray(cells, dtype=object)[codes].tolist()
+
+
+def _column_table(column: pd.Series, sep: str) -> tuple[np.ndarray | None, list[str]]:
+    """A column as CSV text: (numbers, the distinct cells) where its values repeat, else (None, the
+    cells); the numbers let a writer encode each distinct cell once."""
     kind = column.dtype.kind
     if kind in "iu":
-        return list(map(str, column.tolist()))
+        codes, uniques = pd.factorize(column.to_numpy())
+        return codes, [str(u) for u in uniques.tolist()]
     if kind == "M":
-        return column.dt.strftime("%Y-%m-%d").fillna("").tolist()
+        return None, column.dt.strftime("%Y-%m-%d").fillna("").tolist()
     values = column.to_numpy(dtype=object)
+    shared = _shared_cells(values, sep)
+    if shared is not None:
+        return shared
     plain = _plain_text(values, sep)
     if plain is not None:
-        return plain
+        return None, plain
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    escaped = np.array([_escape(u, sep) for u in uniques] + [""], dtype=object)
-    return escaped[codes].tolist()  # code -1 (a missing value) takes the last slot: ""
+    return codes, [_escape(u, sep) for u in uniques] + [""]  # code -1 (a missing value) takes the last slot: ""
+
+
+def _shared_cells(values: np.ndarray, sep: str) -> tuple[np.ndarray, list[str]] | None:
+    """The cells when the column repeats a few string objects (statuses, stamps, and the findings:
+    the checks share one string among the lines that say the same), numbered by object rather
+    than by text: no hashing of long texts. None when the values are mostly distinct objects."""
+    head = values[:1000]
+    if len(head) and len(set(map(id, head))) * 10 > len(head) * 9:  # IDs: distinct objects, no need to count
+        return None
+    codes, objects = pd.factorize(np.fromiter(map(id, values), dtype=np.uint64, count=len(values)))
+    if len(objects) * 2 > len(values):
+        return None
+    first = np.unique(codes, return_index=True)[1]  # a position holding each object
+    return codes, _escape_all(values[first].tolist(), sep)
+
+
+def _escape_all(values: list, sep: str) -> list[str]:
+    """``_escape`` over many values, inlined for text (the findings: 20,000 distinct sentences)."""
+    out = []
+    for v in values:
+        if type(v) is not str:
+            out.append(_escape(v, sep))
+            continue
+        if v.startswith(FORMULA_START):
+            v = "'" + v
+        if sep in v or '"' in v or "\n" in v or "\r" in v:
+            v = '"' + v.replace('"', '""') + '"'
+        out.append(v)
+    return out
 
 
 def _plain_text(values: np.ndarray, sep: str) -> list[str] | None:
@@ -117,15 +158,26 @@ def _plain_text(values: np.ndarray, sep: str) -> list[str] | None:
 
 
 def csv_pieces(frame: pd.DataFrame, *, sep: str = ",", header: bool = True, lineterminator: str = os.linesep,
-               rows_per_piece: int = 4_096):
+               rows_per_piece: int = 4_096, encoding: str | None = None):
     """``frame`` as CSV text in pieces of ``rows_per_piece`` lines (the cells are escaped for the whole
-    frame at once; only one piece of joined text is held at a time)."""
+    frame at once; only one piece of joined text is held at a time).
+
+    With ``encoding`` the pieces are bytes: each distinct cell is encoded once and the lines are
+    joined as bytes (cheaper than encoding 50-100 MB of joined findings text)."""
+    def out(text: str):
+        return text if encoding is None else text.encode(encoding)
+
+    glue, end = out(sep), out(lineterminator)
     if header:
-        yield sep.join(_escape(str(c), sep) for c in frame.columns) + lineterminator
-    columns = [_column_cells(frame[c], sep) for c in frame.columns]
+        yield out(sep.join(_escape(str(c), sep) for c in frame.columns) + lineterminator)
+    columns = []
+    for c in frame.columns:
+        codes, texts = _column_table(frame[c], sep)
+        cells: list = texts if encoding is None else [t.encode(encoding) for t in texts]
+        columns.append(cells if codes is None else np.asarray(cells, dtype=object)[codes].tolist())
     for start in range(0, len(frame), rows_per_piece):
         rows = zip(*(col[start:start + rows_per_piece] for col in columns))
-        yield lineterminator.join(map(sep.join, rows)) + lineterminator
+        yield end.join(map(glue.join, rows)) + end
 
 
 def csv_text(frame: pd.DataFrame, *, sep: str = ",", header: bool = True, lineterminator: str = os.linesep) -> str:
@@ -139,8 +191,8 @@ class CsvReportWriter:
         self.header = True
 
     def write(self, frame: pd.DataFrame) -> None:
-        for piece in csv_pieces(frame, header=self.header):
-            self.fh.write(piece.encode("utf-8"))
+        for piece in csv_pieces(frame, header=self.header, encoding="utf-8"):
+            self.fh.write(piece)
         self.header = False
 
     def close(self) -> None:

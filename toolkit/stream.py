@@ -27,6 +27,11 @@ DEFAULT_CHUNK_LINES = 150_000  # about 1 GB peak on generated claims (1.2 GB mea
 
 Chunks = Iterator[pd.DataFrame]
 
+# A source marks the chunk it knows to be its last (``frame.attrs[LAST_CHUNK] = True``): then
+# ``whole_groups`` yields it whole, without holding its last claim back for a chunk that never
+# comes (one run of the checks fewer; a file that fits in one chunk is not hashed at all).
+LAST_CHUNK = "last chunk"
+
 
 @dataclass
 class SourceInfo:
@@ -70,10 +75,16 @@ def csv_chunks(path: Path, chunk_lines: int) -> Chunks:
                              skip_blank_lines=False, encoding=encoding, engine="c", chunksize=chunk_lines)
         header: list[str] | None = None
         for grid in reader:
+            last = len(grid) < chunk_lines  # pandas' chunks are full but for the file's last
             grid.index = grid.index + 1  # Excel's row numbers
-            nonblank = np.zeros(len(grid), dtype=bool)
-            for col in grid.columns:
-                nonblank |= grid[col].to_numpy(dtype=object) != ""
+            nonblank = grid[grid.columns[0]].to_numpy(dtype=object) != ""
+            maybe = np.flatnonzero(~nonblank)  # only a row whose first cell is empty can be blank
+            for col in grid.columns[1:]:
+                if not len(maybe):
+                    break
+                filled = grid[col].to_numpy(dtype=object)[maybe] != ""
+                nonblank[maybe[filled]] = True
+                maybe = maybe[~filled]
             if header is None:
                 if not nonblank.any():
                     continue
@@ -86,6 +97,8 @@ def csv_chunks(path: Path, chunk_lines: int) -> Chunks:
             frame.columns = [header[i] for i in keep]
             frame.index = pd.Index(body.index, name="row")
             frame.attrs = dict(attrs)
+            if last:
+                frame.attrs[LAST_CHUNK] = True
             yield frame
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"not a readable CSV file ({str(exc).splitlines()[0]})", file=path) from None
@@ -122,12 +135,14 @@ def parquet_chunks(path: Path, chunk_lines: int) -> Chunks:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a damaged or foreign file
         raise InputError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", file=path) from None
-    start = 1
+    start, total = 1, pf.metadata.num_rows
     for batch in pf.iter_batches(batch_size=chunk_lines):
         frame = batch.to_pandas()
         frame.index = pd.RangeIndex(start, start + len(frame), name="row")
         frame.attrs = {"file": str(path), "sheet": None}
         start += len(frame)
+        if start > total:
+            frame.attrs[LAST_CHUNK] = True
         yield frame
 
 
@@ -223,6 +238,11 @@ def whole_groups(chunks: Chunks, key, *, max_carry: int) -> Chunks:
     carry_keys = [np.empty(0, dtype=np.uint64) for _ in specs]
     alone = 0  # lines with a blank key get keys of their own (top bit set: apart from the hashes, in practice)
     for chunk in chunks:
+        last = bool(chunk.attrs.pop(LAST_CHUNK, False))
+        if last and carry is None:  # the whole file in one chunk: no group can be split
+            if len(chunk):
+                yield chunk
+            return
         keys = []
         for spec in specs:
             k, blank = group_keys(chunk, spec)
@@ -233,7 +253,7 @@ def whole_groups(chunks: Chunks, key, *, max_carry: int) -> Chunks:
         if carry is not None and len(carry):
             chunk = pd.concat([carry, chunk])
             keys = [np.concatenate([c, k]) for c, k in zip(carry_keys, keys)]
-        cut = _cut(keys)
+        cut = len(chunk) if last else _cut(keys)
         if any(s.any_of(k[:cut]) for s, k in zip(seen, keys)) or (cut == 0 and len(chunk) > max_carry):
             raise _not_grouped(chunk, specs)
         if cut:

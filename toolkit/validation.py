@@ -88,27 +88,38 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
                        edits=edits, denials=denials)
 
     parts = []
+    keys: list[list[np.ndarray]] = [[], [], [], []]  # per finding: line position, severity and contract rank, check
+    contract_rank = {c: i for i, c in enumerate(ORDER)}
     for done, chk in enumerate(CHECKS, 1):
         if progress is not None:
             progress(done, len(CHECKS))
         mask = lines.mask(chk.code)
         if not mask.any():
             continue
-        flagged = typed.index[mask.to_numpy()]
+        at = np.flatnonzero(mask.to_numpy())
+        flagged = typed.index[at]
         parts.append(pd.DataFrame({
             "row": flagged, "code": chk.code, "severity": chk.severity,
             "message": lines.render(chk, flagged),
         }))
+        keys[0].append(at)
+        keys[1].append(np.full(len(at), SEVERITY_RANK[chk.severity], dtype=np.int64))
+        keys[2].append(np.full(len(at), contract_rank.get(chk.code, len(ORDER)), dtype=np.int64))
+        keys[3].append(np.full(len(at), done, dtype=np.int64))  # a number per check: its code's number
     findings = (pd.concat(parts, ignore_index=True) if parts
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS[:-1]}))
+    at, severity, contract, check_number = (np.concatenate(k) if k else np.empty(0, dtype=np.int64) for k in keys)
     policy = lines.rule["Policy"].where(lines.has_rule, "").fillna("").astype(str)
-    findings["policy"] = findings["row"].map(policy).fillna("") if len(findings) else pd.Series(dtype=object)
+    findings["policy"] = (  # by position: each finding's line is known
+        pd.Series(policy.to_numpy(dtype=object)[at], index=findings.index, dtype=policy.dtype) if len(findings)
+        else pd.Series(dtype=object))
     if denials is not None and len(findings):  # DENIAL_HISTORY cites the denials, not the rule
         from .checks.history import denial_citations
         policy = _cite_denials(findings, policy, denial_citations(lines))
-    findings = _sorted_findings(findings, typed.index)
+    order = _finding_order(at, severity, contract)
+    findings = findings.iloc[order].reset_index(drop=True) if len(findings) else findings
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    results = _summarise(findings, typed.index)
+    results = _summarise(findings, typed.index, at=at[order], severity=severity[order], codes=check_number[order])
     results["Policy"] = policy
     results["Validated At"] = stamp
     labels = [codesets.sets[i].label for i in sorted(pd.unique(lines.codeset_of_line))] if len(typed) else \
@@ -128,11 +139,17 @@ def _cite_denials(findings: pd.DataFrame, policy: pd.Series, cites: pd.Series) -
         return policy
     mine = findings["code"].to_numpy() == "DENIAL_HISTORY"
     findings.loc[mine, "policy"] = cites.reindex(findings["row"].to_numpy()[mine]).to_numpy(dtype=object)
-    rule = policy.reindex(cites.index).to_numpy(dtype=object)
-    cited = cites.to_numpy(dtype=object)
-    policy = policy.astype(object).copy()
-    policy[cites.index] = np.where(rule != "", rule + "; " + cited, cited)
-    return policy
+    at = policy.index.get_indexer(cites.index)
+    values = policy.to_numpy(dtype=object).copy()
+    # One text per distinct (rule's policy, citation), shared by its lines: a few hundred, not 100,000.
+    rule_codes, rules = pd.factorize(values[at])
+    cite_codes, cited = pd.factorize(cites.to_numpy(dtype=object))
+    pair, pairs = pd.factorize(rule_codes.astype(np.int64) * len(cited) + cite_codes)
+    texts = np.empty(len(pairs), dtype=object)
+    texts[:] = [f"{rules[p // len(cited)]}; {cited[p % len(cited)]}" if rules[p // len(cited)] != ""
+                else cited[p % len(cited)] for p in pairs.tolist()]
+    values[at] = texts[pair]
+    return pd.Series(values, index=policy.index, name=policy.name, dtype=object)
 
 
 def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
@@ -140,10 +157,15 @@ def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     if not len(findings):
         return findings
     rank = {c: i for i, c in enumerate(ORDER)}
-    order = np.lexsort((_ranks(findings["code"], rank, len(ORDER)),
-                        _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK)),
-                        index.get_indexer(findings["row"])))
+    order = _finding_order(index.get_indexer(findings["row"]),
+                           _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK)),
+                           _ranks(findings["code"], rank, len(ORDER)))
     return findings.iloc[order].reset_index(drop=True)
+
+
+def _finding_order(line: np.ndarray, severity: np.ndarray, contract: np.ndarray) -> np.ndarray:
+    """The findings' order: by line, then most severe first, then the contract's order of checks."""
+    return np.lexsort((contract, severity, line))
 
 
 def _ranks(column: pd.Series, rank: dict, missing: int) -> np.ndarray:
@@ -154,35 +176,59 @@ def _ranks(column: pd.Series, rank: dict, missing: int) -> np.ndarray:
     return table[codes]  # -1 (missing value) picks the last entry
 
 
-def _summarise(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """Status, Finding Codes and Findings per line, from the sorted findings table.
+def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None = None,
+               severity: np.ndarray | None = None, codes: np.ndarray | None = None) -> pd.DataFrame:
+    """Status, Finding Codes and Findings per line, from the sorted findings table (``at``: each
+    finding's line position, ``severity`` its rank and ``codes`` a number per code, when the caller
+    has them already).
 
     Plain numpy and Python lists rather than pandas per-element operations: the lines with one
-    finding (most of them) are filled by fancy indexing, only lines with several are joined."""
+    finding (most of them) are filled by fancy indexing; lines with several are joined once per
+    distinct sequence of codes or messages, and lines with the same sequence share the text."""
     n = len(index)
     status = np.full(n, GREEN, dtype=object)
     codes_out = np.full(n, "", dtype=object)
     messages_out = np.full(n, "", dtype=object)
     if len(findings):
-        pos = index.get_indexer(findings["row"])  # the index is unique (run_checks sees to it)
+        pos = index.get_indexer(findings["row"]) if at is None else at  # the index is unique (run_checks sees to it)
         starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])  # findings are sorted by line
-        ends = np.r_[starts[1:], len(pos)]
+        sizes = np.diff(np.r_[starts, len(pos)])
+        code_numbers = codes
         codes = findings["code"].to_numpy(dtype=object)
         messages = findings["message"].to_numpy(dtype=object)
-        severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
+        if severity is None:
+            severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
         worst = np.minimum.reduceat(severity, starts)
         lines = pos[starts]
-        status[lines] = np.where(worst == SEVERITY_RANK["RED"], RED, AMBER)
-        single = ends - starts == 1  # most flagged lines have one finding: no joining needed
+        status[lines] = np.array([RED, AMBER], dtype=object)[(worst != SEVERITY_RANK["RED"]).astype(np.int8)]
+        single = sizes == 1  # most flagged lines have one finding: no joining needed
         codes_out[lines[single]] = codes[starts[single]]
         messages_out[lines[single]] = messages[starts[single]]
         many = np.flatnonzero(~single)
         if len(many):
-            code_list, message_list = codes.tolist(), messages.tolist()
-            bounds = list(zip(starts[many].tolist(), ends[many].tolist()))
-            codes_out[lines[many]] = ["; ".join(code_list[a:b]) for a, b in bounds]
-            messages_out[lines[many]] = [" ".join(message_list[a:b]) for a, b in bounds]
+            if code_numbers is None:
+                code_numbers = pd.factorize(codes)[0]
+            # A message's number is its object's: checks share one string among the lines that say
+            # the same (ClaimLines.render); equal texts in two objects are merely joined twice.
+            message_numbers = pd.factorize(np.fromiter(map(id, messages), dtype=np.uint64, count=len(messages)))[0]
+            for numbers, texts, glue, out in ((code_numbers, codes, "; ", codes_out),
+                                              (message_numbers, messages, " ", messages_out)):
+                out[lines[many]] = _joined_runs(numbers, texts.tolist(), starts[many], sizes[many], glue)
     return pd.DataFrame({"Status": status, "Finding Codes": codes_out, "Findings": messages_out}, index=index)
+
+
+def _joined_runs(numbers: np.ndarray, texts: list, starts: np.ndarray, sizes: np.ndarray, glue: str) -> np.ndarray:
+    """``glue.join(texts[s:s + k])`` for each run (start ``s``, size ``k``), joined once per distinct
+    sequence of ``numbers`` (the texts' numbers) and shared by the runs that repeat it."""
+    width = int(numbers.max()) + 2
+    key = np.zeros(len(starts), dtype=np.int64)
+    for r in range(int(sizes.max())):  # each run's sequence, numbered one position at a time
+        at = np.minimum(starts + r, len(numbers) - 1)
+        key = pd.factorize(key * width + np.where(sizes > r, numbers[at] + 1, 0))[0].astype(np.int64)
+    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    table = np.empty(len(first), dtype=object)
+    table[:] = [glue.join(texts[a:a + k]) for a, k in zip(starts[first].tolist(), sizes[first].tolist())]
+    return table[which]
 
 
 def validate_claims(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,

@@ -214,17 +214,37 @@ def map_unique(series: pd.Series, fn) -> pd.Series:
     A 100,000-line export has a few hundred distinct dates, payers or modifier strings:
     this is what keeps the checks free of per-row Python loops.
     """
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    codes, mapped = _map_distinct(series, fn)
+    return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
+
+
+Factor = tuple[np.ndarray, np.ndarray]  # pd.factorize of a column: each line's number, the distinct values
+
+
+def _factor(series: pd.Series) -> Factor | None:
+    """The column numbered by distinct value, when its values repeat (None: mostly distinct, as IDs
+    are, where numbering them gains nothing; the same test as ``_text_of_strings``)."""
+    values = series.to_numpy(dtype=object)
+    head = values[:1000]
+    if len(set(head.tolist())) * 2 > len(head):
+        return None
+    return pd.factorize(values, use_na_sentinel=True)
+
+
+def _map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's number and ``fn`` of each distinct value (the last slot: of a missing value)."""
+    codes, uniques = factor if factor is not None else pd.factorize(series.to_numpy(dtype=object),
+                                                                    use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)
     if (codes < 0).any():
         mapped[-1] = fn(None)  # code -1 (a missing value) takes the last slot
-    return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
+    return codes, mapped
 
 
-def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
-    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
+def _converter(series: pd.Series, fn, kind: str):
+    """``fn`` that turns a conversion failure into an ``InputError`` naming the cell."""
 
     def convert(value):
         try:
@@ -234,7 +254,24 @@ def _convert_unique(series: pd.Series, fn, kind: str) -> pd.Series:
             shown = "the value" if series.name in PHI_COLUMNS else _describe(value)
             raise InputError(f"{shown} {_KIND_HELP[kind]}", **_where(series, value)) from None
 
-    return map_unique(series, convert)
+    return convert
+
+
+def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None) -> pd.Series:
+    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
+    codes, mapped = _map_distinct(series, _converter(series, fn, kind), factor)
+    return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
+
+
+def _typed_unique(series: pd.Series, fn, kind: str, dtype: str, factor: Factor | None = None) -> pd.Series:
+    """``_convert_unique`` then ``astype(dtype)``, typed per distinct value before being spread
+    to the lines (turning 100,000 date objects into datetime64 cost more than parsing them)."""
+    codes, mapped = _map_distinct(series, _converter(series, fn, kind), factor)
+    if dtype == "datetime64[ns]":
+        typed = pd.to_datetime(pd.Series(mapped, dtype=object), errors="coerce").astype(dtype).to_numpy()
+    else:
+        typed = pd.array(mapped, dtype=dtype)
+    return pd.Series(typed[codes], index=series.index, name=series.name)
 
 
 def _describe(value) -> str:
@@ -269,24 +306,24 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
     return pd.Series(out, index=series.index, name=series.name, dtype=object)
 
 
-def convert_column(series: pd.Series, kind: str) -> pd.Series:
-    """Convert one raw column to its kind; raises ``InputError`` naming the first bad cell."""
+def convert_column(series: pd.Series, kind: str, factor: Factor | None = None) -> pd.Series:
+    """Convert one raw column to its kind; raises ``InputError`` naming the first bad cell.
+    ``factor``: the column already numbered by distinct value (``coerce_table`` has it)."""
     if kind == "text":
         stripped = _text_of_strings(series)
-        return stripped if stripped is not None else _convert_unique(series, to_text, "text")
+        return stripped if stripped is not None else _convert_unique(series, to_text, "text", factor)
     if kind == "code":
-        return _convert_unique(series, to_code, "text")
+        return _convert_unique(series, to_code, "text", factor)
     if kind == "date":
-        out = _convert_unique(series, parse_date, "date")
-        return pd.to_datetime(out, errors="coerce").astype("datetime64[ns]")
+        return _typed_unique(series, parse_date, "date", "datetime64[ns]", factor)
     if kind == "number":
-        return _not_negative(series, _convert_unique(series, parse_number, "number").astype(float))
+        return _not_negative(series, _convert_unique(series, parse_number, "number", factor).astype(float))
     if kind == "int":
-        return _not_negative(series, _convert_unique(series, _parse_int, "int").astype(float))
+        return _not_negative(series, _convert_unique(series, _parse_int, "int", factor).astype(float))
     if kind == "money":
-        return _convert_unique(series, parse_money, "money").astype(float)
+        return _convert_unique(series, parse_money, "money", factor).astype(float)
     if kind == "yn":
-        return _convert_unique(series, parse_yn, "yn").astype("boolean")
+        return _typed_unique(series, parse_yn, "yn", "boolean", factor)
     raise ValueError(f"unknown column kind {kind}")
 
 
@@ -304,13 +341,15 @@ EXCEL_CELL_LIMIT = 32_767  # characters in one cell
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def refuse_control_characters(frame: pd.DataFrame) -> None:
+def refuse_control_characters(frame: pd.DataFrame, distinct: dict | None = None) -> None:
     """A NUL or other control character in a cell (a damaged export, a crafted file) is refused,
     naming row and column: it cannot be written back to Excel and breaks letters and e-mails.
-    Checked over each column's distinct values joined into one string (one regex pass)."""
+    Checked over each column's distinct values joined into one string (one regex pass);
+    ``distinct``: column → its distinct values, where the caller has them already."""
     for column in frame.columns:
         values = frame[column].to_numpy(dtype=object)
-        texts = [v for v in pd.unique(values) if isinstance(v, str)]
+        known = (distinct or {}).get(column)
+        texts = [v for v in (pd.unique(values) if known is None else known) if isinstance(v, str)]
         if texts and max(map(len, texts)) > EXCEL_CELL_LIMIT:
             row = next(r for r, v in zip(frame.index, values) if isinstance(v, str) and len(v) > EXCEL_CELL_LIMIT)
             raise InputError(f"the cell holds more than {EXCEL_CELL_LIMIT:,} characters, Excel's limit for one "
@@ -354,7 +393,8 @@ def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Headers canonicalised, every contract column present and converted; extras untouched."""
     frame = canonical_headers(spec, frame)
-    refuse_control_characters(frame)
+    factors = {col: _factor(frame[col]) for col in frame.columns}  # numbered once, for both uses below
+    refuse_control_characters(frame, {col: f[1] for col, f in factors.items() if f is not None})
     attrs = dict(frame.attrs)
     out = {}
     for col in frame.columns:
@@ -362,10 +402,10 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     for column in spec.columns:
         raw = (frame[column.header] if column.header in frame.columns
                else pd.Series([None] * len(frame), index=frame.index, dtype=object))
-        raw = raw.copy()
+        raw = raw.copy(deep=False)  # its own name and attrs; the values are only read
         raw.name = column.header
         raw.attrs = attrs
-        out[column.header] = convert_column(raw, column.kind)
+        out[column.header] = convert_column(raw, column.kind, factors.get(column.header))
     result = pd.DataFrame(out, index=frame.index)
     result.attrs = attrs
     return result

@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import repeat
 from typing import Literal
 
 import numpy as np
@@ -237,22 +236,28 @@ class ClaimLines:
         dx_codes, dx_uniques = self._dx_factor
         n_rules = len(covered) + 1
         codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
-        pos = np.empty(len(uniques), dtype="int64")
-        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
+        pos_list: list[int] = []
+        any_list: list[bool] = []
+        code_list: list[str] = []
         covers: dict[tuple[int, str], bool] = {}  # (rule, code): a few hundred pairs, asked ~100k times
-        for i, k in enumerate(uniques):
-            d, r = divmod(int(k), n_rules)
+        for k in uniques.tolist():  # plain Python values and lists: this loop runs per distinct pair
+            d, r = divmod(k, n_rules)
             dx = dx_uniques[d]
+            hit, any_hit = 0, not r
             if r:
-                cov = covered[r - 1]
-                hits = [covers[(r, c)] if (r, c) in covers else covers.setdefault((r, c), cov.covers(c))
-                        for c in dx]
-            else:
-                hits = []
-            hit = next((j for j, h in enumerate(hits) if h), 0)
-            pos[i] = hit
-            any_cov[i] = not r or any(hits)
-            code[i] = dx[hit] if hit < len(dx) else ""
+                for j, c in enumerate(dx):
+                    covered_here = covers.get((r, c))
+                    if covered_here is None:
+                        covered_here = covers[(r, c)] = covered[r - 1].covers(c)
+                    if covered_here:
+                        hit, any_hit = j, True
+                        break
+            pos_list.append(hit)
+            any_list.append(any_hit)
+            code_list.append(dx[hit] if hit < len(dx) else "")
+        pos = np.array(pos_list, dtype="int64")
+        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
+        any_cov[:], code[:] = any_list, code_list
         line_pos = pos[codes]
         info_codes, infos = self._dx_info_factor
         width = int(line_pos.max()) + 1 if len(line_pos) else 1
@@ -306,19 +311,47 @@ class ClaimLines:
         return self.c["Units"].fillna(1.0)
 
     # ---- messages
-    def render(self, chk: Check, flagged: pd.Index) -> list[str]:
-        """The check's message for each flagged line: each field computed column-wise, then one
-        join per line (no per-line str.format)."""
-        parts: list[Iterable[str]] = []  # one column of text per piece of the message
-        for literal, name, spec, _ in string.Formatter().parse(chk.say):
+    def render(self, chk: Check, flagged: pd.Index) -> np.ndarray:
+        """The check's message for each flagged line, made once per distinct combination of its
+        fields: each field is computed column-wise and numbered by distinct value, the numbers are
+        combined, and each distinct message is joined once and shared by every line that says it
+        (fewer joins, a fraction of the memory, and the report writer escapes it once)."""
+        parsed = list(string.Formatter().parse(chk.say))
+        if len(parsed) == 1 and not parsed[0][0] and parsed[0][1] and not parsed[0][2]:  # "{field}": its text as it is
+            values = FIELDS[parsed[0][1]](self, flagged).reindex(flagged).to_numpy(dtype=object)
+            if pd.api.types.infer_dtype(values, skipna=False) == "string":
+                return values
+        pieces: list[str | tuple[np.ndarray, list[str]]] = []  # a literal, or (codes, texts) of a field
+        combo = np.zeros(len(flagged), dtype=np.int64)
+        for literal, name, spec, _ in parsed:
             if literal:
-                parts.append(repeat(literal))
+                pieces.append(literal)
             if name:
-                values = FIELDS[name](self, flagged).reindex(flagged).tolist()
-                parts.append([format(v, spec) if spec else (v if type(v) is str else str(v)) for v in values])
-        if all(isinstance(p, repeat) for p in parts):  # no fields: the same sentence for every line
-            return ["".join(lit for lit, *_ in string.Formatter().parse(chk.say))] * len(flagged)
-        return list(map("".join, zip(*parts)))
+                codes, texts = _field_texts(FIELDS[name](self, flagged).reindex(flagged), spec or "")
+                pieces.append((codes, texts))
+                combo = pd.factorize(combo * len(texts) + codes)[0] if len(texts) > 1 else combo
+        if not len(flagged):
+            return np.empty(0, dtype=object)
+        _, first, combo = np.unique(combo, return_index=True, return_inverse=True)  # first: a line per message
+        columns = [[p] * len(first) if isinstance(p, str) else np.asarray(p[1], dtype=object)[p[0][first]].tolist()
+                   for p in pieces]
+        messages = np.empty(len(first), dtype=object)
+        messages[:] = list(map("".join, zip(*columns)))
+        return messages[combo]
+
+
+def _field_texts(values: pd.Series, spec: str) -> tuple[np.ndarray, list[str]]:
+    """A message field's text per line, as numbers into its distinct texts.
+
+    Values are numbered by equality only when they are all text: numbers would merge 1, 1.0 and
+    True, and None with NaN, which ``format`` writes differently; those are formatted per line."""
+    raw = values.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    if all(type(u) is str for u in uniques):
+        return codes, [format(u, spec) for u in uniques] if spec else list(uniques)
+    texts = [format(v, spec) if spec else (v if type(v) is str else str(v)) for v in raw.tolist()]
+    codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
+    return codes, list(uniques)
 
 
 def dx_list(codes) -> str:

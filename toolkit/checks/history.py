@@ -176,7 +176,8 @@ def real_denials(denials: pd.DataFrame) -> pd.DataFrame:
                        index=d.index)
     label = map_unique(triple, _label)
     ids = d["Denial ID"].fillna("").astype(str)
-    ids = ids.where(ids != "", "row " + d.index.astype(str))
+    if (ids == "").any():  # (the row's name is made only when a Denial ID is blank)
+        ids = ids.where(ids != "", "row " + d.index.astype(str))
     return pd.DataFrame({
         "id": ids, "payer": d["Payer"], "payer_k": map_unique(d["Payer"], payer_key), "cpt": d["CPT/HCPCS"],
         "dx": map_unique(d["Dx Codes"], lambda t: tuple(dict.fromkeys(
@@ -212,17 +213,39 @@ class _Clusters:
     count: pd.Series  # key → denials in the window
     first: pd.Series  # key → earliest denial date
     top: pd.Series  # key → most frequent CO-50/N115 label
-    ids: pd.Series  # key → the first CITE_MAX denial IDs, oldest first (a denial is in a key once)
+    ids: dict[str, tuple[str, ...]]  # key → the first CITE_MAX denial IDs, oldest first (a denial is in a key once)
 
 
 def _clusters(keyed: pd.DataFrame) -> _Clusters:
-    keyed = keyed.sort_values(["date", "id"], kind="stable")
-    grouped = keyed.groupby("key", sort=False)
-    top = (keyed.groupby(["key", "label"], sort=False).size().reset_index(name="n")
-           .sort_values(["key", "n", "label"], ascending=[True, False, True]).drop_duplicates("key")
-           .set_index("key")["label"])
-    cited = keyed[grouped.cumcount().to_numpy() < CITE_MAX]
-    return _Clusters(grouped.size(), grouped["date"].min(), top, cited.groupby("key", sort=False)["id"].agg(tuple))
+    """Per key: its denials counted, the first date, the top label and the first IDs cited.
+
+    On numbers (keys, IDs and labels numbered, one sort) rather than pandas sorts and groupbys,
+    which cost more than the rest of the check on a 20,000-row log."""
+    key_codes, keys = pd.factorize(keyed["key"].to_numpy(dtype=object))
+    dates = keyed["date"].to_numpy()
+    id_rank = pd.factorize(keyed["id"].to_numpy(dtype=object), sort=True)[0]
+    order = np.lexsort((id_rank, dates))  # oldest first, then by ID; ties keep the log's order
+    by_key = order[np.argsort(key_codes[order], kind="stable")]  # each key's denials together, oldest first
+    grouped = key_codes[by_key]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if len(grouped) else np.empty(0, dtype=int)
+    sizes = np.diff(np.r_[starts, len(grouped)])
+    index = pd.Index(keys[grouped[starts]], dtype=object)
+    count = pd.Series(sizes, index=index, dtype="int64")
+    first = pd.Series(dates[by_key[starts]], index=index)
+    label_codes, labels = pd.factorize(keyed["label"].to_numpy(dtype=object), sort=True)
+    pair_codes, pairs = pd.factorize(key_codes.astype(np.int64) * max(len(labels), 1) + label_codes)
+    n = np.bincount(pair_codes, minlength=len(pairs))
+    pair_key, pair_label = pairs // max(len(labels), 1), pairs % max(len(labels), 1)
+    best = np.lexsort((pair_label, -n, pair_key))  # per key: the most denials, then the first label A-Z
+    top_at = best[np.r_[True, pair_key[best][1:] != pair_key[best][:-1]]] if len(best) else best
+    top = pd.Series(np.asarray(labels, dtype=object)[pair_label[top_at]], index=pd.Index(keys[pair_key[top_at]],
+                                                                                         dtype=object))
+    rank = np.arange(len(grouped)) - np.repeat(starts, sizes)
+    cited = by_key[rank < CITE_MAX]
+    ids: dict[str, list[str]] = {}
+    for key, denial in zip(keys[key_codes[cited]].tolist(), keyed["id"].to_numpy(dtype=object)[cited].tolist()):
+        ids.setdefault(key, []).append(denial)
+    return _Clusters(count, first, top, {k: tuple(v) for k, v in ids.items()})
 
 
 def _cat(*parts) -> np.ndarray:
@@ -256,14 +279,17 @@ def _line_keys(lines, pattern: Pattern, where: np.ndarray) -> pd.Series:
     """The key for ``pattern`` of the lines at the boolean mask ``where`` (payer key|CPT, then the
     supporting diagnosis or the modifier pattern)."""
     codes, texts = _base_codes(lines)
-    base = texts[codes[where]]
+    base = codes[where].astype(np.int64)
+    if pattern == "authorization":
+        return pd.Series(texts[base], index=lines.index[where], dtype=object)
     if pattern == "diagnosis":
-        keys = _cat(base, lines.supporting_code.to_numpy(dtype=object)[where])
-    elif pattern == "modifier":
-        keys = _cat(base, _mods_table(lines)[lines._mods_factor[0][where]])
+        tail_codes, tails = pd.factorize(lines.supporting_code.to_numpy(dtype=object)[where])
     else:
-        keys = base
-    return pd.Series(keys, index=lines.index[where], dtype=object)
+        tail_codes, tails = lines._mods_factor[0][where], _mods_table(lines)
+    # Numbered pairs first, text per distinct pair: a few hundred keys shared by 100,000 lines.
+    pair, pairs = pd.factorize(base * (len(tails) + 1) + tail_codes)
+    table = _cat(texts[pairs // (len(tails) + 1)], np.asarray(tails, dtype=object)[pairs % (len(tails) + 1)])
+    return pd.Series(table[pair], index=lines.index[where], dtype=object)
 
 
 def _count_pairs(codes: np.ndarray, texts: np.ndarray, other: np.ndarray, expand) -> dict[str, int]:
@@ -333,6 +359,7 @@ class _Hits:
     said: dict[str, str]  # key → the sentence after the payer's name
     ids: dict[str, tuple[str, ...]]  # key → the first denial IDs counted
     count: dict[str, int]  # key → how many denials
+    at: np.ndarray  # the positions of ``keys``' lines among the claim lines
 
 
 def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pattern,
@@ -352,14 +379,19 @@ def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pa
         candidates = candidates & lines.blank("Prior Auth Number")
     for code in SAME_REASON[pattern]:
         candidates = candidates & ~lines.mask(code)
-    keys = _line_keys(lines, pattern, candidates.to_numpy())
-    keys = keys[keys.isin(hot)]
+    where = candidates.to_numpy()
+    keys = _line_keys(lines, pattern, where)
+    inside = keys.isin(hot).to_numpy()
+    keys = keys[inside]
     if not len(keys):
         return None
     used = pd.unique(keys.to_numpy())
-    said = {k: _say(pattern, k.split("|")[1], k, int(count[k]), int(sub[k]), clusters.first[k], clusters.top[k])
-            for k in used}
-    return _Hits(keys, said, {k: clusters.ids[k] for k in used}, {k: int(count[k]) for k in used})
+    n, n_sub = count.reindex(used).tolist(), sub.reindex(used).tolist()
+    said = {k: _say(pattern, k.split("|")[1], k, int(a), int(b), f, t)
+            for k, a, b, f, t in zip(used.tolist(), n, n_sub, clusters.first.reindex(used).tolist(),
+                                     clusters.top.reindex(used).tolist())}
+    return _Hits(keys, said, {k: clusters.ids[k] for k in used}, dict(zip(used.tolist(), map(int, n))),
+                 np.flatnonzero(where)[inside])
 
 
 def _history(lines) -> dict[str, pd.Series]:
@@ -381,16 +413,19 @@ def _history(lines) -> dict[str, pd.Series]:
     hits = [h for p in PATTERNS if (h := _pattern_hits(lines, history, real, p, candidates)) is not None]
     if not hits:
         return empty
-    flagged = hits[0].keys.index
-    for h in hits[1:]:
-        flagged = flagged.union(h.keys.index)
-    flagged = lines.index[lines.index.isin(flagged)]  # in line order
-    payer_code, payers = pd.factorize(lines.c["Payer"][flagged].fillna("").to_numpy(dtype=object))
+    mask = np.zeros(len(lines.index), dtype=bool)
+    for h in hits:
+        mask[h.at] = True
+    at = np.flatnonzero(mask)  # the flagged lines' positions, in line order
+    flagged = lines.index[at]
+    payer_code, payers = pd.factorize(lines.c["Payer"].fillna("").to_numpy(dtype=object)[at])
     combo = payer_code.astype("int64")
     key_tables = []
     for h in hits:  # one number per (payer, key per pattern): the lines' groups
-        code, table = pd.factorize(h.keys.reindex(flagged).to_numpy(dtype=object), use_na_sentinel=True)
-        combo = combo * (len(table) + 1) + (code + 1)
+        code, table = pd.factorize(h.keys.to_numpy(dtype=object))
+        line_code = np.full(len(lines.index), -1, dtype=np.int64)
+        line_code[h.at] = code
+        combo = combo * (len(table) + 1) + (line_code[at] + 1)
         key_tables.append(table)
     codes, uniques = pd.factorize(combo)
     messages, cites = [], []
@@ -405,7 +440,7 @@ def _history(lines) -> dict[str, pd.Series]:
         cites.append(_cite(ids, sum(h.count[k] for h, k in zip(hits, keys) if k)))
     message = pd.Series(np.asarray(messages, dtype=object)[codes], index=flagged, dtype=object)
     cite = pd.Series(np.asarray(cites, dtype=object)[codes], index=flagged, dtype=object)
-    return {"mask": pd.Series(lines.index.isin(flagged), index=lines.index), "message": message, "cite": cite}
+    return {"mask": pd.Series(mask, index=lines.index), "message": message, "cite": cite}
 
 
 @check("DENIAL_HISTORY", AMBER, "history",

@@ -78,10 +78,10 @@ def _necessity_fallback(lines, idx):
     mods = lines.mods[idx]
     ga = np.fromiter(("GA" in m for m in mods), dtype=bool, count=len(idx))
     gz = np.fromiter(("GZ" in m for m in mods), dtype=bool, count=len(idx))
-    text = np.select([~medicare, abn & ga, gz & ~ga, abn],
-                     [_FALLBACK_OTHER, _FALLBACK_MEDICARE["ga"], _FALLBACK_MEDICARE["gz"], _FALLBACK_MEDICARE["abn"]],
-                     _FALLBACK_MEDICARE["none"])
-    return pd.Series(text, index=idx, dtype=object)
+    which = np.select([~medicare, abn & ga, gz & ~ga, abn], [0, 1, 2, 3], 4)
+    texts = np.array([_FALLBACK_OTHER, _FALLBACK_MEDICARE["ga"], _FALLBACK_MEDICARE["gz"], _FALLBACK_MEDICARE["abn"],
+                      _FALLBACK_MEDICARE["none"]], dtype=object)  # one shared string per advice, not one per line
+    return pd.Series(texts[which], index=idx, dtype=object)
 
 
 @field("line_dx")

@@ -147,9 +147,12 @@ def _unguard_column(column: pd.Series) -> pd.Series:
     from ..values import csv_unguard
 
     text = column.to_numpy(dtype=object)
-    if not any(isinstance(v, str) and v[:1] == "'" for v in text):
-        return column
-    return column.map(csv_unguard)
+    try:  # one search over the joined column (a look at each of 360,000 cells cost 0.05 s)
+        joined = "\x00".join(text)
+        guarded = joined.startswith("'") or "\x00'" in joined
+    except TypeError:  # not all text
+        guarded = any(isinstance(v, str) and v[:1] == "'" for v in text)
+    return column.map(csv_unguard) if guarded else column
 
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of Excel 97-2003 (.xls)
