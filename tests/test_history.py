@@ -315,3 +315,33 @@ def test_a_streamed_csv_report_rates_the_last_claim_against_the_whole_file_like_
     report = pd.read_csv(tmp_path / "report.csv", dtype=str, keep_default_na=False)
     assert report["Finding Codes"].tolist() == run(rows, TWO_DX).results["Finding Codes"].tolist()
     assert "DENIAL_HISTORY" not in report["Finding Codes"].iloc[-1]
+
+
+@pytest.mark.parametrize("chunk_lines, dask", [(2, None), (3, None), (2, "local")], ids=["2", "3", "dask"])
+def test_a_report_in_many_chunks_rates_each_line_against_the_whole_files_submitted_lines(tmp_path, chunk_lines, dask):
+    # 2 denials of 5 lines submitted across the file = 40 %: quiet in memory.  Chunked (or in Dask
+    # partitions), the last claim's chunk holds none of the 5 and once rated 2 of 0 (a warning the
+    # whole file does not show).
+    import datetime as dt
+
+    from toolkit.jobs import validate as job
+
+    if dask:
+        pytest.importorskip("dask.distributed")
+    rows = [{**r, "Patient ID": f"MRN7{i:04d}"} for i, r in enumerate(_submitted(5) + [knee()])]
+    paths = {name: tmp_path / f"{name}.csv" for name in ("claims", "denials", "rules", "payers")}
+    for name, frame in (("claims", pd.DataFrame(rows)), ("denials", TWO_DX), ("rules", RULES), ("payers", PAYERS)):
+        frame.to_csv(paths[name], index=False)
+    job.run_validate(job.ValidateRequest(paths["claims"], report=tmp_path / "report.csv", rules_path=paths["rules"],
+                                         payers_path=paths["payers"], as_of=dt.date.fromisoformat(AS_OF),
+                                         denials_path=paths["denials"], chunk_lines=chunk_lines, dask=dask))
+    report = pd.read_csv(tmp_path / "report.csv", dtype=str, keep_default_na=False)
+    assert report["Finding Codes"].tolist() == run(rows, TWO_DX).results["Finding Codes"].tolist()
+    assert "DENIAL_HISTORY" not in report["Finding Codes"].iloc[-1]
+    # and with only 4 submitted (2 of 4 = 50 %) the whole-file rate warns, chunked or not
+    pd.DataFrame(rows[1:]).to_csv(paths["claims"], index=False)
+    job.run_validate(job.ValidateRequest(paths["claims"], report=tmp_path / "report.csv", rules_path=paths["rules"],
+                                         payers_path=paths["payers"], as_of=dt.date.fromisoformat(AS_OF),
+                                         denials_path=paths["denials"], chunk_lines=chunk_lines, dask=dask))
+    report = pd.read_csv(tmp_path / "report.csv", dtype=str, keep_default_na=False)
+    assert "DENIAL_HISTORY" in report["Finding Codes"].iloc[-1]

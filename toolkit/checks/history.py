@@ -112,6 +112,9 @@ class DenialHistory:
     months: int = DEFAULT_MONTHS
     rate: float = DEFAULT_RATE
     _real: pd.DataFrame | None = field(default=None, repr=False)
+    # The rate's denominator over the whole Claims file, when a run checks it in chunks (see
+    # ``counting_whole_file``); None: each run counts the submitted lines it is given.
+    submitted: dict[Pattern, pd.Series] | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, denials: pd.DataFrame, settings: dict | None = None) -> DenialHistory:
@@ -305,6 +308,35 @@ def _count_pairs(codes: np.ndarray, texts: np.ndarray, other: np.ndarray, expand
     return counts
 
 
+def counting_whole_file(history: DenialHistory, chunks, *, as_of, codesets) -> DenialHistory:
+    """``history`` with the rate's denominator counted over every chunk of a Claims file.
+
+    A streamed or distributed run checks each chunk on its own; counted per chunk, a pattern with
+    6 lines submitted across the file and 2 denials (33 %) would look like 2 of 0 (it fires) in a
+    chunk holding none of the 6.  One first pass over the file counts the submitted lines of each
+    pattern, so every chunk rates against the whole file, as the in-memory run and Excel do."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from ..rules import prepare_payers, prepare_rules
+    from ..tables import CLAIMS
+    from ..values import coerce_table
+    from .base import ClaimLines
+
+    today = as_of or dt.date.today()
+    totals: dict[Pattern, pd.Series] = {p: pd.Series(dtype="int64") for p in PATTERNS}
+    rules, payers = prepare_rules(None), prepare_payers(None)  # the counts need neither
+    for chunk in chunks:
+        typed = coerce_table(CLAIMS, chunk).reset_index(drop=True)
+        lines = ClaimLines(typed, rules, payers, today=today, codesets=codesets)
+        start, end = _window(lines, history)
+        for p in PATTERNS:
+            counted = _submitted_counts(lines, p, start, end)
+            if len(counted):
+                totals[p] = totals[p].add(counted, fill_value=0).astype("int64")
+    return replace(history, submitted=totals)
+
+
 def _submitted_counts(lines, pattern: Pattern, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     """key → claim lines of this pattern submitted in the window (the rate's denominator)."""
     sub = lines.c["Submitted Date"]
@@ -370,7 +402,9 @@ def _pattern_hits(lines, history: DenialHistory, real: pd.DataFrame, pattern: Pa
         return None
     clusters = _clusters(keyed)
     count = clusters.count
-    sub = _submitted_counts(lines, pattern, *_window(lines, history)).reindex(count.index).fillna(0).astype(int)
+    sub = (history.submitted[pattern] if history.submitted is not None
+           else _submitted_counts(lines, pattern, *_window(lines, history)))
+    sub = sub.reindex(count.index).fillna(0).astype(int)
     ok = (count >= history.min_count) & ((sub == 0) | (count >= history.rate * sub))
     hot = count.index[ok.to_numpy()]
     if not len(hot):
