@@ -16,6 +16,7 @@ import pandas as pd
 from .codesets.icd10cm import CodeSets
 
 if TYPE_CHECKING:
+    from .checks.history import DenialHistory
     from .codesets.ncci import NcciEdits
 
 
@@ -26,7 +27,7 @@ class CheckContext:
     codesets: CodeSets
     edits: NcciEdits | None = None  # an NcciEdits index, or None: the NCCI checks are off
     as_of: dt.date | None = None
-    denials: object | None = None  # a DenialHistory (the practice's denial log), or None: DENIAL_HISTORY is off
+    denials: DenialHistory | None = None  # a DenialHistory (the practice's denial log), or None: DENIAL_HISTORY is off
     now: dt.datetime = field(default_factory=dt.datetime.now)  # one "Validated At" for every chunk
 
     def run(self, claims: pd.DataFrame, progress=None):

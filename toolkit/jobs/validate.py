@@ -448,6 +448,8 @@ def _rating_whole_file(ctx: CheckContext, chunks) -> CheckContext:
 
     from ..checks.history import counting_whole_file
 
+    if ctx.denials is None:
+        return ctx
     return replace(ctx, denials=counting_whole_file(ctx.denials, chunks, as_of=ctx.as_of, codesets=ctx.codesets))
 
 
