@@ -280,3 +280,34 @@ def test_not_applicable_cells_read_as_blank():
 def test_dates_with_a_time_of_day_from_excel_csv_exports():
     row = line(dos="10/12/2026 0:00", **{"Imaging Date": "2026-08-20T00:00:00"})
     assert codes_for(row) == []
+
+
+def test_the_settings_therapy_code_list_beside_the_workbook_replaces_the_shipped_list(tmp_path):
+    """A practice whose copy of the CMS list (named in Settings, a path beside the workbook) no
+    longer lists 97110 gets no THERAPY_MODIFIER_MISSING on the sample's Medicare 97110 line; a blank
+    key keeps the shipped list (the line is RED)."""
+    import shutil
+
+    from conftest import REPO
+
+    from toolkit.jobs.validate import validate_book
+    from toolkit.tables import CLAIMS, SETTINGS
+    from toolkit.workbook.files import WorkbookFile
+
+    path = tmp_path / "practice.xlsm"
+    shutil.copy(REPO / "workbooks" / "medical_necessity.xlsm", path)
+
+    def codes_of_the_97110_line() -> str:
+        book = WorkbookFile(path)
+        validate_book(book, as_of="2026-11-27")
+        claims = WorkbookFile(path, writable=False).read_table(CLAIMS)
+        return str(claims.loc[claims["CPT/HCPCS"] == "97110", "Finding Codes"].iloc[0])
+
+    assert "THERAPY_MODIFIER_MISSING" in codes_of_the_97110_line()
+    (tmp_path / "therapy_2027.csv").write_text("Code,Discipline\n97112,PT\n97161,PT\n", encoding="utf-8")
+    book = WorkbookFile(path)
+    settings = book.read_table(SETTINGS)
+    row = settings.index[settings["Key"] == "Therapy Code List"]
+    book.write_columns(SETTINGS, pd.DataFrame({"Value": ["therapy_2027.csv"]}, index=row))
+    book.save()
+    assert "THERAPY_MODIFIER_MISSING" not in codes_of_the_97110_line()

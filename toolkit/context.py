@@ -29,13 +29,15 @@ class CheckContext:
     as_of: dt.date | None = None
     denials: DenialHistory | None = None  # a DenialHistory (the practice's denial log), or None: DENIAL_HISTORY is off
     now: dt.datetime = field(default_factory=dt.datetime.now)  # one "Validated At" for every chunk
+    therapy_codes: frozenset[str] | None = None  # the Settings' "always therapy" list, or None: the default
 
     def run(self, claims: pd.DataFrame, progress=None):
         """The checks over ``claims`` (raw or typed lines): a ``Validation``."""
         from .validation import run_checks
 
         return run_checks(claims, self.rules, self.payers, as_of=self.as_of, codesets=self.codesets,
-                          now=self.now, progress=progress, edits=self.edits, denials=self.denials)
+                          now=self.now, progress=progress, edits=self.edits, denials=self.denials,
+                          therapy_codes=self.therapy_codes)
 
     def labels(self, seen: list[str]) -> list[str]:
         """The run's code-set labels in the in-memory order (releases oldest first, then NCCI)."""

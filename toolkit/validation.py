@@ -64,13 +64,15 @@ def _as_date(value) -> dt.date:
 
 def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: pd.DataFrame | None = None, *,
                as_of=None, codesets: CodeSets | None = None, now: dt.datetime | None = None,
-               progress=None, edits=None, denials=None) -> Validation:
+               progress=None, edits=None, denials=None, therapy_codes: frozenset[str] | None = None) -> Validation:
     """Run every check on every claim line (a report of all findings, not the first).
 
     ``progress(done, total)``, if given, is called after each check (for a progress bar).
     ``edits`` (an ``NcciEdits`` index) turns on the NCCI PTP and MUE checks; None leaves them off.
     ``denials`` (the Denials table, or a ``DenialHistory`` with the Settings thresholds) turns on
     DENIAL_HISTORY; None leaves it off and every result as it was.
+    ``therapy_codes``: the practice's CMS "always therapy" list (Settings ``Therapy Code List``);
+    None: ``$MEDNEC_THERAPY_CODES`` or the shipped list.
     """
     today = _as_date(as_of)
     codesets = codesets or CodeSets.default()
@@ -85,7 +87,7 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
         from .checks.history import DenialHistory
         denials = DenialHistory(denials)
     lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets,
-                       edits=edits, denials=denials)
+                       edits=edits, denials=denials, therapy_codes=therapy_codes)
 
     parts = []
     keys: list[list[np.ndarray]] = [[], [], [], []]  # per finding: line position, severity and contract rank, check

@@ -82,7 +82,8 @@ class ClaimLines:
     """Typed claim lines plus everything the checks derive from them, computed on first use."""
 
     def __init__(self, claims: pd.DataFrame, rules: pd.DataFrame, payers: pd.DataFrame, *,
-                 today: dt.date, codesets: CodeSets, edits=None, denials=None):
+                 today: dt.date, codesets: CodeSets, edits=None, denials=None,
+                 therapy_codes: frozenset[str] | None = None):
         self.c = claims
         self.index = claims.index
         self.rules = rules
@@ -91,6 +92,7 @@ class ClaimLines:
         self.codesets = codesets
         self.edits = edits  # an NcciEdits index (PTP pairs, MUE values), or None: those checks are off
         self.denials = denials  # a checks.history.DenialHistory, or None: DENIAL_HISTORY is off
+        self.therapy_codes = therapy_codes  # the practice's "always therapy" list (Settings), or None: the default
         self._masks: dict[str, pd.Series] = {}
         self._derived: dict[str, object] = {}
 

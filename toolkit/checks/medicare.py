@@ -18,6 +18,21 @@ from .base import AMBER, RED, check, field
 THERAPY_CODES_FILE = Path(__file__).resolve().parent.parent / "data" / "always_therapy_codes.csv"
 ENV_THERAPY_CODES = "MEDNEC_THERAPY_CODES"  # a practice's own copy of the list (same columns)
 THERAPY_MODIFIERS = ("GP", "GO", "GN")
+SETTING_THERAPY_CODES = "Therapy Code List"  # Settings key: the practice's copy (a CSV path, beside the workbook)
+
+
+def therapy_codes_from_settings(settings: dict | None, near: Path | None = None) -> frozenset[str] | None:
+    """The list named by the Settings key ``Therapy Code List`` (a relative path is taken beside
+    the workbook), or None: then ``$MEDNEC_THERAPY_CODES`` or the shipped list applies."""
+    from ..values import setting
+
+    named = setting(settings, SETTING_THERAPY_CODES)
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    if not path.is_absolute() and near is not None and not path.exists():
+        path = Path(near) / path
+    return always_therapy_codes(str(path))
 
 
 @lru_cache(maxsize=4)
@@ -44,7 +59,7 @@ def always_therapy_codes(path: str | None = None) -> frozenset[str]:
        "therapy plan-of-care modifier. Add GP (physical therapy), GO (occupational therapy) or GN "
        "(speech-language pathology) for the discipline that furnished it.")
 def therapy_modifier_missing(lines):
-    codes = always_therapy_codes()
+    codes = lines.therapy_codes if lines.therapy_codes is not None else always_therapy_codes()
     therapy = lines.cpt.isin(codes)
     payer = map_unique(lines.payer_row["Payer Type"], is_medicare_or_advantage).astype(bool)
     return therapy & payer & ~lines.has_mod(*THERAPY_MODIFIERS)

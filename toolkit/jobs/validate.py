@@ -61,6 +61,13 @@ def load_edits(path: str | Path | None = None, settings: dict | None = None, *, 
     return NcciEdits.open(path)
 
 
+def load_therapy_codes(settings: dict | None, *, near: Path | None = None) -> frozenset[str] | None:
+    """The practice's CMS "always therapy" list from the Settings key ``Therapy Code List``, or None."""
+    from ..checks.medicare import therapy_codes_from_settings
+
+    return therapy_codes_from_settings(settings, near)
+
+
 def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | None:
     """``--rules`` / ``--payers``: a CSV file, or a workbook holding that table."""
     if path is None:
@@ -72,25 +79,28 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
 
 def validate_book(book: WritableBook, *, as_of=None, rules: pd.DataFrame | None = None,
                   payers: pd.DataFrame | None = None, codesets: CodeSets | None = None, save: bool = True,
-                  progress=None, edits=None, denials=None) -> Validation:
+                  progress=None, edits=None, denials=None, therapy_codes=None) -> Validation:
     """Validate the Claims table of ``book`` in place: only the result columns are written.
 
     Without ``edits`` the NCCI index named in the book's Settings (key ``NCCI Index``), if any, is used.
     Without ``denials`` the book's own Denials log, if any, drives DENIAL_HISTORY.
+    Without ``therapy_codes`` the list named by the Settings key ``Therapy Code List``, if any.
     """
     claims = book.read_table(CLAIMS)
     if rules is None:
         rules = book.read_table(RULES)
     if payers is None:
         payers = book.read_table(PAYERS)
-    settings = book.settings() if codesets is None or edits is None else {}
+    settings = book.settings() if codesets is None or edits is None or therapy_codes is None else {}
     codesets = codesets or load_codesets(settings=settings)
     if edits is None:
         edits = load_edits(settings=settings, near=_folder_of(book))
     if denials is None:
         denials = book_denials(book)
+    if therapy_codes is None:
+        therapy_codes = load_therapy_codes(settings, near=_folder_of(book))
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress,
-                            edits=edits, denials=denials)
+                            edits=edits, denials=denials, therapy_codes=therapy_codes)
     book.write_columns(CLAIMS, validation.results[list(RESULT_COLUMNS)])
     if save:
         book.save()
@@ -199,7 +209,7 @@ def validate_to_report(claims_path: str | Path, out: str | Path | None, *, rules
     denials = file_denials(denials_path, settings) if denials_path or not is_workbook else \
         file_denials(claims_path, settings, optional=True)
     validation = run_checks(claims, rules, payers, as_of=as_of, codesets=codesets, progress=progress, edits=edits,
-                            denials=denials)
+                            denials=denials, therapy_codes=load_therapy_codes(settings, near=claims_path.parent))
     if out is None:
         return validation, None
     return validation, write_report(validation, out, codesets=codesets, edits=edits)
@@ -382,7 +392,8 @@ def _validate_in_place(request: ValidateRequest) -> ValidateOutcome:
                                        codesets=load_codesets(list(request.codeset_paths), settings),
                                        edits=load_edits(request.ncci_path, settings, near=file.parent),
                                        progress=request.progress,
-                                       denials=file_denials(request.denials_path, settings))
+                                       denials=file_denials(request.denials_path, settings),
+                                       therapy_codes=load_therapy_codes(settings, near=file.parent))
         note = book.fallback_note
     elif suffix in (".csv", ".txt"):
         with updating(file):

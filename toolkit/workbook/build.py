@@ -58,6 +58,7 @@ SETTING_ROWS = (
     ("Target Denial Rate", 0.05), ("Target Days To Resubmission", 2),
     ("Baseline Medical Necessity Denials", None), ("ICD-10-CM Index", None), ("NCCI Index", None),
     ("Denial History Min", 2), ("Denial History Months", 12), ("Denial History Rate", 0.5),
+    ("Therapy Code List", None),
 )
 
 SHEET_ORDER = ("Instructions", "Claims", "Rules", "Rule Suggestions", "Payers", "Denials", "Dashboard", "Settings",
