@@ -160,9 +160,10 @@ class _Segments:
         return self.map(_same, pos, k)
 
 
-def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _factor(values: np.ndarray, *, texts: bool = True) -> tuple[np.ndarray, list[str]]:
     """(codes, distinct values in code order) of a numpy bytes array: pandas.factorize hashes its
-    8-byte words (sorting 100,000 strings, as numpy.unique does, costs ten times more)."""
+    8-byte words (sorting 100,000 strings, as numpy.unique does, costs ten times more).
+    ``texts=False``: the codes alone (the list empty), where no value is read as text."""
     import pandas as pd
 
     m, width = len(values), values.dtype.itemsize
@@ -176,6 +177,8 @@ def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
         part, distinct = pd.factorize(word)
         codes = part if codes is None else pd.factorize(codes * len(distinct) + part)[0]
     assert codes is not None
+    if not texts:
+        return codes, []
     # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
     first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
     return codes, [v.decode("ascii") for v in values[first].tolist()]
@@ -354,9 +357,10 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     # HL tree: every parent named earlier in the same transaction; claims under 22/23 only.
     hl_pos = np.flatnonzero(is_hl)
     hl_id, hl_parent, hl_level = s.values(hl_pos, 1), s.values(hl_pos, 2), s.values(hl_pos, 3)
-    inv, ids = _factor(np.concatenate([hl_id, hl_parent]))
+    inv, _ = _factor(np.concatenate([hl_id, hl_parent]), texts=False)  # 100,000 distinct IDs: no str each
+    ids = int(inv.max()) + 1 if len(inv) else 1
     tx = last_st[hl_pos]
-    own, parent = tx * len(ids) + inv[: len(hl_pos)], tx * len(ids) + inv[len(hl_pos):]
+    own, parent = tx * ids + inv[: len(hl_pos)], tx * ids + inv[len(hl_pos):]
     order = np.argsort(own, kind="stable")
     if (own[order][1:] == own[order][:-1]).any():
         raise _Fallback  # one HL01 twice in a transaction
@@ -424,7 +428,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     dtp_date = np.empty(n, dtype=object)
     dtp_date[dtp_pos] = s.map(_date, dtp_pos, 3)
     has_date = np.zeros(n, dtype=bool)
-    has_date[dtp_pos] = [d is not None for d in dtp_date[dtp_pos]]
+    has_date[dtp_pos] = dtp_date[dtp_pos] != None  # noqa: E711 - elementwise
 
     def per_claim(mask: np.ndarray, *, last: bool) -> np.ndarray:
         ev = np.flatnonzero(mask)
@@ -569,7 +573,22 @@ def _procedure(composite: str, component: str) -> tuple[str, str] | None:
 @lru_cache(maxsize=65536)
 def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
     """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
-    return tuple(_dx(code) if version == "10" else _icd9(code) for version, code in _diagnoses(hi, element, component))
+    if not hi:
+        return ()
+    found = (_composite_code(composite, component) for composite in hi.split(element))
+    return tuple(code for code in found if code is not None)
+
+
+@lru_cache(maxsize=65536)
+def _composite_code(composite: str, component: str) -> str | None:
+    """One HI composite → its code as Claims writes it, or None (not a diagnosis qualifier, no
+    code): ``_diagnoses`` on one composite.  Cached: a batch repeats a few hundred codes across
+    100,000 claims, most of whose HI segments differ."""
+    found = _diagnoses(composite, "\x00", component)
+    if not found:
+        return None
+    version, code = found[0]
+    return _dx(code) if version == "10" else _icd9(code)
 
 
 @lru_cache(maxsize=4096)
@@ -578,9 +597,14 @@ def _pointers(text: str, component: str) -> tuple[int, ...]:
     return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
 
 
+_NATURAL = tuple(range(1, 13))  # SV107 pointers 1, 2, 3, 4 … in order
+
+
 def _line_dx(codes: tuple[str, ...], pointers: tuple[int, ...]) -> str:
     """``x12_837._dx_text`` on codes already formatted: the pointed-to codes in pointer order,
     then the claim's others, each once."""
+    if pointers == _NATURAL[: len(pointers)] and len(pointers) <= len(codes):
+        return ", ".join(dict.fromkeys(codes))  # pointers 1, 2, … (most lines): the claim's own order
     order: list[int] = []
     for p in pointers:
         if 1 <= p <= len(codes) and p - 1 not in order:
