@@ -42,6 +42,8 @@ def _code(name: str) -> int:
     return (c[0] * 37 + c[1]) * 37 + c[2]
 
 
+#: Little-endian masks keeping a word's first 0..8 bytes.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype="<u8")
 #: The widest element value read column-wise (an HI segment's codes, a name); wider: the reference reader.
 _WIDEST = 512
 _ENVELOPES = ("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1")
@@ -65,6 +67,8 @@ class _File:
         self.arr = arr = np.frombuffer(data, dtype=np.uint8)
         self.n = len(arr)
         self.elements = np.flatnonzero(arr == ord(element))
+        # the 8 bytes from every offset as one little-endian word (an unaligned view, no copy)
+        self.words = np.ndarray((self.n - 7,), dtype="<u8", buffer=arr, strides=(1,))
 
     def strip(self, a: np.ndarray, b: np.ndarray) -> None:
         """Narrow the spans [a, b) in place past leading and trailing whitespace."""
@@ -83,7 +87,8 @@ class _File:
             todo = todo[_WS[arr[b[todo] - 1]]]
 
     def bytes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """The spans as a numpy bytes array (one fixed width; trailing NULs are padding)."""
+        """The spans as a numpy bytes array (one fixed width, at least 8 for values up to 8 bytes;
+        trailing NULs are padding, which numpy's bytes comparisons and ``tolist`` ignore)."""
         lengths = b - a
         width = int(lengths.max()) if len(lengths) else 0
         if width == 0:
@@ -92,6 +97,13 @@ class _File:
             raise _Fallback
         if width > self.n:
             raise _Fallback
+        if width <= 8:  # (qualifiers, IDs, dates, amounts) one word each from the word view, cut by a mask
+            last = self.n - 8
+            word = self.words[np.minimum(a, last)]
+            for row in np.flatnonzero((a > last) & (lengths > 0)).tolist():  # in the file's last 7 bytes
+                word[row] = int.from_bytes(self.arr[a[row]: b[row]].tobytes().ljust(8, b"\0"), "little")
+            word &= _MASKS[lengths]
+            return word.view("S8")
         # each row a copy of `width` bytes from a (strided) view of the file: no index per byte;
         # a value in the file's last `width` bytes is shifted into the last window
         shift = np.maximum(a - (self.n - width), 0)
@@ -170,10 +182,9 @@ def _factor(values: np.ndarray, *, texts: bool = True) -> tuple[np.ndarray, list
     if m == 0:
         return np.zeros(0, dtype=np.int64), []
     words = -(-width // 8)
-    grid = np.zeros((m, words * 8), dtype=np.uint8)
-    grid[:, :width] = values.view(np.uint8).reshape(m, width)
+    grid = values if width == words * 8 else values.astype(f"S{words * 8}")  # NUL-padded to whole words
     codes: np.ndarray | None = None
-    for word in grid.view(np.uint64).T:
+    for word in np.ascontiguousarray(grid).view(np.uint64).reshape(m, words).T:
         part, distinct = pd.factorize(word)
         codes = part if codes is None else pd.factorize(codes * len(distinct) + part)[0]
     assert codes is not None
@@ -464,8 +475,9 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     line_rendering = per_line(line_zone & nm1_82)
 
     # Columns.
-    lx = s.values(lx_pos, 1)
-    if not np.char.isdigit(lx).all() or lx.dtype.itemsize > 18:
+    lx_spans = s.spans(lx_pos, 1)
+    lx = s.f.bytes(*lx_spans)
+    if not np.char.isdigit(lx).all() or int((lx_spans[1] - lx_spans[0]).max()) > 18:
         raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
     sv101_codes, sv101_distinct = _factor(s.values(sv1_pos, 1))
     procedures = [_procedure(c, component) for c in sv101_distinct]
