@@ -137,6 +137,20 @@ class _Segments:
         # Separators inside each segment: an element separator is never whitespace, so none lies
         # between one segment's end and the next one's start.
         self.seps = np.diff(np.r_[self.first, len(e)])
+        self.clean = self._clean()
+
+    def _clean(self) -> bool:
+        """No whitespace next to an element separator outside the ISA (whose fields are padded):
+        then no element value has space to strip (a segment's own ends are stripped already), and
+        ``spans`` skips the strip, two gathers per call.  The file is ASCII: whitespace is <= 32."""
+        f = self.f
+        arr, sep, last = f.arr, f.arr.dtype.type(ord(f.element)), f.n - 1
+        ws = np.flatnonzero(arr <= 32)
+        near = ws[(arr[np.maximum(ws - 1, 0)] == sep) | (arr[np.minimum(ws + 1, last)] == sep)]
+        if not len(near):
+            return True
+        seg = np.searchsorted(self.starts, near, side="right") - 1
+        return bool(((seg >= 0) & (self.code[np.maximum(seg, 0)] == _code("ISA"))).all())
 
     def of(self, name: str) -> np.ndarray:
         return self.code == _code(name)
@@ -153,7 +167,8 @@ class _Segments:
         a = np.where(ok, e[np.clip(first + k - 1, 0, last)] + 1, 0)
         b = end if rest else np.where(seps > k, e[np.clip(first + k, 0, last)], end)
         b = np.where(ok, b, 0)
-        self.f.strip(a, b)
+        if not self.clean:
+            self.f.strip(a, b)
         return a, b
 
     def values(self, pos: np.ndarray, k: int, *, rest: bool = False) -> np.ndarray:
