@@ -160,10 +160,21 @@ class _Segments:
         ``pos``; an empty span where the segment is shorter or ``pos`` is -1."""
         e = self.f.elements
         ok = pos >= 0
-        p = np.where(ok, pos, 0)
+        p = pos if ok.all() else np.where(ok, pos, 0)
         first, end, seps = self.first[p], self.ends[p], self.seps[p]
         ok &= seps >= k
         last = len(e) - 1
+        if ok.all():  # (most calls) every segment has the element: no clipping, no blanks to place
+            at = first + (k - 1)
+            a = e[at] + 1
+            if rest:
+                b = end
+            else:
+                more = seps > k
+                b = e[at + 1] if more.all() else np.where(more, e[np.minimum(at + 1, last)], end)
+            if not self.clean:
+                self.f.strip(a, b)
+            return a, b
         a = np.where(ok, e[np.clip(first + k - 1, 0, last)] + 1, 0)
         b = end if rest else np.where(seps > k, e[np.clip(first + k, 0, last)], end)
         b = np.where(ok, b, 0)
