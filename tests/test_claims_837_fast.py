@@ -90,6 +90,9 @@ def test_every_public_sample_reads_the_same_or_is_refused_by_the_reference_reade
     ("unknown_segment.837", [("HI*ABK:J020~", "HI*ABK:J020~\nZZZ*SOMETHING*ELSE~")]),
     ("bad_date.837", [("DMG*D8*19500314*F~", "DMG*D8*19501399*F~"), ("DTP*472*D8*20261021~", "DTP*472*D8*2026~")]),
     ("icd9.837", [("HI*ABK:J020~", "HI*BK:4659~")]),
+    # spaces beside element separators: the column reader strips each element as the tokenizer does
+    ("spaced_elements.837", [("NM1*QC*1*ROE*SAM~", "NM1*QC*1* ROE *SAM ~"), ("REF*G1*AUTH5512~", "REF*G1*\tAUTH5512 ~"),
+                             ("CLM*A1003*180***", "CLM* A1003*180***")]),
     ("no_units.837", [("*UN*1***", "*UN****"), ("*UN*4***", "*UN****")]),  # every Units blank: a column of None
     ("some_units.837", [("*UN*4***", "*UN****")]),
     ("no_dates.837", [("DTP*472*D8*20261012~\n", ""), ("DTP*472*D8*20261014~\n", ""), ("DTP*472*D8*20261020~\n", ""),

@@ -231,6 +231,14 @@ def _factor(series: pd.Series) -> Factor | None:
     return pd.factorize(values, use_na_sentinel=True)
 
 
+def _blank_factor(series: pd.Series) -> Factor | None:
+    """A column of numbers that are all missing (an 837's absent Claims columns: float NaN) numbered
+    without hashing 100,000 NaN objects: every line missing, no distinct value.  None otherwise."""
+    if series.dtype.kind != "f" or not series.isna().all():
+        return None
+    return np.full(len(series), -1, dtype=np.intp), np.empty(0, dtype=object)
+
+
 def _map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each line's number and ``fn`` of each distinct value (the last slot: of a missing value)."""
     codes, uniques = factor if factor is not None else pd.factorize(series.to_numpy(dtype=object),
@@ -393,7 +401,7 @@ def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Headers canonicalised, every contract column present and converted; extras untouched."""
     frame = canonical_headers(spec, frame)
-    factors = {col: _factor(frame[col]) for col in frame.columns}  # numbered once, for both uses below
+    factors = {col: _blank_factor(frame[col]) or _factor(frame[col]) for col in frame.columns}  # numbered once
     refuse_control_characters(frame, {col: f[1] for col, f in factors.items() if f is not None})
     attrs = dict(frame.attrs)
     out = {}

@@ -42,6 +42,8 @@ def _code(name: str) -> int:
     return (c[0] * 37 + c[1]) * 37 + c[2]
 
 
+#: Little-endian masks keeping a word's first 0..8 bytes.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype="<u8")
 #: The widest element value read column-wise (an HI segment's codes, a name); wider: the reference reader.
 _WIDEST = 512
 _ENVELOPES = ("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1")
@@ -57,6 +59,18 @@ class _Fallback(Exception):
     """The reference reader must read this file (it may refuse it with its own message)."""
 
 
+#: Bytes per step when listing a separator's positions (a few MB: the steps reuse their memory).
+_CHUNK = 1 << 22
+
+
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    """Where ``byte`` occurs, as int32 (half the memory of flatnonzero's int64 and of every
+    gather from it: 6 million element separators in a 28 MB batch), listed a chunk at a time."""
+    parts = [np.flatnonzero(arr[lo: lo + _CHUNK] == byte).astype(np.int32) + np.int32(lo)
+             for lo in range(0, len(arr), _CHUNK)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+
 class _File:
     """The bytes of one batch: segment spans [starts, ends), element separator positions."""
 
@@ -64,7 +78,11 @@ class _File:
         self.element = element
         self.arr = arr = np.frombuffer(data, dtype=np.uint8)
         self.n = len(arr)
-        self.elements = np.flatnonzero(arr == ord(element))
+        if self.n >= 2**31 - _CHUNK:
+            raise _Fallback  # positions are int32
+        self.elements = _positions(arr, ord(element))
+        # the 8 bytes from every offset as one little-endian word (an unaligned view, no copy)
+        self.words = np.ndarray((self.n - 7,), dtype="<u8", buffer=arr, strides=(1,))
 
     def strip(self, a: np.ndarray, b: np.ndarray) -> None:
         """Narrow the spans [a, b) in place past leading and trailing whitespace."""
@@ -83,7 +101,8 @@ class _File:
             todo = todo[_WS[arr[b[todo] - 1]]]
 
     def bytes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """The spans as a numpy bytes array (one fixed width; trailing NULs are padding)."""
+        """The spans as a numpy bytes array (one fixed width, at least 8 for values up to 8 bytes;
+        trailing NULs are padding, which numpy's bytes comparisons and ``tolist`` ignore)."""
         lengths = b - a
         width = int(lengths.max()) if len(lengths) else 0
         if width == 0:
@@ -92,6 +111,13 @@ class _File:
             raise _Fallback
         if width > self.n:
             raise _Fallback
+        if width <= 8:  # (qualifiers, IDs, dates, amounts) one word each from the word view, cut by a mask
+            last = self.n - 8
+            word = self.words[np.minimum(a, last)]
+            for row in np.flatnonzero((a > last) & (lengths > 0)).tolist():  # in the file's last 7 bytes
+                word[row] = int.from_bytes(self.arr[a[row]: b[row]].tobytes().ljust(8, b"\0"), "little")
+            word &= _MASKS[lengths]
+            return word.view("S8")
         # each row a copy of `width` bytes from a (strided) view of the file: no index per byte;
         # a value in the file's last `width` bytes is shifted into the last window
         shift = np.maximum(a - (self.n - width), 0)
@@ -125,6 +151,20 @@ class _Segments:
         # Separators inside each segment: an element separator is never whitespace, so none lies
         # between one segment's end and the next one's start.
         self.seps = np.diff(np.r_[self.first, len(e)])
+        self.clean = self._clean()
+
+    def _clean(self) -> bool:
+        """No whitespace next to an element separator outside the ISA (whose fields are padded):
+        then no element value has space to strip (a segment's own ends are stripped already), and
+        ``spans`` skips the strip, two gathers per call.  The file is ASCII: whitespace is <= 32."""
+        f = self.f
+        arr, sep, last = f.arr, f.arr.dtype.type(ord(f.element)), f.n - 1
+        ws = np.flatnonzero(arr <= 32)
+        near = ws[(arr[np.maximum(ws - 1, 0)] == sep) | (arr[np.minimum(ws + 1, last)] == sep)]
+        if not len(near):
+            return True
+        seg = np.searchsorted(self.starts, near, side="right") - 1
+        return bool(((seg >= 0) & (self.code[np.maximum(seg, 0)] == _code("ISA"))).all())
 
     def of(self, name: str) -> np.ndarray:
         return self.code == _code(name)
@@ -134,14 +174,26 @@ class _Segments:
         ``pos``; an empty span where the segment is shorter or ``pos`` is -1."""
         e = self.f.elements
         ok = pos >= 0
-        p = np.where(ok, pos, 0)
+        p = pos if ok.all() else np.where(ok, pos, 0)
         first, end, seps = self.first[p], self.ends[p], self.seps[p]
         ok &= seps >= k
         last = len(e) - 1
+        if ok.all():  # (most calls) every segment has the element: no clipping, no blanks to place
+            at = first + (k - 1)
+            a = e[at] + 1
+            if rest:
+                b = end
+            else:
+                more = seps > k
+                b = e[at + 1] if more.all() else np.where(more, e[np.minimum(at + 1, last)], end)
+            if not self.clean:
+                self.f.strip(a, b)
+            return a, b
         a = np.where(ok, e[np.clip(first + k - 1, 0, last)] + 1, 0)
         b = end if rest else np.where(seps > k, e[np.clip(first + k, 0, last)], end)
         b = np.where(ok, b, 0)
-        self.f.strip(a, b)
+        if not self.clean:
+            self.f.strip(a, b)
         return a, b
 
     def values(self, pos: np.ndarray, k: int, *, rest: bool = False) -> np.ndarray:
@@ -160,22 +212,24 @@ class _Segments:
         return self.map(_same, pos, k)
 
 
-def _factor(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _factor(values: np.ndarray, *, texts: bool = True) -> tuple[np.ndarray, list[str]]:
     """(codes, distinct values in code order) of a numpy bytes array: pandas.factorize hashes its
-    8-byte words (sorting 100,000 strings, as numpy.unique does, costs ten times more)."""
+    8-byte words (sorting 100,000 strings, as numpy.unique does, costs ten times more).
+    ``texts=False``: the codes alone (the list empty), where no value is read as text."""
     import pandas as pd
 
     m, width = len(values), values.dtype.itemsize
     if m == 0:
         return np.zeros(0, dtype=np.int64), []
     words = -(-width // 8)
-    grid = np.zeros((m, words * 8), dtype=np.uint8)
-    grid[:, :width] = values.view(np.uint8).reshape(m, width)
+    grid = values if width == words * 8 else values.astype(f"S{words * 8}")  # NUL-padded to whole words
     codes: np.ndarray | None = None
-    for word in grid.view(np.uint64).T:
+    for word in np.ascontiguousarray(grid).view(np.uint64).reshape(m, words).T:
         part, distinct = pd.factorize(word)
         codes = part if codes is None else pd.factorize(codes * len(distinct) + part)[0]
     assert codes is not None
+    if not texts:
+        return codes, []
     # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
     first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
     return codes, [v.decode("ascii") for v in values[first].tolist()]
@@ -280,9 +334,9 @@ def _split(path: Path) -> tuple[_Segments, str, str]:
         widths -= (widths > 0) & (arr[np.maximum(line_ends - 1, 0)] == 13)
         if widths[0] >= 40 and (widths[:-1] == widths[0]).all():
             raise _Fallback
-    terms = np.flatnonzero(arr == ord(seps.segment))
-    starts = np.r_[0, terms + 1]
-    ends = np.r_[terms, f.n]
+    terms = _positions(arr, ord(seps.segment))
+    starts = np.concatenate([np.zeros(1, dtype=np.int32), terms + 1])
+    ends = np.concatenate([terms, np.full(1, f.n, dtype=np.int32)])
     if not _WS[arr[starts[-1]:]].all():
         raise _Fallback  # text after the last terminator: a truncated file
     starts, ends = starts[:-1], ends[:-1]
@@ -354,9 +408,10 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     # HL tree: every parent named earlier in the same transaction; claims under 22/23 only.
     hl_pos = np.flatnonzero(is_hl)
     hl_id, hl_parent, hl_level = s.values(hl_pos, 1), s.values(hl_pos, 2), s.values(hl_pos, 3)
-    inv, ids = _factor(np.concatenate([hl_id, hl_parent]))
+    inv, _ = _factor(np.concatenate([hl_id, hl_parent]), texts=False)  # 100,000 distinct IDs: no str each
+    ids = int(inv.max()) + 1 if len(inv) else 1
     tx = last_st[hl_pos]
-    own, parent = tx * len(ids) + inv[: len(hl_pos)], tx * len(ids) + inv[len(hl_pos):]
+    own, parent = tx * ids + inv[: len(hl_pos)], tx * ids + inv[len(hl_pos):]
     order = np.argsort(own, kind="stable")
     if (own[order][1:] == own[order][:-1]).any():
         raise _Fallback  # one HL01 twice in a transaction
@@ -424,7 +479,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     dtp_date = np.empty(n, dtype=object)
     dtp_date[dtp_pos] = s.map(_date, dtp_pos, 3)
     has_date = np.zeros(n, dtype=bool)
-    has_date[dtp_pos] = [d is not None for d in dtp_date[dtp_pos]]
+    has_date[dtp_pos] = dtp_date[dtp_pos] != None  # noqa: E711 - elementwise
 
     def per_claim(mask: np.ndarray, *, last: bool) -> np.ndarray:
         ev = np.flatnonzero(mask)
@@ -460,8 +515,9 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     line_rendering = per_line(line_zone & nm1_82)
 
     # Columns.
-    lx = s.values(lx_pos, 1)
-    if not np.char.isdigit(lx).all() or lx.dtype.itemsize > 18:
+    lx_spans = s.spans(lx_pos, 1)
+    lx = s.f.bytes(*lx_spans)
+    if not np.char.isdigit(lx).all() or int((lx_spans[1] - lx_spans[0]).max()) > 18:
         raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
     sv101_codes, sv101_distinct = _factor(s.values(sv1_pos, 1))
     procedures = [_procedure(c, component) for c in sv101_distinct]
@@ -569,7 +625,22 @@ def _procedure(composite: str, component: str) -> tuple[str, str] | None:
 @lru_cache(maxsize=65536)
 def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
     """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
-    return tuple(_dx(code) if version == "10" else _icd9(code) for version, code in _diagnoses(hi, element, component))
+    if not hi:
+        return ()
+    found = (_composite_code(composite, component) for composite in hi.split(element))
+    return tuple(code for code in found if code is not None)
+
+
+@lru_cache(maxsize=65536)
+def _composite_code(composite: str, component: str) -> str | None:
+    """One HI composite → its code as Claims writes it, or None (not a diagnosis qualifier, no
+    code): ``_diagnoses`` on one composite.  Cached: a batch repeats a few hundred codes across
+    100,000 claims, most of whose HI segments differ."""
+    found = _diagnoses(composite, "\x00", component)
+    if not found:
+        return None
+    version, code = found[0]
+    return _dx(code) if version == "10" else _icd9(code)
 
 
 @lru_cache(maxsize=4096)
@@ -578,9 +649,14 @@ def _pointers(text: str, component: str) -> tuple[int, ...]:
     return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
 
 
+_NATURAL = tuple(range(1, 13))  # SV107 pointers 1, 2, 3, 4 … in order
+
+
 def _line_dx(codes: tuple[str, ...], pointers: tuple[int, ...]) -> str:
     """``x12_837._dx_text`` on codes already formatted: the pointed-to codes in pointer order,
     then the claim's others, each once."""
+    if pointers == _NATURAL[: len(pointers)] and len(pointers) <= len(codes):
+        return ", ".join(dict.fromkeys(codes))  # pointers 1, 2, … (most lines): the claim's own order
     order: list[int] = []
     for p in pointers:
         if 1 <= p <= len(codes) and p - 1 not in order:
