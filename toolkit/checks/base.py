@@ -167,7 +167,17 @@ class ClaimLines:
     @cached_property
     def dx(self) -> pd.Series:
         """Each line's diagnoses, normalised (no dot, upper case), primary first."""
-        return map_unique(self.c["Dx Codes"], lambda t: _split_dx(t or ""))
+        codes, uniques = self._dx_factor
+        return pd.Series(uniques[codes], index=self.index, dtype=object)
+
+    def map_dx(self, fn: Callable[[tuple], object], idx: pd.Index) -> pd.Series:
+        """``fn`` of the diagnoses of each line of ``idx``, once per distinct diagnosis tuple (the
+        tuples are already numbered: no hashing of a tuple per line)."""
+        codes, uniques = self._dx_factor
+        at, used = pd.factorize(codes[self.index.get_indexer(idx)])
+        mapped = np.empty(len(used), dtype=object)
+        mapped[:] = [fn(uniques[d]) for d in used.tolist()]
+        return pd.Series(mapped[at], index=idx, dtype=object)
 
     @cached_property
     def codeset_of_line(self) -> pd.Series:
@@ -183,9 +193,15 @@ class ClaimLines:
 
     @cached_property
     def _dx_factor(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each line's diagnoses as a number, and the distinct diagnosis tuples."""
-        codes, uniques = pd.factorize(self.dx.to_numpy(dtype=object))
-        return codes.astype("int64"), uniques
+        """Each line's diagnoses as a number, and the distinct diagnosis tuples (in order of first
+        appearance).  The Dx Codes text is numbered once, each distinct text split once, and the
+        few thousand tuples numbered (texts such as "M17.11" and "m1711" give one tuple)."""
+        text_codes, texts = pd.factorize(self.c["Dx Codes"].to_numpy(dtype=object), use_na_sentinel=True)
+        missing = [()] if (text_codes < 0).any() else []  # the last slot: a missing value (code −1)
+        parsed = np.empty(len(texts) + len(missing), dtype=object)  # (np.array would make tuples a 2-D array)
+        parsed[:] = [_split_dx(t or "") for t in texts] + missing
+        tuple_codes, uniques = pd.factorize(parsed)
+        return tuple_codes.astype("int64")[text_codes], uniques
 
     @cached_property
     def _dx_info_of(self) -> dict[tuple[int, int], tuple]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
@@ -14,7 +15,8 @@ from .base import AMBER, RED, check, dx_list, field
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
        "No diagnosis on the line. Add the ICD-10-CM code(s) that support the service, primary first.")
 def dx_missing(lines):
-    return lines.dx.map(len) == 0
+    codes, uniques = lines._dx_factor  # once per distinct diagnosis tuple
+    return lines.series(np.array([not t for t in uniques], dtype=bool)[codes])
 
 
 @check("DX_INVALID", RED, "diagnosis", "a diagnosis is not a code in the ICD-10-CM code set in use",

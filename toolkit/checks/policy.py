@@ -50,8 +50,8 @@ def dx_not_covered(lines):
 
 @field("not_covered_lead")
 def _not_covered_lead(lines, idx):
-    return map_unique(lines.dx[idx], lambda t: f"None of the diagnoses ({dx_list(t)}) supports" if t
-                      else "The line has no diagnosis, so nothing supports")
+    return lines.map_dx(lambda t: f"None of the diagnoses ({dx_list(t)}) supports" if t
+                        else "The line has no diagnosis, so nothing supports", idx)
 
 
 # What to do when no covered diagnosis is documented.  An ABN is valid only if signed before the
@@ -86,7 +86,7 @@ def _necessity_fallback(lines, idx):
 
 @field("line_dx")
 def _line_dx(lines, idx):
-    return map_unique(lines.dx[idx], lambda t: dx_list(t) or "none")
+    return lines.map_dx(lambda t: dx_list(t) or "none", idx)
 
 
 def covered_text(cov) -> str:
