@@ -243,50 +243,51 @@ class ClaimLines:
 
     @cached_property
     def _support(self) -> dict[str, pd.Series]:
-        """Per distinct (diagnoses, rule): the supporting diagnosis and whether any is covered; its
-        DxInfo per distinct (diagnoses, release, position) (the release does not change what a
-        rule covers, so it is kept out of the first, larger loop).
+        """Per distinct (diagnoses, rule): the supporting diagnosis and whether any is covered; then
+        each line's DxInfo at that position (the release does not change what a rule covers).
 
         "The supporting diagnosis" is the first diagnosis the applicable rule covers; where no
-        rule applies, or none is covered, it is the primary (first) diagnosis.
+        rule applies, or none is covered, it is the primary (first) diagnosis.  Array work over
+        the diagnoses of the distinct pairs, with ``covers`` asked once per distinct (rule, code):
+        a Python loop per pair cost 0.05 s at 100,000 lines.
         """
         covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
         dx_codes, dx_uniques = self._dx_factor
         n_rules = len(covered) + 1
         codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
-        pos_list: list[int] = []
-        any_list: list[bool] = []
-        code_list: list[str] = []
-        covers: dict[tuple[int, str], bool] = {}  # (rule, code): a few hundred pairs, asked ~100k times
-        for k in uniques.tolist():  # plain Python values and lists: this loop runs per distinct pair
-            d, r = divmod(k, n_rules)
-            dx = dx_uniques[d]
-            hit, any_hit = 0, not r
-            if r:
-                for j, c in enumerate(dx):
-                    covered_here = covers.get((r, c))
-                    if covered_here is None:
-                        covered_here = covers[(r, c)] = covered[r - 1].covers(c)
-                    if covered_here:
-                        hit, any_hit = j, True
-                        break
-            pos_list.append(hit)
-            any_list.append(any_hit)
-            code_list.append(dx[hit] if hit < len(dx) else "")
-        pos = np.array(pos_list, dtype="int64")
-        any_cov, code = (np.empty(len(uniques), dtype=object) for _ in range(2))
-        any_cov[:], code[:] = any_list, code_list
+        d_of, r_of = np.divmod(uniques.astype("int64"), n_rules)
+        flat, starts, lens = _flatten(dx_uniques)
+        code_ids, code_texts = pd.factorize(flat)
+        # One entry per (pair with a rule, position in its diagnoses), in pair then position order.
+        ruled = np.flatnonzero(r_of > 0)
+        n_per = lens[d_of[ruled]]
+        entry_pair = np.repeat(ruled, n_per)
+        entry_j = np.arange(int(n_per.sum()), dtype="int64") - np.repeat(np.cumsum(n_per) - n_per, n_per)
+        entry_code = code_ids[starts[d_of[entry_pair]] + entry_j]
+        rc, rc_keys = pd.factorize(r_of[entry_pair] * max(len(code_texts), 1) + entry_code)
+        rule_of, text_of = np.divmod(rc_keys.astype("int64"), max(len(code_texts), 1))
+        hit = np.array([covered[r - 1].covers(code_texts[t]) for r, t in zip(rule_of.tolist(), text_of.tolist())],
+                       dtype=bool)[rc]
+        hit_pair, first = np.unique(entry_pair[hit], return_index=True)  # the first covered position per pair
+        pos = np.zeros(len(uniques), dtype="int64")
+        pos[hit_pair] = entry_j[hit][first]
+        any_cov = np.empty(len(uniques), dtype=object)
+        any_cov[:] = False
+        any_cov[r_of == 0] = True  # no rule: nothing to cover
+        any_cov[hit_pair] = True
+        code = np.full(len(uniques), "", dtype=object)
+        has = pos < lens[d_of]
+        code[has] = flat[starts[d_of[has]] + pos[has]]
         line_pos = pos[codes]
         info_codes, infos = self._dx_info_factor
-        width = int(line_pos.max()) + 1 if len(line_pos) else 1
-        at, pairs = pd.factorize(info_codes.astype("int64") * width + line_pos)
-        info = np.empty(len(pairs), dtype=object)
-        for i, k in enumerate(pairs):
-            t, p = divmod(int(k), width)
-            info[i] = infos[t][p] if p < len(infos[t]) else None
+        info_flat, info_starts, info_lens = _flatten(infos)
+        t = info_codes.astype("int64")
+        inside = line_pos < info_lens[t]
+        info = np.full(len(t), None, dtype=object)
+        info[inside] = info_flat[info_starts[t[inside]] + line_pos[inside]]
         return {"pos": pd.Series(line_pos, index=self.index), "any": pd.Series(any_cov[codes], index=self.index),
                 "code": pd.Series(code[codes], index=self.index, dtype=object),
-                "info": pd.Series(info[at], index=self.index, dtype=object)}
+                "info": pd.Series(info, index=self.index, dtype=object)}
 
     @cached_property
     def any_covered(self) -> pd.Series:
@@ -356,6 +357,14 @@ class ClaimLines:
         messages = np.empty(len(first), dtype=object)
         messages[:] = list(map("".join, zip(*columns)))
         return messages[combo]
+
+
+def _flatten(tuples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tuples laid end to end: their items (object array), each tuple's start and length."""
+    lens = np.fromiter(map(len, tuples), dtype="int64", count=len(tuples))
+    flat = np.empty(int(lens.sum()), dtype=object)
+    flat[:] = [x for t in tuples for x in t]
+    return flat, np.cumsum(lens) - lens, lens
 
 
 def _field_texts(values: pd.Series, spec: str) -> tuple[np.ndarray, list[str]]:
