@@ -99,6 +99,34 @@ def _excludes1_pairs(infos, others=()) -> list[tuple[str, str]]:
     return pairs
 
 
+def _has_own_excludes1(infos) -> np.ndarray:
+    """Per DxInfo tuple: whether two of its known diagnoses are in an Excludes1 relation (what
+    ``bool(_excludes1_pairs(t))`` says), with array work over the tuples' position pairs and
+    ``_excluded`` asked once per distinct pair of DxInfo (a Python call per tuple cost 0.03 s
+    at 100,000 lines)."""
+    from .base import _flatten
+
+    flat, starts, lens = _flatten(infos)
+    ids, distinct = pd.factorize(flat, use_na_sentinel=True)  # DxInfo hashes by identity; None → −1
+    width = max(len(distinct), 1)
+    tuple_of, keys = [], []
+    longest = int(lens.max()) if len(lens) else 0
+    for a in range(longest):
+        for b in range(a + 1, longest):
+            t = np.flatnonzero(lens > b)
+            x, y = ids[starts[t] + a], ids[starts[t] + b]
+            known = (x >= 0) & (y >= 0)
+            tuple_of.append(t[known])
+            keys.append(x[known].astype("int64") * width + y[known])
+    out = np.zeros(len(infos), dtype=bool)
+    if not keys:
+        return out
+    at, pairs = pd.factorize(np.concatenate(keys))
+    excluded = np.array([_excluded(distinct[k // width], distinct[k % width]) for k in pairs.tolist()], dtype=bool)
+    out[np.concatenate(tuple_of)[excluded[at]]] = True
+    return out
+
+
 def _claim_dx(lines) -> pd.Series:
     """For the lines whose claim (same Claim ID) has other lines: the known diagnoses (DxInfo) on
     the claim's lines.  ICD-10-CM Excludes1 applies to the diagnoses reported for the encounter,
@@ -141,7 +169,8 @@ def _line_pairs(lines, idx) -> pd.Series:
 def dx_excludes1(lines):
     # Most lines stand alone on their claim: once per distinct diagnosis tuple; the lines with
     # sibling lines are looked at with the claim's other diagnoses.
-    flagged = lines.map_dx_info(lambda t: len(t) > 1 and bool(_excludes1_pairs(t)))
+    codes, infos = lines._dx_info_factor
+    flagged = lines.series(_has_own_excludes1(infos)[codes])
     claim = lines.derived("claim_dx", _claim_dx)
     if len(claim):
         flagged = flagged.copy()
