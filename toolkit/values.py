@@ -9,6 +9,7 @@ a few hundred distinct dates.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 
@@ -295,6 +296,11 @@ def _parse_int(value) -> float:
 
 
 _LONGEST_NOT_APPLICABLE = max(map(len, NOT_APPLICABLE))
+# Every upper/lower-case spelling of the not-applicable words ("N/A", "Null", ...): an ASCII text is
+# one of them exactly when its casefold is in NOT_APPLICABLE, and a set look-up spares casefolding
+# 100,000 IDs (a new string each).  Non-ASCII text is still casefolded (the Kelvin sign folds to k).
+_NOT_APPLICABLE_ANY_CASE = frozenset("".join(spelling) for word in NOT_APPLICABLE
+                                     for spelling in itertools.product(*({c.lower(), c.upper()} for c in word)))
 
 
 def _text_of_strings(series: pd.Series) -> pd.Series | None:
@@ -308,9 +314,10 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
         return None
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return None
-    na, longest = NOT_APPLICABLE, _LONGEST_NOT_APPLICABLE
+    na, any_case, longest = NOT_APPLICABLE, _NOT_APPLICABLE_ANY_CASE, _LONGEST_NOT_APPLICABLE
     out = np.empty(len(values), dtype=object)
-    out[:] = [t if len(t) > longest or t.casefold() not in na else "" for t in (v.strip() for v in values)]
+    out[:] = [t if len(t) > longest or (t not in any_case and (t.isascii() or t.casefold() not in na)) else ""
+              for t in map(str.strip, values.tolist())]
     return pd.Series(out, index=series.index, name=series.name, dtype=object)
 
 
