@@ -359,6 +359,37 @@ class ClaimLines:
         return messages[combo]
 
 
+def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
+    """``fn(*values)`` for each line of ``columns`` (aligned Series, as ``Series.map`` would pass
+    the values), called once per distinct combination of values: a message field over 40,000
+    flagged lines has a few hundred.  Numbers and dates are told apart by their bits, so values
+    that ``format`` writes differently (0.0 and -0.0) stay apart; other values by equality, the
+    missing ones by type."""
+    index = columns[0].index
+    combo = np.zeros(len(index), dtype="int64")
+    for column in columns:
+        values = column.to_numpy()
+        if values.dtype.kind in "fmM":
+            codes = pd.factorize(values.view("int64"))[0]
+        elif values.dtype.kind in "iub":
+            codes = pd.factorize(values.astype("int64"))[0]
+        else:
+            objects = column.to_numpy(dtype=object)
+            codes, uniques = pd.factorize(objects, use_na_sentinel=True)
+            missing = codes < 0
+            if missing.any():  # None, NaN, NaT and pd.NA apart (each its own number, by type)
+                codes[missing] = len(uniques) + pd.factorize(np.array([type(v) for v in objects[missing]],
+                                                                      dtype=object))[0]
+        combo = pd.factorize(combo * (int(codes.max()) + 1 if len(codes) else 1) + codes)[0]
+    if not len(index):
+        return pd.Series([], index=index, dtype=object)
+    _, first, combo = np.unique(combo, return_index=True, return_inverse=True)
+    picked = [column.iloc[first].tolist() for column in columns]
+    out = np.empty(len(first), dtype=object)
+    out[:] = [fn(*row) for row in zip(*picked)]
+    return pd.Series(out[combo], index=index, dtype=object)
+
+
 def _flatten(tuples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tuples laid end to end: their items (object array), each tuple's start and length."""
     lens = np.fromiter(map(len, tuples), dtype="int64", count=len(tuples))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .base import AMBER, RED, check, field
+from .base import AMBER, RED, check, field, per_distinct
 
 MEDICARE_TIMELY_FILING_DAYS = 365  # 12 months from the date of service, when the Payers row is blank
 # A blank Payer is PAYER_UNKNOWN (the contract's own item); these have no item of their own.
@@ -68,17 +68,17 @@ def timely_filing(lines):
 
 @field("filing_days")
 def _filing_days(lines, idx):
-    return days_to_filing(lines)[idx].map(lambda d: f"{d:g}")
+    return per_distinct(lambda d: f"{d:g}", days_to_filing(lines)[idx])
 
 
 @field("filing_point")
 def _filing_point(lines, idx):
-    return lines.c["Submitted Date"][idx].map(lambda d: "submission" if pd.notna(d) else "today")
+    return per_distinct(lambda d: "submission" if pd.notna(d) else "today", lines.c["Submitted Date"][idx])
 
 
 @field("filing_limit")
 def _filing_limit(lines, idx):
-    return timely_filing_limit(lines)[idx].map(lambda d: f"{d:g}")
+    return per_distinct(lambda d: f"{d:g}", timely_filing_limit(lines)[idx])
 
 
 @check("DOS_FUTURE", RED, "filing", "the date of service is after today",

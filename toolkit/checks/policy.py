@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..values import map_unique
-from .base import AMBER, RED, check, dx_list, field
+from .base import AMBER, RED, check, dx_list, field, per_distinct
 
 
 def _fmt_num(x) -> str:
@@ -120,7 +120,7 @@ def _min_weeks(lines, idx):
 
 @field("therapy_weeks")
 def _therapy_weeks(lines, idx):
-    return lines.c["Therapy Weeks"][idx].map(_fmt_num)
+    return per_distinct(_fmt_num, lines.c["Therapy Weeks"][idx])
 
 
 @check("THERAPY_TOO_SHORT", RED, "policy", "Therapy Weeks is given and below Min Therapy Weeks",
@@ -161,11 +161,12 @@ def imaging_stale(lines):
 def _imaging_problem(lines, idx):
     age = _imaging_age(lines)[idx]
     max_age = lines.rule_number("Imaging Max Age Days")[idx]
-    when = lines.c["Imaging Date"][idx].dt.strftime("%Y-%m-%d")
-    return pd.Series([
-        f"The imaging date {w} is after the date of service, so it cannot support the service."
-        if a < 0 else f"The imaging of {w} is {a:g} days old at the date of service; the policy accepts at most {m:g}."
-        for a, m, w in zip(age, max_age, when)], index=idx)
+
+    def say(a, m, taken) -> str:
+        w = taken.strftime("%Y-%m-%d") if pd.notna(taken) else float("nan")  # as .dt.strftime writes NaT
+        return (f"The imaging date {w} is after the date of service, so it cannot support the service." if a < 0
+                else f"The imaging of {w} is {a:g} days old at the date of service; the policy accepts at most {m:g}.")
+    return per_distinct(say, age, max_age, lines.c["Imaging Date"][idx])
 
 
 @check("PRIOR_AUTH_MISSING", RED, "policy",
@@ -186,9 +187,9 @@ def units_exceeded(lines):
 
 @field("units")
 def _units(lines, idx):
-    return lines.units[idx].map(_fmt_num)
+    return per_distinct(_fmt_num, lines.units[idx])
 
 
 @field("max_units")
 def _max_units(lines, idx):
-    return lines.rule_number("Max Units")[idx].map(_fmt_num)
+    return per_distinct(_fmt_num, lines.rule_number("Max Units")[idx])

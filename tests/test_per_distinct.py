@@ -1,0 +1,29 @@
+"""per_distinct: a message field computed once per distinct value says what Series.map says."""
+
+import numpy as np
+import pandas as pd
+
+from toolkit.checks.base import per_distinct
+
+
+def test_minus_zero_and_zero_are_written_apart_as_map_writes_them():
+    days = pd.Series([0.0, -0.0, 3.0, 0.0, np.nan], index=[10, 11, 12, 13, 14])
+    got = per_distinct(lambda d: f"{d:g}", days)
+    assert got.tolist() == days.map(lambda d: f"{d:g}").tolist() == ["0", "-0", "3", "0", "nan"]
+    assert got.index.tolist() == [10, 11, 12, 13, 14]
+
+
+def test_none_and_nan_are_told_apart_in_text_columns():
+    values = pd.Series(["a", None, np.nan, "a", None], dtype=object)
+    assert per_distinct(repr, values).tolist() == ["'a'", "None", "nan", "'a'", "None"]
+
+
+def test_combinations_of_columns_and_dates():
+    dates = pd.Series(pd.to_datetime(["2026-01-02", None, "2026-01-02", "2026-01-03"]))
+    kinds = pd.Series(["x", "x", "y", "x"], dtype=object)
+    got = per_distinct(lambda d, k: f"{k}:{d.strftime('%d') if pd.notna(d) else '-'}", dates, kinds)
+    assert got.tolist() == ["x:02", "x:-", "y:02", "x:03"]
+
+
+def test_no_lines():
+    assert per_distinct(str, pd.Series([], dtype=float)).empty
