@@ -47,16 +47,22 @@ def dx_not_billable(lines):
 
 @field("not_billable_dx")
 def _not_billable(lines, idx):
-    out = []
-    for infos, cs in zip(lines.dx_info[idx], lines.codeset_of_line[idx]):
+    # Once per distinct (diagnoses, release): that pair is what _dx_info_factor numbers.
+    codes, infos_of = lines._dx_info_factor
+    pos = lines.index.get_indexer(idx)
+    at, used = pd.factorize(codes[pos])
+    release = lines.codeset_of_line.to_numpy()[pos]
+    first = np.unique(at, return_index=True)[1]  # a line of each number, in the order of ``used``
+    out = np.empty(len(used), dtype=object)
+    for k, (u, line) in enumerate(zip(used.tolist(), first.tolist())):
         parts = []
-        for info in infos:
+        for info in infos_of[u]:
             if info is not None and not info.billable:
-                kids = lines.codesets.sets[cs].billable_under(info.code, limit=4)
+                kids = lines.codesets.sets[release[line]].billable_under(info.code, limit=4)
                 hint = f" (e.g. {dx_list(kids)})" if kids else ""
                 parts.append(f"{info.dotted} is a header code that needs more characters{hint}")
-        out.append("; ".join(parts))
-    return pd.Series(out, index=idx)
+        out[k] = "; ".join(parts)
+    return pd.Series(out[at], index=idx, dtype=object)
 
 
 @check("DX_UNSPECIFIED", AMBER, "diagnosis", 'the supporting diagnosis is an "unspecified" code',

@@ -75,9 +75,8 @@ _FALLBACK_OTHER = "otherwise the line will be denied as it stands: hold it."
 def _necessity_fallback(lines, idx):
     medicare = lines.medicare[idx].to_numpy()
     abn = lines.c["ABN on File"][idx].fillna(False).astype(bool).to_numpy()
-    mods = lines.mods[idx]
-    ga = np.fromiter(("GA" in m for m in mods), dtype=bool, count=len(idx))
-    gz = np.fromiter(("GZ" in m for m in mods), dtype=bool, count=len(idx))
+    ga = lines.has_mod("GA")[idx].to_numpy()  # per distinct modifier tuple, not per line
+    gz = lines.has_mod("GZ")[idx].to_numpy()
     which = np.select([~medicare, abn & ga, gz & ~ga, abn], [0, 1, 2, 3], 4)
     texts = np.array([_FALLBACK_OTHER, _FALLBACK_MEDICARE["ga"], _FALLBACK_MEDICARE["gz"], _FALLBACK_MEDICARE["abn"],
                       _FALLBACK_MEDICARE["none"]], dtype=object)  # one shared string per advice, not one per line
