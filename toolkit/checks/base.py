@@ -204,29 +204,40 @@ class ClaimLines:
         return tuple_codes.astype("int64")[text_codes], uniques
 
     @cached_property
-    def _dx_info_of(self) -> dict[tuple[int, int], tuple]:
-        """(diagnosis tuple number, release) → a DxInfo (None: not a code) per diagnosis."""
-        dx_codes, dx_uniques = self._dx_factor
-        release = self.codeset_of_line.to_numpy()
-        out = {}
-        for i, s in enumerate(self.codesets.sets):
-            used = np.unique(dx_codes[release == i])
-            codes = {c for d in used for c in dx_uniques[d]}
-            info = s.lookup(sorted(c for c in codes if DX_SHAPE.fullmatch(c)))
-            for d in used:
-                out[(int(d), i)] = tuple(info.get(c) for c in dx_uniques[d])
-        return out
+    def _dx_flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct diagnosis tuples laid end to end: each item's code number into the distinct
+        codes, each tuple's start and length, and the distinct codes."""
+        _, dx_uniques = self._dx_factor
+        flat, starts, lens = _flatten(dx_uniques)
+        code_ids, code_texts = pd.factorize(flat)
+        return flat, code_ids, starts, lens, np.asarray(code_texts, dtype=object)
 
     @cached_property
     def _dx_info_factor(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each line's (diagnoses, release) as a number, and the DxInfo tuple of each number."""
+        """Each line's (diagnoses, release) as a number, and the DxInfo tuple (None: not a code) of
+        each number.  Each release looks up the codes used under it once; the tuples are then
+        laid out by array work (a Python loop per distinct tuple cost 0.02 s at 100,000 lines)."""
         dx_codes, _ = self._dx_factor
+        _, code_ids, starts, lens, code_texts = self._dx_flat
         n_sets = len(self.codesets.sets)
         codes, uniques = pd.factorize(dx_codes * n_sets + self.codeset_of_line.to_numpy())
-        infos = np.empty(len(uniques), dtype=object)
-        for i, k in enumerate(uniques):
-            infos[i] = self._dx_info_of[divmod(int(k), n_sets)]
-        return codes, infos
+        d_of, release = np.divmod(uniques.astype("int64"), n_sets)
+        n_per = lens[d_of]
+        entry_j = np.arange(int(n_per.sum()), dtype="int64") - np.repeat(np.cumsum(n_per) - n_per, n_per)
+        entry_code = code_ids[np.repeat(starts[d_of], n_per) + entry_j]
+        entry_release = np.repeat(release, n_per)
+        values = np.full(len(entry_code), None, dtype=object)
+        for i, s in enumerate(self.codesets.sets):
+            mine = entry_release == i
+            if not mine.any():
+                continue
+            used = np.unique(entry_code[mine])
+            texts = code_texts[used].tolist()
+            info = s.lookup(sorted(c for c in texts if DX_SHAPE.fullmatch(c)))
+            table = np.empty(len(texts), dtype=object)
+            table[:] = [info.get(c) for c in texts]
+            values[mine] = table[np.searchsorted(used, entry_code[mine])]
+        return codes, _tuples(values, n_per)
 
     @cached_property
     def dx_info(self) -> pd.Series:
@@ -252,12 +263,11 @@ class ClaimLines:
         a Python loop per pair cost 0.05 s at 100,000 lines.
         """
         covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
-        dx_codes, dx_uniques = self._dx_factor
+        dx_codes, _ = self._dx_factor
         n_rules = len(covered) + 1
         codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
         d_of, r_of = np.divmod(uniques.astype("int64"), n_rules)
-        flat, starts, lens = _flatten(dx_uniques)
-        code_ids, code_texts = pd.factorize(flat)
+        flat, code_ids, starts, lens, code_texts = self._dx_flat
         # One entry per (pair with a rule, position in its diagnoses), in pair then position order.
         ruled = np.flatnonzero(r_of > 0)
         n_per = lens[d_of[ruled]]
@@ -388,6 +398,19 @@ def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
     out = np.empty(len(first), dtype=object)
     out[:] = [fn(*row) for row in zip(*picked)]
     return pd.Series(out[combo], index=index, dtype=object)
+
+
+def _tuples(flat: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The inverse of ``_flatten``: consecutive runs of ``flat`` of the given lengths, as tuples
+    (an object array), built a length at a time by ``zip`` rather than a slice per tuple."""
+    out = np.empty(len(lens), dtype=object)
+    starts = np.cumsum(lens) - lens
+    for n in np.unique(lens).tolist():
+        rows = np.flatnonzero(lens == n)
+        group = np.empty(len(rows), dtype=object)
+        group[:] = list(zip(*(flat[starts[rows] + j].tolist() for j in range(n)))) if n else [()] * len(rows)
+        out[rows] = group
+    return out
 
 
 def _flatten(tuples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
