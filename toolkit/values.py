@@ -364,7 +364,10 @@ def refuse_control_characters(frame: pd.DataFrame, distinct: dict | None = None)
     for column in frame.columns:
         values = frame[column].to_numpy(dtype=object)
         known = (distinct or {}).get(column)
-        texts = [v for v in (pd.unique(values) if known is None else known) if isinstance(v, str)]
+        if known is None and pd.api.types.infer_dtype(values, skipna=False) == "string":
+            texts = values.tolist()  # all text, mostly distinct (IDs): checked as they are, not numbered first
+        else:
+            texts = [v for v in (pd.unique(values) if known is None else known) if isinstance(v, str)]
         if texts and max(map(len, texts)) > EXCEL_CELL_LIMIT:
             row = next(r for r, v in zip(frame.index, values) if isinstance(v, str) and len(v) > EXCEL_CELL_LIMIT)
             raise InputError(f"the cell holds more than {EXCEL_CELL_LIMIT:,} characters, Excel's limit for one "
