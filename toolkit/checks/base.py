@@ -14,14 +14,14 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
-from ..values import map_unique
+from ..values import _map_distinct, map_unique
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
 RED: Severity = "RED"
@@ -76,6 +76,24 @@ def _split_dx(text: str) -> tuple[str, ...]:
 
 def _split_mods(text: str) -> tuple[str, ...]:
     return tuple(m.upper() for m in _MOD_SPLIT.split(text) if m.strip())
+
+
+class Coded(NamedTuple):
+    """A message field already numbered by distinct value: each flagged line's number into
+    ``texts``.  What ``render`` needs, so a field computed per distinct value is not spread to
+    every line and numbered again."""
+
+    codes: np.ndarray
+    texts: np.ndarray  # object array
+
+
+def map_coded(series: pd.Series, fn: Callable[[object], object]) -> Coded:
+    """``map_unique`` for a message field: ``fn`` once per distinct value (blanks as ``fn(None)``)."""
+    codes, mapped = _map_distinct(series, fn)
+    missing = codes < 0
+    if missing.any():
+        return Coded(np.where(missing, len(mapped) - 1, codes), mapped)
+    return Coded(codes, mapped[:-1])
 
 
 class ClaimLines:
@@ -170,14 +188,14 @@ class ClaimLines:
         codes, uniques = self._dx_factor
         return pd.Series(uniques[codes], index=self.index, dtype=object)
 
-    def map_dx(self, fn: Callable[[tuple], object], idx: pd.Index) -> pd.Series:
+    def map_dx(self, fn: Callable[[tuple], object], idx: pd.Index) -> Coded:
         """``fn`` of the diagnoses of each line of ``idx``, once per distinct diagnosis tuple (the
         tuples are already numbered: no hashing of a tuple per line)."""
         codes, uniques = self._dx_factor
         at, used = pd.factorize(codes[self.index.get_indexer(idx)])
         mapped = np.empty(len(used), dtype=object)
         mapped[:] = [fn(uniques[d]) for d in used.tolist()]
-        return pd.Series(mapped[at], index=idx, dtype=object)
+        return Coded(at, mapped)
 
     @cached_property
     def codeset_of_line(self) -> pd.Series:
@@ -347,7 +365,9 @@ class ClaimLines:
         (fewer joins, a fraction of the memory, and the report writer escapes it once)."""
         parsed = list(string.Formatter().parse(chk.say))
         if len(parsed) == 1 and not parsed[0][0] and parsed[0][1] and not parsed[0][2]:  # "{field}": its text as it is
-            values = FIELDS[parsed[0][1]](self, flagged).reindex(flagged).to_numpy(dtype=object)
+            result = FIELDS[parsed[0][1]](self, flagged)
+            values = (result.texts[result.codes] if isinstance(result, Coded)
+                      else result.reindex(flagged).to_numpy(dtype=object))
             if pd.api.types.infer_dtype(values, skipna=False) == "string":
                 return values
         pieces: list[str | tuple[np.ndarray, list[str]]] = []  # a literal, or (codes, texts) of a field
@@ -356,7 +376,7 @@ class ClaimLines:
             if literal:
                 pieces.append(literal)
             if name:
-                codes, texts = _field_texts(FIELDS[name](self, flagged).reindex(flagged), spec or "")
+                codes, texts = _field_texts(FIELDS[name](self, flagged), flagged, spec or "")
                 pieces.append((codes, texts))
                 combo = pd.factorize(combo * len(texts) + codes)[0] if len(texts) > 1 else combo
         if not len(flagged):
@@ -421,12 +441,18 @@ def _flatten(tuples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return flat, np.cumsum(lens) - lens, lens
 
 
-def _field_texts(values: pd.Series, spec: str) -> tuple[np.ndarray, list[str]]:
-    """A message field's text per line, as numbers into its distinct texts.
+def _field_texts(result: pd.Series | Coded, flagged: pd.Index, spec: str) -> tuple[np.ndarray, list[str]]:
+    """A message field's text per line, as numbers into its texts (distinct, or as a ``Coded``
+    field numbered them).
 
     Values are numbered by equality only when they are all text: numbers would merge 1, 1.0 and
     True, and None with NaN, which ``format`` writes differently; those are formatted per line."""
-    raw = values.to_numpy(dtype=object)
+    if isinstance(result, Coded):
+        texts = result.texts.tolist()
+        if all(type(t) is str for t in texts):
+            return result.codes, [format(t, spec) for t in texts] if spec else texts
+        result = pd.Series(result.texts[result.codes], index=flagged, dtype=object)
+    raw = result.reindex(flagged).to_numpy(dtype=object)
     codes, uniques = pd.factorize(raw, use_na_sentinel=False)
     if all(type(u) is str for u in uniques):
         return codes, [format(u, spec) for u in uniques] if spec else list(uniques)

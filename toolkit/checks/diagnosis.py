@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import format_dx
 from ..values import map_unique
-from .base import AMBER, RED, check, dx_list, field
+from .base import AMBER, RED, check, dx_list, field, map_coded
 
 
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
@@ -74,12 +74,12 @@ def dx_unspecified(lines):
 
 @field("support_dx")
 def _support_dx(lines, idx):
-    return map_unique(lines.supporting_code[idx], format_dx)
+    return map_coded(lines.supporting_code[idx], format_dx)
 
 
 @field("support_desc")
 def _support_desc(lines, idx):
-    return map_unique(lines.supporting[idx], lambda i: i.description if i is not None else "not a known code")
+    return map_coded(lines.supporting[idx], lambda i: i.description if i is not None else "not a known code")
 
 
 @check("DX_RULE_OUT", RED, "diagnosis", 'Rule-Out Dx = Y: a provisional diagnosis cannot establish necessity',

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..values import map_unique
-from .base import AMBER, RED, check, field
+from .base import AMBER, RED, check, field, map_coded
 
 _SECTIONS = "SOAP"
 _NAMES = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}
@@ -37,12 +37,12 @@ def note_incomplete(lines):
 
 @field("missing_sections")
 def _missing_sections(lines, idx):
-    return map_unique(lines.c["Note Sections"][idx], lambda t: ", ".join(f"{_NAMES[s]} ({s})" for s in _missing(t)))
+    return map_coded(lines.c["Note Sections"][idx], lambda t: ", ".join(f"{_NAMES[s]} ({s})" for s in _missing(t)))
 
 
 @field("missing_plural")
 def _missing_plural(lines, idx):
-    return map_unique(lines.c["Note Sections"][idx], lambda t: "s" if len(_missing(t)) > 1 else "")
+    return map_coded(lines.c["Note Sections"][idx], lambda t: "s" if len(_missing(t)) > 1 else "")
 
 
 @check("PATIENT_DECLINED", RED, "documentation", "Patient Declined = Y: a service not performed cannot be billed",

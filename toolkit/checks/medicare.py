@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..rules import is_medicare_or_advantage
 from ..values import map_unique
-from .base import AMBER, RED, check, field
+from .base import AMBER, RED, check, field, map_coded
 
 THERAPY_CODES_FILE = Path(__file__).resolve().parent.parent / "data" / "always_therapy_codes.csv"
 ENV_THERAPY_CODES = "MEDNEC_THERAPY_CODES"  # a practice's own copy of the list (same columns)
@@ -95,7 +95,7 @@ def _abn_items(lines, idx):
 
 @field("payer_type")
 def _payer_type(lines, idx):
-    return map_unique(lines.payer_row["Payer Type"][idx],
+    return map_coded(lines.payer_row["Payer Type"][idx],
                       lambda t: " ".join(t.split()) if isinstance(t, str) and t.strip() else "non-Medicare")
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..values import map_unique
-from .base import AMBER, RED, check, dx_list, field, per_distinct
+from .base import AMBER, RED, check, dx_list, field, map_coded, per_distinct
 
 
 def _fmt_num(x) -> str:
@@ -16,12 +15,12 @@ def _fmt_num(x) -> str:
 
 @field("cpt")
 def _cpt(lines, idx):
-    return map_unique(lines.cpt[idx], lambda c: c or "(blank code)")
+    return map_coded(lines.cpt[idx], lambda c: c or "(blank code)")
 
 
 @field("payer")
 def _payer(lines, idx):
-    return map_unique(lines.c["Payer"][idx], lambda p: p or "(blank payer)")
+    return map_coded(lines.c["Payer"][idx], lambda p: p or "(blank payer)")
 
 
 @field("dos")
@@ -31,7 +30,7 @@ def _dos(lines, idx):
 
 @field("policy")
 def _policy(lines, idx):
-    return map_unique(lines.rule["Policy"][idx], lambda p: f" ({p})" if isinstance(p, str) and p else "")
+    return map_coded(lines.rule["Policy"][idx], lambda p: f" ({p})" if isinstance(p, str) and p else "")
 
 
 @check("NO_POLICY", AMBER, "policy", "no rule applies to this payer, procedure and date of service",
@@ -101,7 +100,7 @@ def covered_text(cov) -> str:
 
 @field("covered")
 def _covered(lines, idx):
-    return map_unique(lines.rule_pos[idx], lambda p: covered_text(lines.rules["_covered"].iat[p]))
+    return map_coded(lines.rule_pos[idx], lambda p: covered_text(lines.rules["_covered"].iat[p]))
 
 
 @check("THERAPY_UNDOCUMENTED", AMBER, "policy",
@@ -114,7 +113,7 @@ def therapy_undocumented(lines):
 
 @field("min_weeks")
 def _min_weeks(lines, idx):
-    return map_unique(lines.rule_number("Min Therapy Weeks")[idx], _fmt_num)
+    return map_coded(lines.rule_number("Min Therapy Weeks")[idx], _fmt_num)
 
 
 @field("therapy_weeks")

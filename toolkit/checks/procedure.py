@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from ..values import map_unique
-from .base import AMBER, RED, check, field
+from .base import AMBER, RED, check, field, map_coded
 
 CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]|[A-V]\d{4}")
 MODIFIER_SHAPE = re.compile(r"[A-Z0-9]{2}")
@@ -28,7 +28,7 @@ def cpt_invalid(lines):
 
 @field("cpt_problem")
 def _cpt_problem(lines, idx):
-    return map_unique(lines.cpt[idx], lambda c: f"Procedure code '{c}' is not a valid CPT/HCPCS code" if c
+    return map_coded(lines.cpt[idx], lambda c: f"Procedure code '{c}' is not a valid CPT/HCPCS code" if c
                       else "The procedure code is blank: enter the CPT/HCPCS code")
 
 
