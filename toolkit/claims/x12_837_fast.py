@@ -85,20 +85,34 @@ class _File:
         self.words = np.ndarray((self.n - 7,), dtype="<u8", buffer=arr, strides=(1,))
 
     def strip(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Narrow the spans [a, b) in place past leading and trailing whitespace."""
+        """Narrow the spans [a, b) in place past leading and trailing whitespace.  Whole-array
+        steps while many spans move (every segment after a line break: half the time of index
+        lists), then an index list of the few left (a long run of blanks in one value)."""
+        arr, last = self.arr, self.n - 1
+        for end in (False, True):
+            while True:
+                at = b - 1 if end else a
+                ws = _WS[arr[np.clip(at, 0, last)]] & (a < b)
+                moving = int(np.count_nonzero(ws))
+                if not moving:
+                    break
+                if end:
+                    b -= ws
+                else:
+                    a += ws
+                if moving * 16 < len(a):
+                    self._strip_few(a, b, np.flatnonzero(ws), end)
+                    break
+
+    def _strip_few(self, a: np.ndarray, b: np.ndarray, todo: np.ndarray, end: bool) -> None:
         arr = self.arr
-        todo = np.flatnonzero(a < b)
-        todo = todo[_WS[arr[a[todo]]]]
         while todo.size:
-            a[todo] += 1
             todo = todo[a[todo] < b[todo]]
-            todo = todo[_WS[arr[a[todo]]]]
-        todo = np.flatnonzero(a < b)
-        todo = todo[_WS[arr[b[todo] - 1]]]
-        while todo.size:
-            b[todo] -= 1
-            todo = todo[a[todo] < b[todo]]
-            todo = todo[_WS[arr[b[todo] - 1]]]
+            todo = todo[_WS[arr[b[todo] - 1 if end else a[todo]]]]
+            if end:
+                b[todo] -= 1
+            else:
+                a[todo] += 1
 
     def bytes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The spans as a numpy bytes array (one fixed width, at least 8 for values up to 8 bytes;
