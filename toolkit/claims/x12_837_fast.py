@@ -31,15 +31,19 @@ from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx, _ic
 #: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
 _WS = np.array([chr(c).isspace() for c in range(256)], dtype=bool)
 _PY_WS = bytes(c for c in range(128) if chr(c).isspace())
-#: Segment-id characters: A-Z → 1..26, 0-9 → 27..36, anything else 0 (not an id).
-_ID_CHAR = np.zeros(256, dtype=np.int64)
-_ID_CHAR[ord("A"): ord("Z") + 1] = np.arange(1, 27)
-_ID_CHAR[ord("0"): ord("9") + 1] = np.arange(27, 37)
+
+
+def _upper(b: np.ndarray) -> np.ndarray:
+    return (b - np.uint8(65)) < 26  # uint8 arithmetic wraps: below "A" becomes large
+
+
+def _alnum(b: np.ndarray) -> np.ndarray:
+    return _upper(b) | ((b - np.uint8(48)) < 10)
 
 
 def _code(name: str) -> int:
-    c = [int(_ID_CHAR[ord(ch)]) for ch in name] + [0]
-    return (c[0] * 37 + c[1]) * 37 + c[2]
+    """A segment id as its segments' ``code``: its 2 or 3 ASCII bytes as a little-endian number."""
+    return int.from_bytes(name.encode("ascii"), "little")
 
 
 #: Little-endian masks keeping a word's first 0..8 bytes.
@@ -159,18 +163,20 @@ class _Segments:
         self.f, self.starts, self.ends = f, starts, ends
         e = f.elements
         self.first = np.searchsorted(e, starts)  # index in f.elements of the separator ending the id
-        arr, last, sep = f.arr, f.n - 1, f.arr.dtype.type(ord(f.element))
+        arr, sep = f.arr, f.arr.dtype.type(ord(f.element))
         if ((ends - starts) < 2).any():
             raise _Fallback  # a one-letter id
-        c2, c3 = arr[np.minimum(starts + 2, last)], arr[np.minimum(starts + 3, last)]
-        short = (ends == starts + 2) | (c2 == sep)  # a two-character id (N3, HL, LX …)
-        if not (short | (ends == starts + 3) | (c3 == sep)).all():
+        if len(starts) and int(starts[-1]) > f.n - 4:
+            raise _Fallback  # a two-letter segment in the file's last bytes (not an IEA)
+        # each segment's first 4 bytes as one little-endian word (one gather, no lookup table)
+        word = np.ndarray((f.n - 3,), dtype="<u4", buffer=arr, strides=(1,))[starts]
+        b = word.view(np.uint8).reshape(-1, 4)
+        short = (ends == starts + 2) | (b[:, 2] == sep)  # a two-character id (N3, HL, LX …)
+        if not (short | (ends == starts + 3) | (b[:, 3] == sep)).all():
             raise _Fallback  # an id the tokenizer would clean or refuse
-        c0, c1 = _ID_CHAR[arr[starts]], _ID_CHAR[arr[starts + 1]]
-        c2 = np.where(short, 0, _ID_CHAR[c2])
-        if (c0 < 1).any() or (c0 > 26).any() or (c1 < 1).any() or (~short & (c2 < 1)).any():
+        if not (_upper(b[:, 0]) & _alnum(b[:, 1]) & (short | _alnum(b[:, 2]))).all():
             raise _Fallback
-        self.code = (c0 * 37 + c1) * 37 + c2
+        self.code = word & np.where(short, np.uint32(0xFFFF), np.uint32(0xFFFFFF))
         self.count = len(starts)
         # Separators inside each segment: an element separator is never whitespace, so none lies
         # between one segment's end and the next one's start.
