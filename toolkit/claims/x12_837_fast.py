@@ -234,8 +234,20 @@ class _Segments:
         position read once (a billing provider, a blank, serves thousands of rows)."""
         import pandas as pd
 
+        if len(pos) and pos[0] >= 0 and (pos[1:] > pos[:-1]).all():  # a segment per row (SV1, DTP)
+            return _map(fn, *(self.values(pos, k) for k in elements))
         inv, distinct = pd.factorize(pos)
         return _map(fn, *(self.values(distinct, k) for k in elements))[inv]
+
+    def numbers(self, pos: np.ndarray, k: int) -> np.ndarray:
+        """Element ``k`` as numbers, as the reference's from_records makes them: float64 with NaN
+        for the blanks, or a column of None when every value is blank.  Each distinct text is
+        read once and its float placed per row (no object column per row)."""
+        codes, distinct = _factor(self.values(pos, k))
+        found = [_number(v) for v in distinct]
+        if all(x is None or x != x for x in found):  # every value blank (None, or "NaN" read as NaN)
+            return np.array(found, dtype=object)[codes] if found else np.full(len(codes), None)
+        return np.array([np.nan if x is None else x for x in found], dtype=float)[codes]
 
     def text(self, pos: np.ndarray, k: int) -> np.ndarray:
         """Element ``k`` of the segments at ``pos`` as str ("" where absent)."""
@@ -601,11 +613,11 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
         "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
         "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
-        "Units": _numbers(s.map(_number, sv1_pos, 4)),
+        "Units": s.numbers(sv1_pos, 4),
         "Dx Codes": dx,
         "Prior Auth Number": auth,
         "Rendering Provider": rendering,
-        "Charge": _numbers(s.map(_number, sv1_pos, 2)),
+        "Charge": s.numbers(sv1_pos, 2),
     }
     text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
     headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
@@ -720,12 +732,3 @@ def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], 
         if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
             out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
     return tuple(out)
-
-
-def _numbers(values: np.ndarray) -> np.ndarray:
-    """Numbers or None → what the reference's from_records makes of them: float64 with NaN for
-    the blanks, or a column of None when every value is blank."""
-    import pandas as pd
-
-    blank = pd.isna(values)
-    return values if blank.all() else np.where(blank, np.nan, values).astype(float)
