@@ -235,9 +235,29 @@ class _Segments:
         import pandas as pd
 
         if len(pos) and pos[0] >= 0 and (pos[1:] > pos[:-1]).all():  # a segment per row (SV1, DTP)
-            return _map(fn, *(self.values(pos, k) for k in elements))
+            return self._map_at(fn, pos, elements)
         inv, distinct = pd.factorize(pos)
-        return _map(fn, *(self.values(distinct, k) for k in elements))[inv]
+        return self._map_at(fn, distinct, elements)[inv]
+
+    def _map_at(self, fn: Callable[..., object], pos: np.ndarray, elements: tuple[int, ...]) -> np.ndarray:
+        """``map`` on positions read as they are.  Several elements of clean segments that all have
+        the last of them: the text from the first to the last element (separators included) is
+        factorized once and split per distinct text (one factorization, not one per element and
+        one more for their combinations: an NM1's name and ID, 100,000 segments)."""
+        k1, k2 = elements[0], elements[-1]
+        if len(elements) > 1 and self.clean and list(elements) == sorted(set(elements)):
+            present = pos[pos >= 0]
+            if (self.seps[present] >= k2).all():
+                a, b = self.spans(pos, k1)[0], self.spans(pos, k2)[1]  # both 0 where pos is -1
+                if not len(a) or int((b - a).max()) <= _WIDEST:
+                    codes, texts = _factor(self.f.bytes(a, b))
+                    sep, at = self.f.element, [k - k1 for k in elements]
+                    values = []
+                    for text in texts:
+                        parts = text.split(sep)
+                        values.append(fn(*(parts[i] if i < len(parts) else "" for i in at)))
+                    return np.fromiter(values, dtype=object, count=len(values))[codes]
+        return _map(fn, *(self.values(pos, k) for k in elements))
 
     def numbers(self, pos: np.ndarray, k: int) -> np.ndarray:
         """Element ``k`` as numbers, as the reference's from_records makes them: float64 with NaN
