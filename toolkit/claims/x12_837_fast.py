@@ -292,9 +292,13 @@ def _factor(values: np.ndarray, *, texts: bool = True) -> tuple[np.ndarray, list
     assert codes is not None
     if not texts:
         return codes, []
-    # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
-    first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
-    return codes, _strings(values[first])
+    return codes, _strings(values[_firsts(codes)])
+
+
+def _firsts(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears: factorize numbers in order of first appearance, so a first
+    appearance exceeds all codes before it."""
+    return codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
 
 
 def _combine(fn: Callable[..., object], factors: list[tuple[np.ndarray, list[str]]]) -> np.ndarray:
@@ -672,7 +676,11 @@ def _text_column(f: _File, a: np.ndarray, b: np.ndarray, dtype):
         data = f.arr[np.repeat(a - offsets[:-1], lengths) + np.arange(offsets[-1])]
         array = pa.StringArray.from_buffers(len(a), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
         return pd.Series(array, dtype=dtype)
-    return pd.Series(np.array(_strings(f.bytes(a, b)), dtype=object), dtype=dtype)
+    values = f.bytes(a, b)
+    codes, distinct = _factor(values, texts=False)
+    if len(codes) and int(codes.max()) < len(codes) // 4:  # few values (Sex, most authorizations blank)
+        return pd.Series(np.array(_strings(values[_firsts(codes)]), dtype=object)[codes], dtype=dtype)
+    return pd.Series(np.array(_strings(values), dtype=object), dtype=dtype)
 
 
 def _strings(values: np.ndarray) -> list[str]:
