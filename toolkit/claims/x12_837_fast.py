@@ -582,8 +582,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
 
     # Columns.
     lx_spans = s.spans(lx_pos, 1)
-    lx = s.f.bytes(*lx_spans)
-    if not np.char.isdigit(lx).all() or int((lx_spans[1] - lx_spans[0]).max()) > 18:
+    lx_codes, lx_distinct = _factor(s.f.bytes(*lx_spans))  # line numbers: a few distinct values
+    if not all(v.isdigit() for v in lx_distinct) or int((lx_spans[1] - lx_spans[0]).max()) > 18:
         raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
     sv101_codes, sv101_distinct = _factor(s.values(sv1_pos, 1))
     procedures = [_procedure(c, component) for c in sv101_distinct]
@@ -628,7 +628,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
                   [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
     columns: dict[str, np.ndarray | Spans] = {
         "Claim ID": per_row(s.spans(clm_pos, 1)),
-        "Line": lx.astype(np.int64),
+        "Line": np.array([int(v) for v in lx_distinct], dtype=np.int64)[lx_codes],
         "Patient ID": per_row(patient_id),
         "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
         "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
