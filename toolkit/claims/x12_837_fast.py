@@ -188,11 +188,17 @@ class _Segments:
         then no element value has space to strip (a segment's own ends are stripped already), and
         ``spans`` skips the strip, two gathers per call.  The file is ASCII: whitespace is <= 32."""
         f = self.f
-        arr, sep, last = f.arr, f.arr.dtype.type(ord(f.element)), f.n - 1
-        ws = np.flatnonzero(arr <= 32)
-        near = ws[(arr[np.maximum(ws - 1, 0)] == sep) | (arr[np.minimum(ws + 1, last)] == sep)]
-        if not len(near):
+        arr, sep = f.arr, f.arr.dtype.type(ord(f.element))
+        parts = []
+        for lo in range(0, f.n - 1, _CHUNK):  # pairs (i, i+1) of one whitespace byte and one separator
+            c = arr[lo: lo + _CHUNK + 1]  # a chunk at a time: no position list of every blank
+            ws, at = c <= 32, c == sep
+            pair = (ws[1:] & at[:-1]) | (ws[:-1] & at[1:])
+            if pair.any():
+                parts.append(np.flatnonzero(pair) + lo)
+        if not parts:
             return True
+        near = np.concatenate(parts)  # both bytes of a pair lie in one segment (ids are letters)
         seg = np.searchsorted(self.starts, near, side="right") - 1
         return bool(((seg >= 0) & (self.code[np.maximum(seg, 0)] == _code("ISA"))).all())
 
