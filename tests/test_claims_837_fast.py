@@ -93,6 +93,9 @@ def test_every_public_sample_reads_the_same_or_is_refused_by_the_reference_reade
     # spaces beside element separators: the column reader strips each element as the tokenizer does
     ("spaced_elements.837", [("NM1*QC*1*ROE*SAM~", "NM1*QC*1* ROE *SAM ~"), ("REF*G1*AUTH5512~", "REF*G1*\tAUTH5512 ~"),
                              ("CLM*A1003*180***", "CLM* A1003*180***")]),
+    # a long run of blanks in a few values and between two segments: stripped past every blank
+    ("long_blanks.837", [("NM1*QC*1*ROE*SAM~", "NM1*QC*1*ROE" + " " * 40 + "*" + "\t " * 30 + "SAM~"),
+                         ("LX*2~\n", "LX*2~\n \r\n  \n" + " " * 50)]),
     ("no_units.837", [("*UN*1***", "*UN****"), ("*UN*4***", "*UN****")]),  # every Units blank: a column of None
     ("some_units.837", [("*UN*4***", "*UN****")]),
     ("no_dates.837", [("DTP*472*D8*20261012~\n", ""), ("DTP*472*D8*20261014~\n", ""), ("DTP*472*D8*20261020~\n", ""),

@@ -31,15 +31,19 @@ from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx, _ic
 #: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
 _WS = np.array([chr(c).isspace() for c in range(256)], dtype=bool)
 _PY_WS = bytes(c for c in range(128) if chr(c).isspace())
-#: Segment-id characters: A-Z → 1..26, 0-9 → 27..36, anything else 0 (not an id).
-_ID_CHAR = np.zeros(256, dtype=np.int64)
-_ID_CHAR[ord("A"): ord("Z") + 1] = np.arange(1, 27)
-_ID_CHAR[ord("0"): ord("9") + 1] = np.arange(27, 37)
+
+
+def _upper(b: np.ndarray) -> np.ndarray:
+    return (b - np.uint8(65)) < 26  # uint8 arithmetic wraps: below "A" becomes large
+
+
+def _alnum(b: np.ndarray) -> np.ndarray:
+    return _upper(b) | ((b - np.uint8(48)) < 10)
 
 
 def _code(name: str) -> int:
-    c = [int(_ID_CHAR[ord(ch)]) for ch in name] + [0]
-    return (c[0] * 37 + c[1]) * 37 + c[2]
+    """A segment id as its segments' ``code``: its 2 or 3 ASCII bytes as a little-endian number."""
+    return int.from_bytes(name.encode("ascii"), "little")
 
 
 #: Little-endian masks keeping a word's first 0..8 bytes.
@@ -85,20 +89,34 @@ class _File:
         self.words = np.ndarray((self.n - 7,), dtype="<u8", buffer=arr, strides=(1,))
 
     def strip(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Narrow the spans [a, b) in place past leading and trailing whitespace."""
+        """Narrow the spans [a, b) in place past leading and trailing whitespace.  Whole-array
+        steps while many spans move (every segment after a line break: half the time of index
+        lists), then an index list of the few left (a long run of blanks in one value)."""
+        arr, last = self.arr, self.n - 1
+        for end in (False, True):
+            while True:
+                at = b - 1 if end else a
+                ws = _WS[arr[np.clip(at, 0, last)]] & (a < b)
+                moving = int(np.count_nonzero(ws))
+                if not moving:
+                    break
+                if end:
+                    b -= ws
+                else:
+                    a += ws
+                if moving * 16 < len(a):
+                    self._strip_few(a, b, np.flatnonzero(ws), end)
+                    break
+
+    def _strip_few(self, a: np.ndarray, b: np.ndarray, todo: np.ndarray, end: bool) -> None:
         arr = self.arr
-        todo = np.flatnonzero(a < b)
-        todo = todo[_WS[arr[a[todo]]]]
         while todo.size:
-            a[todo] += 1
             todo = todo[a[todo] < b[todo]]
-            todo = todo[_WS[arr[a[todo]]]]
-        todo = np.flatnonzero(a < b)
-        todo = todo[_WS[arr[b[todo] - 1]]]
-        while todo.size:
-            b[todo] -= 1
-            todo = todo[a[todo] < b[todo]]
-            todo = todo[_WS[arr[b[todo] - 1]]]
+            todo = todo[_WS[arr[b[todo] - 1 if end else a[todo]]]]
+            if end:
+                b[todo] -= 1
+            else:
+                a[todo] += 1
 
     def bytes(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The spans as a numpy bytes array (one fixed width, at least 8 for values up to 8 bytes;
@@ -118,14 +136,24 @@ class _File:
                 word[row] = int.from_bytes(self.arr[a[row]: b[row]].tobytes().ljust(8, b"\0"), "little")
             word &= _MASKS[lengths]
             return word.view("S8")
-        # each row a copy of `width` bytes from a (strided) view of the file: no index per byte;
-        # a value in the file's last `width` bytes is shifted into the last window
+        # each row one `width`-byte record from an overlapping record view of the file (a copy
+        # per row, no index per byte; 2-3x faster than rows of a sliding window view), then cut
+        # by its length's row of a byte mask; a value in the file's last `width` bytes is shifted
+        # into the last record
         shift = np.maximum(a - (self.n - width), 0)
-        grid = np.lib.stride_tricks.sliding_window_view(self.arr, width)[a - shift]
+        records = np.ndarray((self.n - width + 1,), dtype=f"S{width}", buffer=self.arr, strides=(1,))
+        out = records[a - shift]
+        grid = out.view(np.uint8).reshape(len(a), width)
         for row in np.flatnonzero(shift).tolist():
             grid[row, : width - shift[row]] = grid[row, shift[row]:].copy()
-        grid *= np.arange(width, dtype=np.int32)[None, :] < lengths[:, None]
-        return grid.view(f"S{width}").ravel()
+        grid &= _keep_mask(width).take(lengths, axis=0)
+        return out
+
+
+@lru_cache(maxsize=64)
+def _keep_mask(width: int) -> np.ndarray:
+    """Row k: 0xFF in a value's first k bytes, 0 after (k = 0 … width)."""
+    return np.where(np.arange(width)[None, :] < np.arange(width + 1)[:, None], 255, 0).astype(np.uint8)
 
 
 class _Segments:
@@ -135,18 +163,20 @@ class _Segments:
         self.f, self.starts, self.ends = f, starts, ends
         e = f.elements
         self.first = np.searchsorted(e, starts)  # index in f.elements of the separator ending the id
-        arr, last, sep = f.arr, f.n - 1, f.arr.dtype.type(ord(f.element))
+        arr, sep = f.arr, f.arr.dtype.type(ord(f.element))
         if ((ends - starts) < 2).any():
             raise _Fallback  # a one-letter id
-        c2, c3 = arr[np.minimum(starts + 2, last)], arr[np.minimum(starts + 3, last)]
-        short = (ends == starts + 2) | (c2 == sep)  # a two-character id (N3, HL, LX …)
-        if not (short | (ends == starts + 3) | (c3 == sep)).all():
+        if len(starts) and int(starts[-1]) > f.n - 4:
+            raise _Fallback  # a two-letter segment in the file's last bytes (not an IEA)
+        # each segment's first 4 bytes as one little-endian word (one gather, no lookup table)
+        word = np.ndarray((f.n - 3,), dtype="<u4", buffer=arr, strides=(1,))[starts]
+        b = word.view(np.uint8).reshape(-1, 4)
+        short = (ends == starts + 2) | (b[:, 2] == sep)  # a two-character id (N3, HL, LX …)
+        if not (short | (ends == starts + 3) | (b[:, 3] == sep)).all():
             raise _Fallback  # an id the tokenizer would clean or refuse
-        c0, c1 = _ID_CHAR[arr[starts]], _ID_CHAR[arr[starts + 1]]
-        c2 = np.where(short, 0, _ID_CHAR[c2])
-        if (c0 < 1).any() or (c0 > 26).any() or (c1 < 1).any() or (~short & (c2 < 1)).any():
+        if not (_upper(b[:, 0]) & _alnum(b[:, 1]) & (short | _alnum(b[:, 2]))).all():
             raise _Fallback
-        self.code = (c0 * 37 + c1) * 37 + c2
+        self.code = word & np.where(short, np.uint32(0xFFFF), np.uint32(0xFFFFFF))
         self.count = len(starts)
         # Separators inside each segment: an element separator is never whitespace, so none lies
         # between one segment's end and the next one's start.
@@ -158,11 +188,17 @@ class _Segments:
         then no element value has space to strip (a segment's own ends are stripped already), and
         ``spans`` skips the strip, two gathers per call.  The file is ASCII: whitespace is <= 32."""
         f = self.f
-        arr, sep, last = f.arr, f.arr.dtype.type(ord(f.element)), f.n - 1
-        ws = np.flatnonzero(arr <= 32)
-        near = ws[(arr[np.maximum(ws - 1, 0)] == sep) | (arr[np.minimum(ws + 1, last)] == sep)]
-        if not len(near):
+        arr, sep = f.arr, f.arr.dtype.type(ord(f.element))
+        parts = []
+        for lo in range(0, f.n - 1, _CHUNK):  # pairs (i, i+1) of one whitespace byte and one separator
+            c = arr[lo: lo + _CHUNK + 1]  # a chunk at a time: no position list of every blank
+            ws, at = c <= 32, c == sep
+            pair = (ws[1:] & at[:-1]) | (ws[:-1] & at[1:])
+            if pair.any():
+                parts.append(np.flatnonzero(pair) + lo)
+        if not parts:
             return True
+        near = np.concatenate(parts)  # both bytes of a pair lie in one segment (ids are letters)
         seg = np.searchsorted(self.starts, near, side="right") - 1
         return bool(((seg >= 0) & (self.code[np.maximum(seg, 0)] == _code("ISA"))).all())
 
@@ -204,8 +240,40 @@ class _Segments:
         position read once (a billing provider, a blank, serves thousands of rows)."""
         import pandas as pd
 
+        if len(pos) and pos[0] >= 0 and (pos[1:] > pos[:-1]).all():  # a segment per row (SV1, DTP)
+            return self._map_at(fn, pos, elements)
         inv, distinct = pd.factorize(pos)
-        return _map(fn, *(self.values(distinct, k) for k in elements))[inv]
+        return self._map_at(fn, distinct, elements)[inv]
+
+    def _map_at(self, fn: Callable[..., object], pos: np.ndarray, elements: tuple[int, ...]) -> np.ndarray:
+        """``map`` on positions read as they are.  Several elements of clean segments that all have
+        the last of them: the text from the first to the last element (separators included) is
+        factorized once and split per distinct text (one factorization, not one per element and
+        one more for their combinations: an NM1's name and ID, 100,000 segments)."""
+        k1, k2 = elements[0], elements[-1]
+        if len(elements) > 1 and self.clean and list(elements) == sorted(set(elements)):
+            present = pos[pos >= 0]
+            if (self.seps[present] >= k2).all():
+                a, b = self.spans(pos, k1)[0], self.spans(pos, k2)[1]  # both 0 where pos is -1
+                if not len(a) or int((b - a).max()) <= _WIDEST:
+                    codes, texts = _factor(self.f.bytes(a, b))
+                    sep, at = self.f.element, [k - k1 for k in elements]
+                    values = []
+                    for text in texts:
+                        parts = text.split(sep)
+                        values.append(fn(*(parts[i] if i < len(parts) else "" for i in at)))
+                    return np.fromiter(values, dtype=object, count=len(values))[codes]
+        return _map(fn, *(self.values(pos, k) for k in elements))
+
+    def numbers(self, pos: np.ndarray, k: int) -> np.ndarray:
+        """Element ``k`` as numbers, as the reference's from_records makes them: float64 with NaN
+        for the blanks, or a column of None when every value is blank.  Each distinct text is
+        read once and its float placed per row (no object column per row)."""
+        codes, distinct = _factor(self.values(pos, k))
+        found = [_number(v) for v in distinct]
+        if all(x is None or x != x for x in found):  # every value blank (None, or "NaN" read as NaN)
+            return np.array(found, dtype=object)[codes] if found else np.full(len(codes), None)
+        return np.array([np.nan if x is None else x for x in found], dtype=float)[codes]
 
     def text(self, pos: np.ndarray, k: int) -> np.ndarray:
         """Element ``k`` of the segments at ``pos`` as str ("" where absent)."""
@@ -230,9 +298,13 @@ def _factor(values: np.ndarray, *, texts: bool = True) -> tuple[np.ndarray, list
     assert codes is not None
     if not texts:
         return codes, []
-    # factorize numbers in order of first appearance: a first appearance exceeds all codes before it
-    first = codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
-    return codes, [v.decode("ascii") for v in values[first].tolist()]
+    return codes, _strings(values[_firsts(codes)])
+
+
+def _firsts(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears: factorize numbers in order of first appearance, so a first
+    appearance exceeds all codes before it."""
+    return codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
 
 
 def _combine(fn: Callable[..., object], factors: list[tuple[np.ndarray, list[str]]]) -> np.ndarray:
@@ -516,8 +588,8 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
 
     # Columns.
     lx_spans = s.spans(lx_pos, 1)
-    lx = s.f.bytes(*lx_spans)
-    if not np.char.isdigit(lx).all() or int((lx_spans[1] - lx_spans[0]).max()) > 18:
+    lx_codes, lx_distinct = _factor(s.f.bytes(*lx_spans))  # line numbers: a few distinct values
+    if not all(v.isdigit() for v in lx_distinct) or int((lx_spans[1] - lx_spans[0]).max()) > 18:
         raise _Fallback  # a non-numeric LX01: the reference reader leaves Line blank
     sv101_codes, sv101_distinct = _factor(s.values(sv1_pos, 1))
     procedures = [_procedure(c, component) for c in sv101_distinct]
@@ -562,7 +634,7 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
                   [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
     columns: dict[str, np.ndarray | Spans] = {
         "Claim ID": per_row(s.spans(clm_pos, 1)),
-        "Line": lx.astype(np.int64),
+        "Line": np.array([int(v) for v in lx_distinct], dtype=np.int64)[lx_codes],
         "Patient ID": per_row(patient_id),
         "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
         "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
@@ -571,11 +643,11 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
         "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
         "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
         "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
-        "Units": _numbers(s.map(_number, sv1_pos, 4)),
+        "Units": s.numbers(sv1_pos, 4),
         "Dx Codes": dx,
         "Prior Auth Number": auth,
         "Rendering Provider": rendering,
-        "Charge": _numbers(s.map(_number, sv1_pos, 2)),
+        "Charge": s.numbers(sv1_pos, 2),
     }
     text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
     headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
@@ -610,7 +682,23 @@ def _text_column(f: _File, a: np.ndarray, b: np.ndarray, dtype):
         data = f.arr[np.repeat(a - offsets[:-1], lengths) + np.arange(offsets[-1])]
         array = pa.StringArray.from_buffers(len(a), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
         return pd.Series(array, dtype=dtype)
-    return pd.Series(f.bytes(a, b).astype("U").astype(object), dtype=dtype)
+    values = f.bytes(a, b)
+    codes, distinct = _factor(values, texts=False)
+    if len(codes) and int(codes.max()) < len(codes) // 4:  # few values (Sex, most authorizations blank)
+        return pd.Series(np.array(_strings(values[_firsts(codes)]), dtype=object)[codes], dtype=dtype)
+    return pd.Series(np.array(_strings(values), dtype=object), dtype=dtype)
+
+
+def _strings(values: np.ndarray) -> list[str]:
+    """A numpy bytes array as str: the values, each followed by a NUL (the file has none, see
+    ``_split``), decoded and split as one text; two to three times faster than numpy's
+    ``astype("U").astype(object)`` or a decode per value."""
+    m, width = len(values), values.dtype.itemsize
+    grid = np.zeros((m, width + 1), dtype=np.uint8)
+    grid[:, :width] = np.ascontiguousarray(values).view(np.uint8).reshape(m, width)
+    keep = grid != 0
+    keep[:, width] = True  # the NUL after each value
+    return grid[keep].tobytes().decode("ascii").split("\0")[:m]
 
 
 def _procedure(composite: str, component: str) -> tuple[str, str] | None:
@@ -678,12 +766,3 @@ def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], 
         if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
             out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
     return tuple(out)
-
-
-def _numbers(values: np.ndarray) -> np.ndarray:
-    """Numbers or None → what the reference's from_records makes of them: float64 with NaN for
-    the blanks, or a column of None when every value is blank."""
-    import pandas as pd
-
-    blank = pd.isna(values)
-    return values if blank.all() else np.where(blank, np.nan, values).astype(float)
