@@ -1,12 +1,30 @@
-"""Synthetic claim files for the benchmarks, made from the shipped sample lines."""
+"""Synthetic claim files for the benchmarks, made from the shipped sample lines, and the one timer
+of a fresh process every benchmark uses."""
 
 from __future__ import annotations
 
 import csv
 import random
+import resource
+import subprocess
+import time
 from pathlib import Path
 
 SAMPLE = Path(__file__).resolve().parents[1] / "workbooks" / "sample"
+
+
+def fresh_process(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one fresh process running ``cmd``: a Validate click
+    starts a fresh Python, and CPU time swings far less than wall time on a shared machine.
+    A failing run stops the benchmark with the child's error output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def compile_toolkit() -> None:

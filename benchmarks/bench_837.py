@@ -8,16 +8,14 @@ lines from CSV (both fresh processes, as in bench_validate_csv.py); ``mednec scr
 
 from __future__ import annotations
 
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _data import SAMPLE, write_claims_csv  # noqa: E402
+from _data import fresh_process as timed  # noqa: E402
 
 BARE_READ = "import pandas as pd, sys; pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)"
 # The 837 reader alone (what validate reads before its checks), to see its share of the ratio.
@@ -62,17 +60,6 @@ def write_batch(csv_path: Path, out: Path) -> int:
     out.write_text(text)
     return len(rows)
 
-
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one fresh process (CPU swings less on a shared machine)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(done.stderr)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:

@@ -24,7 +24,6 @@ import csv
 import datetime as dt
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _data import DX_POOL, SAMPLE, claim_rows, compile_toolkit  # noqa: E402
+from _data import fresh_process as _timed  # noqa: E402
 
 YEAR = 2026
 LINES_PER_MONTH = 600
@@ -219,17 +219,6 @@ def denial_log_rows(n: int, seed: int = 11) -> list[dict]:
                     "CARC": carc, "RARC": rarc, "Category": category, "Status": "Open"})
     return out
 
-
-def _timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one fresh process (CPU swings far less on a shared machine)."""
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _write(path: Path, rows: list[dict]) -> Path:

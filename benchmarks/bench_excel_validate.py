@@ -15,14 +15,13 @@ import csv
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 
 def sample_with(lines: int, folder: Path) -> Path:
@@ -48,17 +47,14 @@ def timed(cmd: list[str], env: dict, runs: int, prepare) -> tuple[float, float]:
 
     CPU time is the figure to compare across machines: on a shared 2-core box other
     processes stretch the wall time."""
-    import resource
+    from _data import fresh_process
 
     walls, cpus = [], []
     for _ in range(runs):
         prepare()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, capture_output=True)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        wall, cpu = fresh_process(cmd, env)
+        walls.append(wall)
+        cpus.append(cpu)
     return statistics.median(walls), statistics.median(cpus)
 
 

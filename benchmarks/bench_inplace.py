@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,16 +40,10 @@ assert book.fallback_note is None, book.fallback_note
 
 def cpu_of(code: str, book: Path, template: Path) -> tuple[float, float]:
     """(wall, CPU) of one fresh Python running ``code`` on a fresh copy of the workbook."""
-    import resource
-    import time
+    from _data import fresh_process
 
     shutil.copyfile(template, book)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(book)], check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return fresh_process([sys.executable, "-c", code, str(book)], dict(os.environ, PYTHONPATH=str(REPO)))
 
 
 def main() -> None:
