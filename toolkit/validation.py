@@ -121,7 +121,8 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     order = _finding_order(at, severity, contract)
     findings = findings.iloc[order].reset_index(drop=True) if len(findings) else findings
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")
-    results = _summarise(findings, typed.index, at=at[order], severity=severity[order], codes=check_number[order])
+    results = _summarise(findings, typed.index, at=at[order], severity=severity[order],
+                         code_numbers=check_number[order])
     results["Policy"] = policy
     results["Validated At"] = stamp
     labels = [codesets.sets[i].label for i in sorted(pd.unique(lines.codeset_of_line))] if len(typed) else \
@@ -154,35 +155,18 @@ def _cite_denials(findings: pd.DataFrame, policy: pd.Series, cites: pd.Series) -
     return pd.Series(values, index=policy.index, name=policy.name, dtype=object)
 
 
-def _sorted_findings(findings: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """Findings in line order, then most severe first, then in the contract's order."""
-    if not len(findings):
-        return findings
-    rank = {c: i for i, c in enumerate(ORDER)}
-    order = _finding_order(index.get_indexer(findings["row"]),
-                           _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK)),
-                           _ranks(findings["code"], rank, len(ORDER)))
-    return findings.iloc[order].reset_index(drop=True)
-
-
 def _finding_order(line: np.ndarray, severity: np.ndarray, contract: np.ndarray) -> np.ndarray:
     """The findings' order: by line, then most severe first, then the contract's order of checks."""
     return np.lexsort((contract, severity, line))
 
 
-def _ranks(column: pd.Series, rank: dict, missing: int) -> np.ndarray:
-    """``column.map(rank)`` through its few distinct values (a Series.map over 100,000s of lines
-    is the slow part); values without a rank sort last."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
-    table = np.array([rank.get(u, missing) for u in uniques] + [missing], dtype=np.int64)
-    return table[codes]  # -1 (missing value) picks the last entry
 
 
-def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None = None,
-               severity: np.ndarray | None = None, codes: np.ndarray | None = None) -> pd.DataFrame:
+def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray, severity: np.ndarray,
+               code_numbers: np.ndarray) -> pd.DataFrame:
     """Status, Finding Codes and Findings per line, from the sorted findings table (``at``: each
-    finding's line position, ``severity`` its rank and ``codes`` a number per code, when the caller
-    has them already).
+    finding's line position, ``severity`` its rank and ``code_numbers`` a number per code, all in
+    the table's order; ``run_checks`` has them already).
 
     Plain numpy and Python lists rather than pandas per-element operations: the lines with one
     finding (most of them) are filled by fancy indexing; lines with several are joined once per
@@ -192,14 +176,11 @@ def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None
     codes_out = np.full(n, "", dtype=object)
     messages_out = np.full(n, "", dtype=object)
     if len(findings):
-        pos = index.get_indexer(findings["row"]) if at is None else at  # the index is unique (run_checks sees to it)
+        pos = at
         starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])  # findings are sorted by line
         sizes = np.diff(np.r_[starts, len(pos)])
-        code_numbers = codes
         codes = findings["code"].to_numpy(dtype=object)
         messages = findings["message"].to_numpy(dtype=object)
-        if severity is None:
-            severity = _ranks(findings["severity"], SEVERITY_RANK, len(SEVERITY_RANK))
         worst = np.minimum.reduceat(severity, starts)
         lines = pos[starts]
         status[lines] = np.array([RED, AMBER], dtype=object)[(worst != SEVERITY_RANK["RED"]).astype(np.int8)]
@@ -208,8 +189,6 @@ def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray | None
         messages_out[lines[single]] = messages[starts[single]]
         many = np.flatnonzero(~single)
         if len(many):
-            if code_numbers is None:
-                code_numbers = pd.factorize(codes)[0]
             # A message's number is its object's: checks share one string among the lines that say
             # the same (ClaimLines.render); equal texts in two objects are merely joined twice.
             message_numbers = pd.factorize(np.fromiter(map(id, messages), dtype=np.uint64, count=len(messages)))[0]

@@ -215,21 +215,24 @@ def map_unique(series: pd.Series, fn) -> pd.Series:
     A 100,000-line export has a few hundred distinct dates, payers or modifier strings:
     this is what keeps the checks free of per-row Python loops.
     """
-    codes, mapped = _map_distinct(series, fn)
+    codes, mapped = map_distinct(series, fn)
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
 
 
 Factor = tuple[np.ndarray, np.ndarray]  # pd.factorize of a column: each line's number, the distinct values
 
 
-def _factor(series: pd.Series) -> Factor | None:
-    """The column numbered by distinct value, when its values repeat (None: mostly distinct, as IDs
-    are, where numbering them gains nothing; the same test as ``_text_of_strings``)."""
-    values = series.to_numpy(dtype=object)
+def _mostly_distinct(values: np.ndarray) -> bool:
+    """Whether a column's values are mostly distinct (IDs), judged by its first 1,000: there,
+    converting or numbering once per distinct value gains nothing and pays for the hashing."""
     head = values[:1000]
-    if len(set(head.tolist())) * 2 > len(head):
-        return None
-    return pd.factorize(values, use_na_sentinel=True)
+    return len(set(head.tolist())) * 2 > len(head)
+
+
+def _factor(series: pd.Series) -> Factor | None:
+    """The column numbered by distinct value, when its values repeat (None: mostly distinct)."""
+    values = series.to_numpy(dtype=object)
+    return None if _mostly_distinct(values) else pd.factorize(values, use_na_sentinel=True)
 
 
 def _blank_factor(series: pd.Series) -> Factor | None:
@@ -240,7 +243,7 @@ def _blank_factor(series: pd.Series) -> Factor | None:
     return np.full(len(series), -1, dtype=np.intp), np.empty(0, dtype=object)
 
 
-def _map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[np.ndarray, np.ndarray]:
+def map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each line's number and ``fn`` of each distinct value (the last slot: of a missing value)."""
     codes, uniques = factor if factor is not None else pd.factorize(series.to_numpy(dtype=object),
                                                                     use_na_sentinel=True)
@@ -268,14 +271,14 @@ def _converter(series: pd.Series, fn, kind: str):
 
 def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None) -> pd.Series:
     """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
-    codes, mapped = _map_distinct(series, _converter(series, fn, kind), factor)
+    codes, mapped = map_distinct(series, _converter(series, fn, kind), factor)
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
 
 
 def _typed_unique(series: pd.Series, fn, kind: str, dtype: str, factor: Factor | None = None) -> pd.Series:
     """``_convert_unique`` then ``astype(dtype)``, typed per distinct value before being spread
     to the lines (turning 100,000 date objects into datetime64 cost more than parsing them)."""
-    codes, mapped = _map_distinct(series, _converter(series, fn, kind), factor)
+    codes, mapped = map_distinct(series, _converter(series, fn, kind), factor)
     if dtype == "datetime64[ns]":
         typed = pd.to_datetime(pd.Series(mapped, dtype=object), errors="coerce").astype(dtype).to_numpy()
     else:
@@ -309,8 +312,7 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
     There the once-per-distinct-value conversion gains nothing and pays for the factorising.
     None (use ``map_unique``) when the first 1,000 values repeat, or some value is not a string."""
     values = series.to_numpy(dtype=object)
-    head = values[:1000]
-    if len(set(head.tolist())) * 2 <= len(head):  # repeated values (payers, names): once per distinct value is faster
+    if not _mostly_distinct(values):  # repeated values (payers, names): once per distinct value is faster
         return None
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return None

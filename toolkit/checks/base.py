@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
-from ..values import _map_distinct, map_unique
+from ..values import map_distinct, map_unique
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
 RED: Severity = "RED"
@@ -89,7 +89,7 @@ class Coded(NamedTuple):
 
 def map_coded(series: pd.Series, fn: Callable[[object], object]) -> Coded:
     """``map_unique`` for a message field: ``fn`` once per distinct value (blanks as ``fn(None)``)."""
-    codes, mapped = _map_distinct(series, fn)
+    codes, mapped = map_distinct(series, fn)
     missing = codes < 0
     if missing.any():
         return Coded(np.where(missing, len(mapped) - 1, codes), mapped)
@@ -241,7 +241,7 @@ class ClaimLines:
         codes, uniques = pd.factorize(dx_codes * n_sets + self.codeset_of_line.to_numpy())
         d_of, release = np.divmod(uniques.astype("int64"), n_sets)
         n_per = lens[d_of]
-        entry_j = np.arange(int(n_per.sum()), dtype="int64") - np.repeat(np.cumsum(n_per) - n_per, n_per)
+        entry_j = within_runs(n_per)
         entry_code = code_ids[np.repeat(starts[d_of], n_per) + entry_j]
         entry_release = np.repeat(release, n_per)
         values = np.full(len(entry_code), None, dtype=object)
@@ -290,7 +290,7 @@ class ClaimLines:
         ruled = np.flatnonzero(r_of > 0)
         n_per = lens[d_of[ruled]]
         entry_pair = np.repeat(ruled, n_per)
-        entry_j = np.arange(int(n_per.sum()), dtype="int64") - np.repeat(np.cumsum(n_per) - n_per, n_per)
+        entry_j = within_runs(n_per)
         entry_code = code_ids[starts[d_of[entry_pair]] + entry_j]
         rc, rc_keys = pd.factorize(r_of[entry_pair] * max(len(code_texts), 1) + entry_code)
         rule_of, text_of = np.divmod(rc_keys.astype("int64"), max(len(code_texts), 1))
@@ -418,6 +418,13 @@ def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
     out = np.empty(len(first), dtype=object)
     out[:] = [fn(*row) for row in zip(*picked)]
     return pd.Series(out[combo], index=index, dtype=object)
+
+
+def within_runs(lens: np.ndarray) -> np.ndarray:
+    """Each item's position inside its run, for runs of the given lengths laid end to end
+    ([2, 3] → 0 1 0 1 2): how array work walks the items of many tuples or groups at once."""
+    lens = np.asarray(lens, dtype="int64")
+    return np.arange(int(lens.sum()), dtype="int64") - np.repeat(np.cumsum(lens) - lens, lens)
 
 
 def _tuples(flat: np.ndarray, lens: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import pandas as pd
 from ..codesets.icd10cm import format_dx, normalize_dx
 from ..rules import payer_key
 from ..values import map_unique
-from .base import AMBER, check
+from .base import AMBER, check, within_runs
 from .base import field as message_field
 
 Pattern = Literal["diagnosis", "modifier", "authorization"]
@@ -243,7 +243,7 @@ def _clusters(keyed: pd.DataFrame) -> _Clusters:
     top_at = best[np.r_[True, pair_key[best][1:] != pair_key[best][:-1]]] if len(best) else best
     top = pd.Series(np.asarray(labels, dtype=object)[pair_label[top_at]], index=pd.Index(keys[pair_key[top_at]],
                                                                                          dtype=object))
-    rank = np.arange(len(grouped)) - np.repeat(starts, sizes)
+    rank = within_runs(sizes)  # each denial's place among its key's, oldest first
     cited = by_key[rank < CITE_MAX]
     ids: dict[str, list[str]] = {}
     for key, denial in zip(keys[key_codes[cited]].tolist(), keyed["id"].to_numpy(dtype=object)[cited].tolist()):
