@@ -431,8 +431,8 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
     if chunk_lines < 1:
         raise InputError("--chunk-lines must be at least 1")
     total = source.info(file).lines
-    if ctx.denials is not None and (total is None or total > chunk_lines):  # more than one chunk
-        ctx = _rating_whole_file(ctx, source.chunks(file, chunk_lines))
+    if total is None or total > chunk_lines:  # more than one chunk
+        ctx = _rating_whole_file(ctx, file, chunk_lines)
     totals = RunTotals()
     bar = request.progress
     progress = (lambda done: bar(done, max(total or 0, done), unit="lines")) if bar is not None else None
@@ -452,15 +452,17 @@ def _validate_streamed(request: ValidateRequest) -> ValidateOutcome:
     return ValidateOutcome(totals, written, in_place=False)
 
 
-def _rating_whole_file(ctx: CheckContext, chunks) -> CheckContext:
+def _rating_whole_file(ctx: CheckContext, file: Path, chunk_lines: int) -> CheckContext:
     """DENIAL_HISTORY's rate counted over the whole file before a run in chunks or partitions
     (one extra read of the file, only when a denial log is given)."""
+    if ctx.denials is None:
+        return ctx
     from dataclasses import replace
 
     from ..checks.history import counting_whole_file
+    from ..stream import source_for
 
-    if ctx.denials is None:
-        return ctx
+    chunks = source_for(file).chunks(file, chunk_lines)
     return replace(ctx, denials=counting_whole_file(ctx.denials, chunks, as_of=ctx.as_of, codesets=ctx.codesets))
 
 
@@ -480,11 +482,10 @@ def _validate_on_dask(request: ValidateRequest) -> ValidateOutcome:
     ctx = check_context(request)
     _refuse_overwrite(request.report, request.file, request.rules_path, request.payers_path, request.ncci_path,
                       request.denials_path, *request.codeset_paths)
-    if ctx.denials is not None:  # partitions are checked apart: rate against the whole file first
-        from ..stream import DEFAULT_CHUNK_LINES, source_for
+    from ..stream import DEFAULT_CHUNK_LINES
 
-        ctx = _rating_whole_file(ctx, source_for(Path(request.file)).chunks(
-            Path(request.file), request.chunk_lines or DEFAULT_CHUNK_LINES))
+    # partitions are checked apart: rate against the whole file first
+    ctx = _rating_whole_file(ctx, Path(request.file), request.chunk_lines or DEFAULT_CHUNK_LINES)
     totals, written = validate_file_on_dask(Path(request.file), Path(request.report), ctx, scheduler=request.dask,
                                             chunk_lines=request.chunk_lines, progress=request.progress)
     totals.codeset_labels = ctx.labels(totals.codeset_labels)
