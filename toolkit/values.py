@@ -12,6 +12,7 @@ import datetime as dt
 import itertools
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -440,6 +441,16 @@ def setting(settings: dict | None, key: str) -> str:
         if " ".join(str(k).split()).casefold() == want:
             return to_text(v)
     return ""
+
+
+def setting_path(settings: dict | None, key: str, near: Path | str | None = None) -> Path | None:
+    """A file or folder named in Settings: ``~`` expanded, a relative path taken from the
+    workbook's folder ``near`` (the one rule for every path key); None when the key is blank."""
+    named = setting(settings, key)
+    if not named:
+        return None
+    path = Path(named).expanduser()
+    return Path(near) / path if not path.is_absolute() and near is not None else path
 
 
 def settings_from_table(frame: pd.DataFrame) -> dict[str, str]:

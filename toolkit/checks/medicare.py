@@ -24,15 +24,10 @@ SETTING_THERAPY_CODES = "Therapy Code List"  # Settings key: the practice's copy
 def therapy_codes_from_settings(settings: dict | None, near: Path | None = None) -> frozenset[str] | None:
     """The list named by the Settings key ``Therapy Code List`` (a relative path is taken beside
     the workbook), or None: then ``$MEDNEC_THERAPY_CODES`` or the shipped list applies."""
-    from ..values import setting
+    from ..values import setting_path
 
-    named = setting(settings, SETTING_THERAPY_CODES)
-    if not named:
-        return None
-    path = Path(named).expanduser()
-    if not path.is_absolute() and near is not None and not path.exists():
-        path = Path(near) / path
-    return always_therapy_codes(str(path))
+    path = setting_path(settings, SETTING_THERAPY_CODES, near)
+    return always_therapy_codes(str(path)) if path is not None else None
 
 
 @lru_cache(maxsize=4)

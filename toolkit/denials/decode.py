@@ -92,17 +92,10 @@ class CodeTables:
     @classmethod
     def load(cls, settings: dict[str, str] | None = None, base_dir: Path | None = None) -> CodeTables:
         paths = {}
-        from ..values import setting
+        from ..values import setting_path
 
         for name, key in SETTING_KEYS.items():
-            override = setting(settings, key)
-            if override:
-                p = Path(override).expanduser()
-                if not p.is_absolute() and base_dir is not None:
-                    p = Path(base_dir) / p
-                paths[name] = p
-            else:
-                paths[name] = DATA_DIR / f"{name}.csv"
+            paths[name] = setting_path(settings, key, base_dir) or DATA_DIR / f"{name}.csv"
         carc = {}
         for r in _rows(paths["carc"]):
             code = r.get("carc", "").upper()

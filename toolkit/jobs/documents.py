@@ -38,15 +38,13 @@ def _base_folder(book: Book) -> Path:
 def output_folder(book, out_dir=None, settings: dict | None = None) -> Path:
     """``--out`` if given, else Settings ``Output Folder`` (relative = next to the workbook), else
     a ``Documents`` folder next to the workbook."""
-    from ..values import setting
+    from ..values import setting_path
 
     if out_dir:
         return Path(out_dir)
-    configured = setting(settings if settings is not None else book.settings(), "Output Folder")
-    if configured:
-        p = Path(configured).expanduser()
-        return p if p.is_absolute() else _base_folder(book) / p
-    return _base_folder(book) / "Documents"
+    configured = setting_path(settings if settings is not None else book.settings(), "Output Folder",
+                              _base_folder(book))
+    return configured if configured is not None else _base_folder(book) / "Documents"
 
 
 def casefile(book, *, today: dt.date | None = None, need_denials: bool = True):

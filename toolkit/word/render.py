@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MednecError
-from ..values import setting
+from ..values import setting, setting_path
 from ..workbook.files import atomic_write
 
 SHIPPED = Path(__file__).with_name("templates")
@@ -29,14 +29,11 @@ class TemplateProblem(MednecError):
 def template_path(kind: str, settings: dict | None = None, base: Path | None = None) -> Path:
     """The template for ``kind``: ``<Template Folder>/<kind>.docx`` if the practice has one,
     else the shipped one.  A relative Template Folder is taken from the workbook's folder."""
-    folder = setting(settings or {}, "Template Folder")
-    if folder:
-        root = Path(folder).expanduser()
-        if not root.is_absolute() and base is not None:
-            root = Path(base) / root
+    root = setting_path(settings, "Template Folder", base)
+    if root is not None:
         if not root.is_dir():
-            raise TemplateProblem(f"the Template Folder in Settings ({folder}) is not a folder that exists; "
-                                  "correct it, or clear it to use the shipped templates")
+            raise TemplateProblem(f"the Template Folder in Settings ({setting(settings, 'Template Folder')}) is "
+                                  "not a folder that exists; correct it, or clear it to use the shipped templates")
         own = root / f"{kind}.docx"
         if own.exists():
             return own
