@@ -186,16 +186,50 @@ def _el(seg: list[str], i: int) -> str:
     return seg[i].strip() if len(seg) > i else ""
 
 
-def _person(seg: list[str]) -> str:
-    """NM1 name as billers write it: 'LAST, FIRST' for a person, the name for an organisation."""
-    last, first = _el(seg, 3), _el(seg, 4)
+def person_name(last: str, first: str) -> str:
+    """NM1 name as billers write it: 'LAST, FIRST' for a person, the name for an organisation.
+    (Both readers use it: this one and the column-wise ``x12_837_fast``.)"""
     return f"{last}, {first}" if first else last
 
 
-def _provider(seg: list[str]) -> str:
-    last, first, npi = _el(seg, 3), _el(seg, 4), _el(seg, 9)
+def provider_name(last: str, first: str, npi: str) -> str:
+    """NM1 provider as 'First Last (NPI …)'."""
     name = f"{first} {last}".strip() if first else last
     return f"{name} (NPI {npi})" if npi and name else name or npi
+
+
+def _person(seg: list[str]) -> str:
+    return person_name(_el(seg, 3), _el(seg, 4))
+
+
+def _provider(seg: list[str]) -> str:
+    return provider_name(_el(seg, 3), _el(seg, 4), _el(seg, 9))
+
+
+def hi_diagnoses(composites, component: str) -> tuple[tuple[str, str], ...]:
+    """HI composites → ((ICD version "10" or "9", code), …) for the diagnosis qualifiers, in order."""
+    out = []
+    for composite in composites:
+        parts = composite.split(component)
+        qual = parts[0].strip()
+        if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
+            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
+    return tuple(out)
+
+
+def pointer_numbers(text: str, component: str) -> tuple[int, ...]:
+    """SV107's diagnosis pointers as numbers (what is not a number is skipped)."""
+    return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
+
+
+def pointed_order(pointers: tuple[int, ...], n: int) -> list[int]:
+    """The claim's diagnosis positions a line lists: those its pointers name (in pointer order,
+    each once), then the claim's others."""
+    order: list[int] = []
+    for p in pointers:
+        if 1 <= p <= n and p - 1 not in order:
+            order.append(p - 1)
+    return order + [k for k in range(n) if k not in order]
 
 
 # ---------------------------------------------------------------- reading
@@ -531,12 +565,7 @@ class _Reader:
 
     # -- claims and lines -------------------------------------------------------------
     def read_hi(self, i: int, seg: list[str], claim: dict) -> None:
-        comp = self.b.separators.component
-        for composite in seg[1:]:
-            parts = composite.split(comp)
-            qual = parts[0].strip()
-            if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
-                claim["dx"].append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
+        claim["dx"].extend(hi_diagnoses(seg[1:], self.b.separators.component))
 
     def add_row(self, claim: dict, line: dict, unit: ClaimUnit | None) -> None:
         b = self.b
@@ -583,12 +612,7 @@ class _Reader:
 def _dx_text(dx: tuple[tuple[str, str], ...], pointers: str, component: str) -> tuple[str, bool]:
     """The line's Dx Codes: the codes its SV107 pointers name (in pointer order), then the claim's
     others; and whether any is ICD-9.  Cached: a batch repeats the same diagnoses and pointers."""
-    order: list[int] = []
-    for p in pointers.split(component):
-        p = p.strip()
-        if p.isdigit() and 1 <= int(p) <= len(dx) and int(p) - 1 not in order:
-            order.append(int(p) - 1)
-    order += [k for k in range(len(dx)) if k not in order]
+    order = pointed_order(pointer_numbers(pointers, component), len(dx))
     codes: list[str] = []
     for k in order:
         code = _dx(dx[k][1]) if dx[k][0] == "10" else _icd9(dx[k][1])

@@ -26,7 +26,19 @@ from pathlib import Path
 import numpy as np
 
 from ..x12 import _separators_from_isa
-from .x12_837 import DIAGNOSIS_QUALIFIERS, PROCEDURE_QUALIFIERS, _date, _dx, _icd9, _number, payer_matcher
+from .x12_837 import (
+    PROCEDURE_QUALIFIERS,
+    _date,
+    _dx,
+    _icd9,
+    _number,
+    hi_diagnoses,
+    payer_matcher,
+    person_name,
+    pointed_order,
+    pointer_numbers,
+    provider_name,
+)
 
 #: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
 _WS = np.array([chr(c).isspace() for c in range(256)], dtype=bool)
@@ -356,15 +368,6 @@ def _pick(events: np.ndarray, owners: np.ndarray, targets: np.ndarray, *, last: 
     return out
 
 
-def _person(last: str, first: str) -> str:
-    return f"{last}, {first}" if first else last
-
-
-def _provider(last: str, first: str, npi: str) -> str:
-    name = f"{first} {last}".strip() if first else last
-    return f"{name} (NPI {npi})" if npi and name else name or npi
-
-
 # ---------------------------------------------------------------- reading
 
 def read_claims_fast(path: str | Path, payers=None):
@@ -598,10 +601,10 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     rc = row_claim
 
     def person(nm1: np.ndarray) -> np.ndarray:
-        return s.map(_person, nm1, 3, 4)
+        return s.map(person_name, nm1, 3, 4)
 
     def provider(nm1: np.ndarray) -> np.ndarray:
-        return s.map(_provider, nm1, 3, 4, 9)
+        return s.map(provider_name, nm1, 3, 4, 9)
 
     def date(dmg_at: np.ndarray) -> np.ndarray:
         return s.map(_date, dmg_at, 2)
@@ -731,10 +734,7 @@ def _composite_code(composite: str, component: str) -> str | None:
     return _dx(code) if version == "10" else _icd9(code)
 
 
-@lru_cache(maxsize=4096)
-def _pointers(text: str, component: str) -> tuple[int, ...]:
-    """SV107's diagnosis pointers as numbers (what is not a number is skipped)."""
-    return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
+_pointers = lru_cache(maxsize=4096)(pointer_numbers)  # a batch repeats a few pointer texts
 
 
 _NATURAL = tuple(range(1, 13))  # SV107 pointers 1, 2, 3, 4 … in order
@@ -745,13 +745,8 @@ def _line_dx(codes: tuple[str, ...], pointers: tuple[int, ...]) -> str:
     then the claim's others, each once."""
     if pointers == _NATURAL[: len(pointers)] and len(pointers) <= len(codes):
         return ", ".join(dict.fromkeys(codes))  # pointers 1, 2, … (most lines): the claim's own order
-    order: list[int] = []
-    for p in pointers:
-        if 1 <= p <= len(codes) and p - 1 not in order:
-            order.append(p - 1)
-    order += [k for k in range(len(codes)) if k not in order]
     out: list[str] = []
-    for k in order:
+    for k in pointed_order(pointers, len(codes)):
         if codes[k] not in out:
             out.append(codes[k])
     return ", ".join(out)
@@ -759,10 +754,4 @@ def _line_dx(codes: tuple[str, ...], pointers: tuple[int, ...]) -> str:
 
 def _diagnoses(hi: str, element: str, component: str) -> tuple[tuple[str, str], ...]:
     """The claim's HI composites → ((ICD version, code), …), as ``_Reader.read_hi`` reads them."""
-    out = []
-    for composite in hi.split(element) if hi else []:
-        parts = composite.split(component)
-        qual = parts[0].strip()
-        if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
-            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
-    return tuple(out)
+    return hi_diagnoses(hi.split(element) if hi else [], component)
