@@ -217,6 +217,13 @@ def hi_diagnoses(composites, component: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def sv101_procedure(composite: str, component: str) -> tuple[str, str, str]:
+    """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four)."""
+    parts = composite.split(component)
+    modifiers = [m.strip() for m in parts[2:6] if m.strip()]
+    return parts[0].strip(), (parts[1].strip() if len(parts) > 1 else ""), ", ".join(modifiers)
+
+
 def pointer_numbers(text: str, component: str) -> tuple[int, ...]:
     """SV107's diagnosis pointers as numbers (what is not a number is skipped)."""
     return tuple(int(p) for p in (piece.strip() for piece in text.split(component)) if p.isdigit())
@@ -572,14 +579,12 @@ class _Reader:
         sv1 = line["sv1"]
         if sv1 is None:
             raise self.fail(line["at"], "a service line (LX) without SV1: mednec reads 837P professional lines only")
-        parts = _el(sv1, 1).split(b.separators.component)
-        qualifier = parts[0].strip()
+        qualifier, procedure, modifiers = sv101_procedure(_el(sv1, 1), b.separators.component)
         if qualifier not in PROCEDURE_QUALIFIERS:
-            if len(parts) == 1:
+            if b.separators.component not in _el(sv1, 1):
                 raise self.fail(line["sv1_at"], f"SV101 is not split by the component separator "
                                                 f"'{b.separators.component}' the ISA declares: wrong separators?")
             raise self.fail(line["sv1_at"], f"SV101 qualifier '{qualifier}' is not a procedure code qualifier (HC)")
-        modifiers = [m.strip() for m in parts[2:6] if m.strip()]
         dx_text, icd9 = _dx_text(tuple(claim["dx"]), sv1[7] if len(sv1) > 7 else "", b.separators.component)
         b.icd9_lines += icd9
         sub, pat = claim["sub"], claim["pat"]
@@ -594,8 +599,8 @@ class _Reader:
             "Sex": who.get("sex", ""),
             "Payer": self.match_payer(payer_id, payer_name) or payer_name,
             "Date of Service": line["date"] or claim["date"],
-            "CPT/HCPCS": parts[1].strip() if len(parts) > 1 else "",
-            "Modifiers": ", ".join(modifiers),
+            "CPT/HCPCS": procedure,
+            "Modifiers": modifiers,
             "Units": _number(sv1[4].strip() if len(sv1) > 4 else ""),
             "Dx Codes": dx_text,
             "Prior Auth Number": line["auth"] or claim["auth"],

@@ -38,6 +38,7 @@ from .x12_837 import (
     pointed_order,
     pointer_numbers,
     provider_name,
+    sv101_procedure,
 )
 
 #: Python's str.strip() whitespace among ASCII bytes (\x1c-\x1f included, as in the tokenizer).
@@ -706,11 +707,8 @@ def _strings(values: np.ndarray) -> list[str]:
 
 def _procedure(composite: str, component: str) -> tuple[str, str] | None:
     """SV101 → (CPT/HCPCS, 'M1, M2, …'), or None when its qualifier is not a procedure code's."""
-    parts = composite.split(component)
-    if parts[0].strip() not in PROCEDURE_QUALIFIERS:
-        return None
-    modifiers = [m.strip() for m in parts[2:6] if m.strip()]
-    return (parts[1].strip() if len(parts) > 1 else "", ", ".join(modifiers))
+    qualifier, procedure, modifiers = sv101_procedure(composite, component)
+    return (procedure, modifiers) if qualifier in PROCEDURE_QUALIFIERS else None
 
 
 @lru_cache(maxsize=65536)
