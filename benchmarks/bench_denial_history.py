@@ -33,7 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _data import DX_POOL, SAMPLE, claim_rows, compile_toolkit  # noqa: E402
+from _data import DX_POOL, SAMPLE, claim_rows  # noqa: E402
 from _data import fresh_process as _timed  # noqa: E402
 
 YEAR = 2026
@@ -234,7 +234,6 @@ def cost(lines: int, n_denials: int, repeats: int = 3) -> None:
     nearly every line matches a cluster) and the synthetic practice's own log (a typical share)."""
     from _data import write_claims_csv
 
-    compile_toolkit()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         _cost_case("stress: 100k benchmark lines, log of the same shapes", write_claims_csv(tmp / "claims.csv", lines),
