@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _data import SAMPLE, write_claims_csv  # noqa: E402
+from _data import SAMPLE, compile_toolkit, write_claims_csv  # noqa: E402
 
 PANDAS_ROUND_TRIP = (
     "import pandas as pd, sys; "
@@ -44,6 +44,7 @@ def timed(cmd: list[str]) -> tuple[float, float, float]:
 
 
 def main(lines: int = 100_000, repeats: int = 5) -> None:
+    compile_toolkit()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         claims = write_claims_csv(tmp / "claims.csv", lines)
