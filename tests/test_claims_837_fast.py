@@ -212,3 +212,28 @@ def test_text_columns_are_built_for_each_way_pandas_may_keep_text(dtype):
     f = _File(b"CLM*A1001*275~CLM*B7*9~", "*")
     column = _text_column(f, np.array([4, 18, 0]), np.array([9, 20, 0]), dtype)
     assert column.dtype == dtype and column.tolist() == ["A1001", "B7", ""]
+
+
+def test_each_lines_dx_column_matches_the_line_by_line_rule_for_any_pointers():
+    """The grid form of a line's Dx Codes (``_line_dx_column``) against the reference reader's
+    rule (``x12_837._dx_text``) on 3,000 random lines: pointers out of range, repeated, zero, more pointers
+    than codes, a code twice in HI, claims without codes."""
+    import random
+
+    import numpy as np
+
+    from toolkit.claims.x12_837 import _dx_text
+    from toolkit.claims.x12_837_fast import _line_dx_column
+
+    rnd = random.Random(13)
+    pool = ["M1711", "M5450", "E119", "I10", "Z794", "M25561", "S83241A", "G8929"]
+    his = [tuple(("10", rnd.choice(pool)) for _ in range(rnd.randint(0, 12))) for _ in range(300)]
+    claims = [tuple(f"{code[:3]}.{code[3:]}" if len(code) > 3 else code for _, code in hi) for hi in his]
+    texts = [":".join(str(rnd.choice([0, 1, 2, 3, 4, 5, 9, 12, 13])) for _ in range(rnd.randint(0, 4)))
+             for _ in range(40)] + ["1:x:2", " 3 : 1 ", "2:2:1"]
+    claim_of_row = np.array([rnd.randrange(len(claims)) for _ in range(3000)])
+    pointers_of_row = np.array([rnd.randrange(len(texts)) for _ in range(3000)])
+    got = _line_dx_column(claim_of_row, claims, pointers_of_row, texts, ":")
+    want = [_dx_text(his[c], texts[p], ":")[0] for c, p in zip(claim_of_row, pointers_of_row)]
+    assert got.tolist() == want
+    assert _line_dx_column(np.zeros(0, dtype=int), [], np.zeros(0, dtype=int), [], ":").tolist() == []
