@@ -311,3 +311,30 @@ def test_the_settings_therapy_code_list_beside_the_workbook_replaces_the_shipped
     book.write_columns(SETTINGS, pd.DataFrame({"Value": ["therapy_2027.csv"]}, index=row))
     book.save()
     assert "THERAPY_MODIFIER_MISSING" not in codes_of_the_97110_line()
+
+
+def test_a_missing_settings_therapy_code_list_names_the_settings_key_and_stops(tmp_path):
+    """A Therapy Code List that is not there: one line naming the file and the Settings key to
+    correct, exit 2, and the workbook's Claims left as they were."""
+    import shutil
+
+    from conftest import REPO, run
+
+    from toolkit.tables import CLAIMS, SETTINGS
+    from toolkit.workbook.files import WorkbookFile
+
+    path = tmp_path / "practice.xlsm"
+    shutil.copy(REPO / "workbooks" / "medical_necessity.xlsm", path)
+    book = WorkbookFile(path)
+    settings = book.read_table(SETTINGS)
+    row = settings.index[settings["Key"] == "Therapy Code List"]
+    book.write_columns(SETTINGS, pd.DataFrame({"Value": ["lists/therapy_2027.csv"]}, index=row))
+    book.save()
+    before = WorkbookFile(path, writable=False).read_table(CLAIMS)
+    done = run("validate", path, "--as-of", "2026-11-27")
+    assert done.exit_code == 2
+    lines = done.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0] == "Error: therapy_2027.csv: therapy code list not found (named by the Settings key " \
+        "'Therapy Code List': correct the path there, or clear it to use the shipped list)"
+    assert WorkbookFile(path, writable=False).read_table(CLAIMS).equals(before)

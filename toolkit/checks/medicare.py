@@ -24,10 +24,17 @@ SETTING_THERAPY_CODES = "Therapy Code List"  # Settings key: the practice's copy
 def therapy_codes_from_settings(settings: dict | None, near: Path | None = None) -> frozenset[str] | None:
     """The list named by the Settings key ``Therapy Code List`` (a relative path is taken beside
     the workbook), or None: then ``$MEDNEC_THERAPY_CODES`` or the shipped list applies."""
+    from ..errors import InputError
     from ..values import setting_path
 
     path = setting_path(settings, SETTING_THERAPY_CODES, near)
-    return always_therapy_codes(str(path)) if path is not None else None
+    if path is None:
+        return None
+    try:
+        return always_therapy_codes(str(path))
+    except InputError as exc:  # say where the name came from, so the biller knows what to correct
+        raise InputError(f"{exc.message} (named by the Settings key '{SETTING_THERAPY_CODES}': correct the "
+                         "path there, or clear it to use the shipped list)", file=exc.file) from None
 
 
 @lru_cache(maxsize=4)
