@@ -211,15 +211,18 @@ def hi_diagnoses(composites, component: str) -> tuple[tuple[str, str], ...]:
     out = []
     for composite in composites:
         parts = composite.split(component)
-        qual = parts[0].strip()
+        qual = parts[0].strip().upper()  # some PM systems write 'abk:m545': the codes are the same
         if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
-            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
+            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip().upper()))
     return tuple(out)
 
 
 def sv101_procedure(composite: str, component: str) -> tuple[str, str, str]:
-    """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four)."""
-    parts = composite.split(component)
+    """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four).
+
+    Upper-cased: a batch written 'hc:99213:25' names the same code and modifier as 'HC:99213:25'
+    (CPT, HCPCS and modifier codes have no lower-case forms); scrub passes the bytes on unchanged."""
+    parts = [part.upper() for part in composite.split(component)]
     modifiers = [m.strip() for m in parts[2:6] if m.strip()]
     return parts[0].strip(), (parts[1].strip() if len(parts) > 1 else ""), ", ".join(modifiers)
 
@@ -242,19 +245,28 @@ def pointed_order(pointers: tuple[int, ...], n: int) -> list[int]:
 # ---------------------------------------------------------------- reading
 
 def is_837_file(path: str | Path) -> bool:
-    """The validate/scrub dispatch: .837/.x12/.edi, or a .txt whose text starts with ISA."""
+    """The validate/scrub dispatch: .837/.x12/.edi, or any other file but a workbook, CSV or Parquet
+    whose text starts like an X12 file (ISA, or an ST/GS fragment).  PM systems and clearinghouses
+    name batches .txt, .dat, .clm, .837i…: by content, an 837I or 835 under such a name gets the
+    837P reader's one-line refusal naming the segment instead of "give a workbook"."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in X12_SUFFIXES:
         return True
-    if suffix == ".txt":
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(64).lstrip(b"\xef\xbb\xbf\xff\xfe \r\n\t")
-        except OSError:
-            return False
-        return head[:3] == b"ISA" or head[:6] == b"I\x00S\x00A\x00"
-    return False
+    if suffix in _TABLE_SUFFIXES:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip(b"\xef\xbb\xbf\xff\xfe \r\n\t")
+    except OSError:
+        return False
+    if head[:6] in (b"I\x00S\x00A\x00", b"\x00I\x00S\x00A"):  # UTF-16 (its byte-order mark dropped above)
+        return True
+    return head[:3] == b"ISA" or bool(_FRAGMENT_START.match(head))
+
+
+_TABLE_SUFFIXES = frozenset((".xlsx", ".xlsm", ".xls", ".xlsb", ".csv", ".parquet", ".pq"))
+_FRAGMENT_START = re.compile(rb"(?:ST|GS)([^A-Za-z0-9\s,;\"'])[A-Z0-9]+\1")
 
 
 def _unwrap(text: str) -> str:
@@ -282,6 +294,12 @@ def _decoded(path: Path) -> tuple[str, str]:
             return data.decode("utf-16").lstrip("\ufeff").lstrip(), "utf-16"
         except UnicodeDecodeError:
             pass
+    for encoding, isa in (("utf-16-le", b"I\x00S\x00A\x00"), ("utf-16-be", b"\x00I\x00S\x00A")):
+        if data[:6] == isa:  # the same without a byte-order mark: written back without one
+            try:
+                return data.decode(encoding).lstrip(), encoding
+            except UnicodeDecodeError:
+                pass
     try:
         return data.decode("utf-8-sig").lstrip("\ufeff").lstrip(), "utf-8"
     except UnicodeDecodeError:
@@ -516,11 +534,12 @@ class _Reader:
             raise self.fail(i, "the ISA declares the same character for two separators: wrong separators")
 
     def check_gs(self, i: int, seg: list[str]) -> None:
-        self.check_version(i, _el(seg, 8), "GS08")
+        # GS01 first: an 835 (HP) is told where it goes, not only that its version is not 837P's
         if _el(seg, 1) != "HC":
             raise self.fail(i, f"functional group '{_el(seg, 1)}' is not HC (health care claims)"
                                + ("; an 835 remittance goes to 'mednec denials import-835'" if _el(seg, 1) == "HP"
                                   else ""))
+        self.check_version(i, _el(seg, 8), "GS08")
 
     def check_st(self, i: int, seg: list[str]) -> None:
         if _el(seg, 1) != "837":
