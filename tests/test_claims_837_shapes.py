@@ -255,3 +255,22 @@ def test_held_claims_from_several_groups_of_one_interchange_get_one_new_control_
     gs06 = [held.segments[g.gs][6] for g in held.interchanges[0].groups]
     assert len(set(gs06)) == 2 and not set(gs06) & {"4711", "4712"}
     assert held.notes == [] and _pyx12_new_errors(path, out) == set()
+
+
+def test_diagnoses_split_by_another_separator_than_isa16_refuse_the_file_instead_of_vanishing(tmp_path):
+    # TR3 examples re-enveloped with ISA16 ':' but written with '>' throughout: read as declared, the
+    # line would lose its diagnoses silently and be held for a reason the file does not have
+    path = _write(tmp_path, "mixed.837", TEXT, ("HI*ABK:M545~", "HI*ABK>M545~"))
+    assert read_claims_fast(path) is None
+    with pytest.raises(InputError) as exc:
+        read_837(path)
+    assert str(exc.value) == ("mixed.837: segment 51 (HI): HI is not split by the component separator ':' the ISA "
+                              "declares (ISA16) but by '>': wrong separators? Export the batch again from the PM "
+                              "system")
+
+
+def test_a_procedure_split_by_another_separator_than_isa16_names_the_one_it_uses(tmp_path):
+    path = _write(tmp_path, "mixed.837", TEXT, ("SV1*HC:99213*95", "SV1*HC>99213*95"))
+    with pytest.raises(InputError, match=r"\(SV1\): SV101 is not split by the component separator ':' the ISA "
+                                         r"declares \(ISA16\) but by '>'"):
+        read_837(path)

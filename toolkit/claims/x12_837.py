@@ -217,6 +217,18 @@ def hi_diagnoses(composites, component: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def separator_used(composite: str, component: str) -> str | None:
+    """When a composite (HI's qualifier and code, SV101) is not split by the component separator
+    the ISA declares, the separator it does use ('>' where ISA16 says ':'), or '' when it has none;
+    None when it is split as declared (or blank).  Such a file is refused, not read with its
+    diagnoses or procedure silently missing: the clearinghouse would reject it too."""
+    text = composite.strip()
+    if not text or component in text:
+        return None
+    used = re.search(r"[^A-Za-z0-9 .\-]", text)
+    return used.group(0) if used else ""
+
+
 def sv101_procedure(composite: str, component: str) -> tuple[str, str, str]:
     """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four).
 
@@ -591,7 +603,12 @@ class _Reader:
 
     # -- claims and lines -------------------------------------------------------------
     def read_hi(self, i: int, seg: list[str], claim: dict) -> None:
-        claim["dx"].extend(hi_diagnoses(seg[1:], self.b.separators.component))
+        component = self.b.separators.component
+        for composite in seg[1:]:
+            used = separator_used(composite, component)
+            if used is not None:
+                raise self.fail(i, _separator_message("HI", used, component))
+        claim["dx"].extend(hi_diagnoses(seg[1:], component))
 
     def add_row(self, claim: dict, line: dict, unit: ClaimUnit | None) -> None:
         b = self.b
@@ -600,9 +617,9 @@ class _Reader:
             raise self.fail(line["at"], "a service line (LX) without SV1: mednec reads 837P professional lines only")
         qualifier, procedure, modifiers = sv101_procedure(_el(sv1, 1), b.separators.component)
         if qualifier not in PROCEDURE_QUALIFIERS:
-            if b.separators.component not in _el(sv1, 1):
-                raise self.fail(line["sv1_at"], f"SV101 is not split by the component separator "
-                                                f"'{b.separators.component}' the ISA declares: wrong separators?")
+            used = separator_used(_el(sv1, 1), b.separators.component)
+            if used is not None:
+                raise self.fail(line["sv1_at"], _separator_message("SV101", used, b.separators.component))
             raise self.fail(line["sv1_at"], f"SV101 qualifier '{qualifier}' is not a procedure code qualifier (HC)")
         dx_text, icd9 = _dx_text(tuple(claim["dx"]), sv1[7] if len(sv1) > 7 else "", b.separators.component)
         b.icd9_lines += icd9
@@ -643,6 +660,14 @@ def _dx_text(dx: tuple[tuple[str, str], ...], pointers: str, component: str) -> 
         if code not in codes:
             codes.append(code)
     return ", ".join(codes), any(dx[k][0] == "9" for k in order)
+
+
+def _separator_message(what: str, used: str, component: str) -> str:
+    """One line for a composite split by another separator than ISA16 (only separators are shown:
+    never the code itself)."""
+    but = f" but by '{used}'" if used else ""
+    return (f"{what} is not split by the component separator '{component}' the ISA declares (ISA16){but}: "
+            "wrong separators? Export the batch again from the PM system")
 
 
 def _other_payer(claim: dict) -> bool:

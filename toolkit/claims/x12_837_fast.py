@@ -38,6 +38,7 @@ from .x12_837 import (
     pointed_order,
     pointer_numbers,
     provider_name,
+    separator_used,
     sv101_procedure,
 )
 
@@ -716,7 +717,10 @@ def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
     """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
     if not hi:
         return ()
-    found = (_composite_code(composite, component) for composite in hi.split(element))
+    composites = hi.split(element)
+    if any(separator_used(composite, component) is not None for composite in composites):
+        raise _Fallback  # other separators than the ISA's: the reference reader refuses the file
+    found = (_composite_code(composite, component) for composite in composites)
     return tuple(code for code in found if code is not None)
 
 
