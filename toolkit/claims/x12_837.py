@@ -229,6 +229,7 @@ def separator_used(composite: str, component: str) -> str | None:
     return used.group(0) if used else ""
 
 
+@lru_cache(maxsize=65536)  # a batch repeats a few hundred procedure/modifier texts
 def sv101_procedure(composite: str, component: str) -> tuple[str, str, str]:
     """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four).
 
