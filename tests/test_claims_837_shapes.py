@@ -274,3 +274,36 @@ def test_a_procedure_split_by_another_separator_than_isa16_names_the_one_it_uses
     with pytest.raises(InputError, match=r"\(SV1\): SV101 is not split by the component separator ':' the ISA "
                                          r"declares \(ISA16\) but by '>'"):
         read_837(path)
+
+
+def test_two_claims_with_one_patient_control_number_keep_every_line_in_claims(tmp_path):
+    # PM systems that put the patient's account number in CLM01 send two visits as two claims with
+    # one CLM01: both claims' line 1 would be the same Claims row, and one visit would be lost
+    path = _write(tmp_path, "account.837", TEXT, ("CLM*A1004*95", "CLM*A1001*95"))
+    assert read_claims_fast(path) is None  # rare: the reference reader numbers the lines apart
+    batch = read_837(path)
+    rows = [(r["Claim ID"], r["Line"], r["CPT/HCPCS"]) for r in batch.rows]
+    assert rows == [("A1001", 1, "20610"), ("A1001", 2, "99213"), ("A1002", 1, "97110"), ("A1003", 1, "72100"),
+                    ("A1001", 3, "99213")]
+    assert batch.notes == ["account.837: segment 66 (LX): claim A1001 already has a line 1 in this file (two claims "
+                           "with one CLM01, or a repeated LX): read as Line 3 so that no line is lost. Give each "
+                           "claim its own patient control number (CLM01) in the PM system"]
+
+
+def test_importing_a_batch_with_a_repeated_patient_control_number_adds_every_line_once(tmp_path):
+    import shutil
+
+    from toolkit.jobs.claims import import_837_files
+    from toolkit.tables import CLAIMS
+    from toolkit.workbook.files import WorkbookFile, read_table
+
+    path = _write(tmp_path, "account.837", TEXT, ("CLM*A1004*95", "CLM*A1001*95"))
+    workbook = tmp_path / "book.xlsm"
+    shutil.copy(REPO / "workbooks" / "medical_necessity.xlsm", workbook)
+    first = import_837_files(WorkbookFile(workbook), [path])
+    again = import_837_files(WorkbookFile(workbook), [path])
+    claims = read_table(workbook, CLAIMS)
+    mine = claims[claims["Claim ID"] == "A1001"].sort_values("Line")
+    assert mine["CPT/HCPCS"].tolist() == ["20610", "99213", "99213"]
+    assert pd.to_datetime(mine["Date of Service"]).dt.day.tolist() == [12, 12, 21]
+    assert (first.added, again.added, again.unchanged) == (5, 0, 5)

@@ -342,6 +342,8 @@ class _Reader:
         self.b = batch
         self.match_payer = match_payer
         self.unknown: list[tuple[int, str]] = []
+        self.lines_of: dict[str, set[int]] = {}  # Claim ID → Line numbers its rows already have
+        self.renumbered: list[tuple[int, str, int, int]] = []  # (LX segment, claim ID, LX, Line given)
 
     def fail(self, i: int, message: str) -> InputError:
         seg_id = self.b.segments[i][0] if 0 <= i < len(self.b.segments) else ""
@@ -596,6 +598,13 @@ class _Reader:
             b.notes.append(f"{b.path.name}: segment {first_i + 1} ({first_id})"
                            + (f" and {n - 1} more segment{'s' if n > 2 else ''}" if n > 1 else "")
                            + " not in the 837P guide: kept as received")
+        if self.renumbered:
+            at, claim_id, lx, given = self.renumbered[0]
+            more = len(self.renumbered) - 1
+            b.notes.append(f"{b.path.name}: segment {at + 1} (LX): claim {claim_id} already has a line {lx} in this "
+                           f"file (two claims with one CLM01, or a repeated LX): read as Line {given} so that no "
+                           "line is lost" + (f"; {more} more line{'s' if more > 1 else ''} likewise" if more else "")
+                           + ". Give each claim its own patient control number (CLM01) in the PM system")
         if b.icd9_lines:
             verb = "s carry" if b.icd9_lines != 1 else " carries"
             b.notes.append(f"{b.path.name}: {b.icd9_lines} line{verb} ICD-9-CM "
@@ -603,6 +612,21 @@ class _Reader:
                            "ICD-10-CM")
 
     # -- claims and lines -------------------------------------------------------------
+    def line_number(self, claim_id: str, line: dict) -> int | None:
+        """LX01, unless a row of this file already has that Claim ID and Line: PM systems that put
+        the patient's account number in CLM01 send two visits as two claims with one CLM01, whose
+        lines would land on the same Claims row.  Such a line is numbered on after the claim ID's
+        highest line (noted), so that no line is lost or overwritten."""
+        if not line["lx"].isdigit():
+            return None
+        number = int(line["lx"])
+        used = self.lines_of.setdefault(claim_id, set())
+        if number in used:
+            self.renumbered.append((line["at"], claim_id, number, max(used) + 1))
+            number = max(used) + 1
+        used.add(number)
+        return number
+
     def read_hi(self, i: int, seg: list[str], claim: dict) -> None:
         component = self.b.separators.component
         for composite in seg[1:]:
@@ -629,7 +653,7 @@ class _Reader:
         payer_name, payer_id = sub.get("payer", ""), sub.get("payer_id", "")
         b.rows.append({
             "Claim ID": claim["id"],
-            "Line": int(line["lx"]) if line["lx"].isdigit() else None,
+            "Line": self.line_number(claim["id"], line),
             "Patient ID": pat.get("id") or sub.get("id", ""),
             "Patient Name": who.get("name", ""),
             "Date of Birth": who.get("dob"),

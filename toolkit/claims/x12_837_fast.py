@@ -634,12 +634,16 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     billing = provider(billing_nm1)[rc]
     rendering = np.where(rendering != "", rendering, np.where(claim_rendering_text != "", claim_rendering_text,
                                                               billing))
+    line_numbers = np.array([int(v) for v in lx_distinct], dtype=np.int64)[lx_codes]
+    claim_ids = _factor(s.f.bytes(*s.spans(clm_pos, 1)), texts=False)[0][rc].astype(np.int64)
+    if len(np.unique(claim_ids * (int(line_numbers.max(initial=0)) + 1) + line_numbers)) < len(line_numbers):
+        raise _Fallback  # one Claim ID and Line on two rows: the reference reader numbers them apart
     claim_codes, claim_distinct = pd.factorize(claim_hi)
     dx = _combine(lambda hi, pointers: _line_dx(_claim_codes(hi, element, component), _pointers(pointers, component)),
                   [(claim_codes[rc], list(claim_distinct)), _factor(s.values(sv1_pos, 7))])
     columns: dict[str, np.ndarray | Spans] = {
         "Claim ID": per_row(s.spans(clm_pos, 1)),
-        "Line": np.array([int(v) for v in lx_distinct], dtype=np.int64)[lx_codes],
+        "Line": line_numbers,
         "Patient ID": per_row(patient_id),
         "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
         "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
