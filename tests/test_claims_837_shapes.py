@@ -307,3 +307,14 @@ def test_importing_a_batch_with_a_repeated_patient_control_number_adds_every_lin
     assert mine["CPT/HCPCS"].tolist() == ["20610", "99213", "99213"]
     assert pd.to_datetime(mine["Date of Service"]).dt.day.tolist() == [12, 12, 21]
     assert (first.added, again.added, again.unchanged) == (5, 0, 5)
+
+
+def test_an_hi_qualifier_without_its_code_refuses_the_file_since_the_pointers_would_shift(tmp_path):
+    # 'HI*BK*8901*BF:5559' (seen in a public test batch): skipping the bare 'BK' made pointer 1 name
+    # the second code
+    path = _write(tmp_path, "bare.837", TEXT, ("HI*ABK:M1711*ABF:M25561*ABF:I10~", "HI*ABK*M1711*ABF:M25561~"))
+    assert read_claims_fast(path) is None
+    with pytest.raises(InputError, match=r"^bare\.837: segment 22 \(HI\): HI01 has no code after its qualifier "
+                                         r"\(the two are split by ':', ISA16\): the lines' diagnosis pointers would "
+                                         r"name the wrong codes$"):
+        read_837(path)

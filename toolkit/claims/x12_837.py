@@ -629,8 +629,11 @@ class _Reader:
 
     def read_hi(self, i: int, seg: list[str], claim: dict) -> None:
         component = self.b.separators.component
-        for composite in seg[1:]:
+        for k, composite in enumerate(seg[1:], start=1):
             used = separator_used(composite, component)
+            if used == "":  # 'HI*BK*8901': skipping it would shift every later code under the pointers
+                raise self.fail(i, f"HI{k:02d} has no code after its qualifier (the two are split by '{component}', "
+                                   "ISA16): the lines' diagnosis pointers would name the wrong codes")
             if used is not None:
                 raise self.fail(i, _separator_message("HI", used, component))
         claim["dx"].extend(hi_diagnoses(seg[1:], component))
