@@ -318,3 +318,20 @@ def test_an_hi_qualifier_without_its_code_refuses_the_file_since_the_pointers_wo
                                          r"\(the two are split by ':', ISA16\): the lines' diagnosis pointers would "
                                          r"name the wrong codes$"):
         read_837(path)
+
+
+@pytest.mark.parametrize("gs08, says", [
+    ("005010X223A2", "segment 2 (GS): an 837I institutional claim (GS08 005010X223A2)"),
+    ("005010X224A2", "segment 2 (GS): an 837D dental claim (GS08 005010X224A2)"),
+    ("005010X222A1", "segment 1 (ISA): a 4010 file (ISA12 00401)"),  # the envelope must be 5010 too
+    ("004010X098A1", "segment 1 (ISA): a 4010 file (ISA12 00401)"),
+])
+def test_a_4010_envelope_is_refused_for_what_its_group_holds(tmp_path, gs08, says):
+    # public generated 837I batches carry ISA12 00401 around GS08 005010X223A2: "export again in 5010"
+    # would not help them
+    path = _write(tmp_path, "env.837", TEXT, ("*00501*", "*00401*"), ("X*005010X222A1~\nST*837*0001*005010X222A1~",
+                                                                      f"X*{gs08}~\nST*837*0001~"))
+    with pytest.raises(InputError) as exc:
+        read_837(path)
+    assert str(exc.value).startswith(f"env.837: {says}")
+    assert read_claims_fast(path) is None

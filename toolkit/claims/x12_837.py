@@ -540,6 +540,12 @@ class _Reader:
             raise self.fail(i, f"the ISA has {len(seg) - 1} elements, not 16: wrong separators?")
         version = _el(seg, 12)
         if version == "00401":
+            # GS08 says what the batch holds: an 837I/837D under a 4010 envelope is told so (exporting it
+            # "again in 5010" would not help it)
+            segs = self.b.segments
+            gs08 = _el(segs[i + 1], 8) if i + 1 < len(segs) and segs[i + 1][0] == "GS" else ""
+            if "X223" in gs08 or "X224" in gs08:
+                self.check_version(i + 1, gs08, "GS08")
             raise self.fail(i, "a 4010 file (ISA12 00401): mednec reads 5010 837P files (005010X222A1); "
                                "export the batch again in 5010")
         if version != "00501":
