@@ -211,15 +211,31 @@ def hi_diagnoses(composites, component: str) -> tuple[tuple[str, str], ...]:
     out = []
     for composite in composites:
         parts = composite.split(component)
-        qual = parts[0].strip()
+        qual = parts[0].strip().upper()  # some PM systems write 'abk:m545': the codes are the same
         if qual in DIAGNOSIS_QUALIFIERS and len(parts) > 1 and parts[1].strip():
-            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip()))
+            out.append((DIAGNOSIS_QUALIFIERS[qual], parts[1].strip().upper()))
     return tuple(out)
 
 
+def separator_used(composite: str, component: str) -> str | None:
+    """When a composite (HI's qualifier and code, SV101) is not split by the component separator
+    the ISA declares, the separator it does use ('>' where ISA16 says ':'), or '' when it has none;
+    None when it is split as declared (or blank).  Such a file is refused, not read with its
+    diagnoses or procedure silently missing: the clearinghouse would reject it too."""
+    text = composite.strip()
+    if not text or component in text:
+        return None
+    used = re.search(r"[^A-Za-z0-9 .\-]", text)
+    return used.group(0) if used else ""
+
+
+@lru_cache(maxsize=65536)  # a batch repeats a few hundred procedure/modifier texts
 def sv101_procedure(composite: str, component: str) -> tuple[str, str, str]:
-    """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four)."""
-    parts = composite.split(component)
+    """SV101 → (qualifier, CPT/HCPCS, modifiers as Claims writes them: 'M1, M2', up to four).
+
+    Upper-cased: a batch written 'hc:99213:25' names the same code and modifier as 'HC:99213:25'
+    (CPT, HCPCS and modifier codes have no lower-case forms); scrub passes the bytes on unchanged."""
+    parts = [part.upper() for part in composite.split(component)]
     modifiers = [m.strip() for m in parts[2:6] if m.strip()]
     return parts[0].strip(), (parts[1].strip() if len(parts) > 1 else ""), ", ".join(modifiers)
 
@@ -242,19 +258,28 @@ def pointed_order(pointers: tuple[int, ...], n: int) -> list[int]:
 # ---------------------------------------------------------------- reading
 
 def is_837_file(path: str | Path) -> bool:
-    """The validate/scrub dispatch: .837/.x12/.edi, or a .txt whose text starts with ISA."""
+    """The validate/scrub dispatch: .837/.x12/.edi, or any other file but a workbook, CSV or Parquet
+    whose text starts like an X12 file (ISA, or an ST/GS fragment).  PM systems and clearinghouses
+    name batches .txt, .dat, .clm, .837i…: by content, an 837I or 835 under such a name gets the
+    837P reader's one-line refusal naming the segment instead of "give a workbook"."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in X12_SUFFIXES:
         return True
-    if suffix == ".txt":
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(64).lstrip(b"\xef\xbb\xbf\xff\xfe \r\n\t")
-        except OSError:
-            return False
-        return head[:3] == b"ISA" or head[:6] == b"I\x00S\x00A\x00"
-    return False
+    if suffix in _TABLE_SUFFIXES:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip(b"\xef\xbb\xbf\xff\xfe \r\n\t")
+    except OSError:
+        return False
+    if head[:6] in (b"I\x00S\x00A\x00", b"\x00I\x00S\x00A"):  # UTF-16 (its byte-order mark dropped above)
+        return True
+    return head[:3] == b"ISA" or bool(_FRAGMENT_START.match(head))
+
+
+_TABLE_SUFFIXES = frozenset((".xlsx", ".xlsm", ".xls", ".xlsb", ".csv", ".parquet", ".pq"))
+_FRAGMENT_START = re.compile(rb"(?:ST|GS)([^A-Za-z0-9\s,;\"'])[A-Z0-9]+\1")
 
 
 def _unwrap(text: str) -> str:
@@ -282,6 +307,12 @@ def _decoded(path: Path) -> tuple[str, str]:
             return data.decode("utf-16").lstrip("\ufeff").lstrip(), "utf-16"
         except UnicodeDecodeError:
             pass
+    for encoding, isa in (("utf-16-le", b"I\x00S\x00A\x00"), ("utf-16-be", b"\x00I\x00S\x00A")):
+        if data[:6] == isa:  # the same without a byte-order mark: written back without one
+            try:
+                return data.decode(encoding).lstrip(), encoding
+            except UnicodeDecodeError:
+                pass
     try:
         return data.decode("utf-8-sig").lstrip("\ufeff").lstrip(), "utf-8"
     except UnicodeDecodeError:
@@ -311,6 +342,8 @@ class _Reader:
         self.b = batch
         self.match_payer = match_payer
         self.unknown: list[tuple[int, str]] = []
+        self.lines_of: dict[str, set[int]] = {}  # Claim ID → Line numbers its rows already have
+        self.renumbered: list[tuple[int, str, int, int]] = []  # (LX segment, claim ID, LX, Line given)
 
     def fail(self, i: int, message: str) -> InputError:
         seg_id = self.b.segments[i][0] if 0 <= i < len(self.b.segments) else ""
@@ -507,6 +540,12 @@ class _Reader:
             raise self.fail(i, f"the ISA has {len(seg) - 1} elements, not 16: wrong separators?")
         version = _el(seg, 12)
         if version == "00401":
+            # GS08 says what the batch holds: an 837I/837D under a 4010 envelope is told so (exporting it
+            # "again in 5010" would not help it)
+            segs = self.b.segments
+            gs08 = _el(segs[i + 1], 8) if i + 1 < len(segs) and segs[i + 1][0] == "GS" else ""
+            if "X223" in gs08 or "X224" in gs08:
+                self.check_version(i + 1, gs08, "GS08")
             raise self.fail(i, "a 4010 file (ISA12 00401): mednec reads 5010 837P files (005010X222A1); "
                                "export the batch again in 5010")
         if version != "00501":
@@ -516,11 +555,12 @@ class _Reader:
             raise self.fail(i, "the ISA declares the same character for two separators: wrong separators")
 
     def check_gs(self, i: int, seg: list[str]) -> None:
-        self.check_version(i, _el(seg, 8), "GS08")
+        # GS01 first: an 835 (HP) is told where it goes, not only that its version is not 837P's
         if _el(seg, 1) != "HC":
             raise self.fail(i, f"functional group '{_el(seg, 1)}' is not HC (health care claims)"
                                + ("; an 835 remittance goes to 'mednec denials import-835'" if _el(seg, 1) == "HP"
                                   else ""))
+        self.check_version(i, _el(seg, 8), "GS08")
 
     def check_st(self, i: int, seg: list[str]) -> None:
         if _el(seg, 1) != "837":
@@ -564,6 +604,13 @@ class _Reader:
             b.notes.append(f"{b.path.name}: segment {first_i + 1} ({first_id})"
                            + (f" and {n - 1} more segment{'s' if n > 2 else ''}" if n > 1 else "")
                            + " not in the 837P guide: kept as received")
+        if self.renumbered:
+            at, claim_id, lx, given = self.renumbered[0]
+            more = len(self.renumbered) - 1
+            b.notes.append(f"{b.path.name}: segment {at + 1} (LX): claim {claim_id} already has a line {lx} in this "
+                           f"file (two claims with one CLM01, or a repeated LX): read as Line {given} so that no "
+                           "line is lost" + (f"; {more} more line{'s' if more > 1 else ''} likewise" if more else "")
+                           + ". Give each claim its own patient control number (CLM01) in the PM system")
         if b.icd9_lines:
             verb = "s carry" if b.icd9_lines != 1 else " carries"
             b.notes.append(f"{b.path.name}: {b.icd9_lines} line{verb} ICD-9-CM "
@@ -571,8 +618,31 @@ class _Reader:
                            "ICD-10-CM")
 
     # -- claims and lines -------------------------------------------------------------
+    def line_number(self, claim_id: str, line: dict) -> int | None:
+        """LX01, unless a row of this file already has that Claim ID and Line: PM systems that put
+        the patient's account number in CLM01 send two visits as two claims with one CLM01, whose
+        lines would land on the same Claims row.  Such a line is numbered on after the claim ID's
+        highest line (noted), so that no line is lost or overwritten."""
+        if not line["lx"].isdigit():
+            return None
+        number = int(line["lx"])
+        used = self.lines_of.setdefault(claim_id, set())
+        if number in used:
+            self.renumbered.append((line["at"], claim_id, number, max(used) + 1))
+            number = max(used) + 1
+        used.add(number)
+        return number
+
     def read_hi(self, i: int, seg: list[str], claim: dict) -> None:
-        claim["dx"].extend(hi_diagnoses(seg[1:], self.b.separators.component))
+        component = self.b.separators.component
+        for k, composite in enumerate(seg[1:], start=1):
+            used = separator_used(composite, component)
+            if used == "":  # 'HI*BK*8901': skipping it would shift every later code under the pointers
+                raise self.fail(i, f"HI{k:02d} has no code after its qualifier (the two are split by '{component}', "
+                                   "ISA16): the lines' diagnosis pointers would name the wrong codes")
+            if used is not None:
+                raise self.fail(i, _separator_message("HI", used, component))
+        claim["dx"].extend(hi_diagnoses(seg[1:], component))
 
     def add_row(self, claim: dict, line: dict, unit: ClaimUnit | None) -> None:
         b = self.b
@@ -581,9 +651,9 @@ class _Reader:
             raise self.fail(line["at"], "a service line (LX) without SV1: mednec reads 837P professional lines only")
         qualifier, procedure, modifiers = sv101_procedure(_el(sv1, 1), b.separators.component)
         if qualifier not in PROCEDURE_QUALIFIERS:
-            if b.separators.component not in _el(sv1, 1):
-                raise self.fail(line["sv1_at"], f"SV101 is not split by the component separator "
-                                                f"'{b.separators.component}' the ISA declares: wrong separators?")
+            used = separator_used(_el(sv1, 1), b.separators.component)
+            if used is not None:
+                raise self.fail(line["sv1_at"], _separator_message("SV101", used, b.separators.component))
             raise self.fail(line["sv1_at"], f"SV101 qualifier '{qualifier}' is not a procedure code qualifier (HC)")
         dx_text, icd9 = _dx_text(tuple(claim["dx"]), sv1[7] if len(sv1) > 7 else "", b.separators.component)
         b.icd9_lines += icd9
@@ -592,7 +662,7 @@ class _Reader:
         payer_name, payer_id = sub.get("payer", ""), sub.get("payer_id", "")
         b.rows.append({
             "Claim ID": claim["id"],
-            "Line": int(line["lx"]) if line["lx"].isdigit() else None,
+            "Line": self.line_number(claim["id"], line),
             "Patient ID": pat.get("id") or sub.get("id", ""),
             "Patient Name": who.get("name", ""),
             "Date of Birth": who.get("dob"),
@@ -624,6 +694,14 @@ def _dx_text(dx: tuple[tuple[str, str], ...], pointers: str, component: str) -> 
         if code not in codes:
             codes.append(code)
     return ", ".join(codes), any(dx[k][0] == "9" for k in order)
+
+
+def _separator_message(what: str, used: str, component: str) -> str:
+    """One line for a composite split by another separator than ISA16 (only separators are shown:
+    never the code itself)."""
+    but = f" but by '{used}'" if used else ""
+    return (f"{what} is not split by the component separator '{component}' the ISA declares (ISA16){but}: "
+            "wrong separators? Export the batch again from the PM system")
 
 
 def _other_payer(claim: dict) -> bool:

@@ -37,6 +37,7 @@ from .x12_837 import (
     person_name,
     pointer_numbers,
     provider_name,
+    separator_used,
     sv101_procedure,
 )
 
@@ -632,12 +633,16 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     billing = provider(billing_nm1)[rc]
     rendering = np.where(rendering != "", rendering, np.where(claim_rendering_text != "", claim_rendering_text,
                                                               billing))
+    line_numbers = np.array([int(v) for v in lx_distinct], dtype=np.int64)[lx_codes]
+    claim_ids = _factor(s.f.bytes(*s.spans(clm_pos, 1)), texts=False)[0][rc].astype(np.int64)
+    if len(np.unique(claim_ids * (int(line_numbers.max(initial=0)) + 1) + line_numbers)) < len(line_numbers):
+        raise _Fallback  # one Claim ID and Line on two rows: the reference reader numbers them apart
     claim_codes, claim_distinct = pd.factorize(claim_hi)
     dx = _line_dx_column(claim_codes[rc], [_claim_codes(hi, element, component) for hi in claim_distinct],
                          *_factor(s.values(sv1_pos, 7)), component)
     columns: dict[str, np.ndarray | Spans] = {
         "Claim ID": per_row(s.spans(clm_pos, 1)),
-        "Line": np.array([int(v) for v in lx_distinct], dtype=np.int64)[lx_codes],
+        "Line": line_numbers,
         "Patient ID": per_row(patient_id),
         "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
         "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
@@ -715,7 +720,10 @@ def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
     """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
     if not hi:
         return ()
-    found = (_composite_code(composite, component) for composite in hi.split(element))
+    composites = hi.split(element)
+    if any(separator_used(composite, component) is not None for composite in composites):
+        raise _Fallback  # other separators than the ISA's: the reference reader refuses the file
+    found = (_composite_code(composite, component) for composite in composites)
     return tuple(code for code in found if code is not None)
 
 
