@@ -720,10 +720,7 @@ def _claim_codes(hi: str, element: str, component: str) -> tuple[str, ...]:
     """The claim's diagnosis codes as Claims writes them (dots inserted), in HI order."""
     if not hi:
         return ()
-    composites = hi.split(element)
-    if any(separator_used(composite, component) is not None for composite in composites):
-        raise _Fallback  # other separators than the ISA's: the reference reader refuses the file
-    found = (_composite_code(composite, component) for composite in composites)
+    found = (_composite_code(composite, component) for composite in hi.split(element))
     return tuple(code for code in found if code is not None)
 
 
@@ -732,6 +729,8 @@ def _composite_code(composite: str, component: str) -> str | None:
     """One HI composite → its code as Claims writes it, or None (not a diagnosis qualifier, no
     code): ``_diagnoses`` on one composite.  Cached: a batch repeats a few hundred codes across
     100,000 claims, most of whose HI segments differ."""
+    if separator_used(composite, component) is not None:
+        raise _Fallback  # other separators than the ISA's: the reference reader refuses the file
     found = _diagnoses(composite, "\x00", component)
     if not found:
         return None
