@@ -187,9 +187,14 @@ def _across_claims(lines, d: DxInfos) -> tuple[np.ndarray, np.ndarray, np.ndarra
     u_claim, u_entry = ent_claim[first], entries[first]
     n_claims = int(claim_of.max()) + 1
     u_count = np.bincount(u_claim, minlength=n_claims)
-    # Each distinct (claim, x) against the claim's codes.
+    # Only a line that lacks one of its claim's codes can pair across the claim (a PM system's
+    # export or an 837P batch lists every code of the claim on each line: then none does).
+    line_codes = pd.unique(at * n_codes + codes)
+    lacks = np.bincount(line_codes // n_codes, minlength=len(shared)) < u_count[claim_of]
+    mine = lacks[at]
+    # Each distinct (claim, x) of those lines against the claim's codes.
     width = max(len(d.info), 1)
-    xs = np.sort(pd.unique(ent_claim * width + entries))  # (hashing, then sorting the few distinct)
+    xs = np.sort(pd.unique(ent_claim[mine] * width + entries[mine]))  # (hashing, then sorting the few distinct)
     x_claim, x_entry = np.divmod(xs, width)
     k = u_count[x_claim]
     left = np.repeat(np.arange(len(xs)), k)
@@ -200,12 +205,15 @@ def _across_claims(lines, d: DxInfos) -> tuple[np.ndarray, np.ndarray, np.ndarra
     hit = _excluded_pairs(d, x, y)
     h_key, h_y = xs[left[hit]], y[hit]  # sorted by (claim, x), then y's place in the claim
     # Joined to each line entry holding x, then y kept where its code is not on the line.
-    lo = np.searchsorted(h_key, ent_claim * width + entries, "left")
-    cnt = np.searchsorted(h_key, ent_claim * width + entries, "right") - lo
+    keys = np.where(mine, ent_claim * width + entries, -1)
+    lo = np.searchsorted(h_key, keys, "left")
+    cnt = np.searchsorted(h_key, keys, "right") - lo
     rows = np.repeat(np.arange(len(entries)), cnt)
     h = np.repeat(lo, cnt) + within_runs(cnt)
     line, cx, cy = at[rows], entries[rows], h_y[h]
-    on_line = pd.Index(at * n_codes + codes).get_indexer(line * n_codes + d.code_of(cy)) >= 0
+    if not len(line):
+        return empty, empty, empty
+    on_line = pd.Index(line_codes).get_indexer(line * n_codes + d.code_of(cy)) >= 0
     return shared[line[~on_line]], cx[~on_line], cy[~on_line]
 
 
