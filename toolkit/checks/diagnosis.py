@@ -11,7 +11,7 @@ import pandas as pd
 from ..codesets.icd10cm import format_dx
 from ..values import map_unique
 from .base import AMBER, RED, Coded, check, field, map_coded
-from .dxcodes import DxInfos, join_runs, run_of, within_runs
+from .dxcodes import DxInfos, first_of, join_runs, run_of, within_runs
 
 
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
@@ -181,8 +181,7 @@ def _across_claims(lines, d: DxInfos) -> tuple[np.ndarray, np.ndarray, np.ndarra
     n_codes = int(codes.max()) + 1 if len(codes) else 1
     # The claim's codes, in order of first appearance over its lines (the first entry of each).
     u_at, _ = pd.factorize(ent_claim * n_codes + codes)
-    first = np.empty(int(u_at.max()) + 1 if len(u_at) else 0, dtype="int64")
-    first[u_at[::-1]] = np.arange(len(u_at) - 1, -1, -1)
+    first = first_of(u_at)
     first = first[np.argsort(ent_claim[first], kind="stable")]  # claim by claim, in order of appearance
     u_claim, u_entry = ent_claim[first], entries[first]
     n_claims = int(claim_of.max()) + 1
