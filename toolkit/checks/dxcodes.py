@@ -94,8 +94,9 @@ def _split_texts(texts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     text holding NUL, or a value that is not text, is split on its own, as before)."""
     # NUL between spaces ends each text; "," and ";" become spaces; ``str.split`` then splits on
     # whitespace as ``\s`` does (both ask Py_UNICODE_ISSPACE).  C loops: 4x faster than ``findall``.
-    joined = " \x00 ".join(t for t in texts if type(t) is str) + " \x00"
-    if len(texts) and all(type(t) is str for t in texts) and joined.count("\x00") == len(texts):
+    text_only = len(texts) and pd.api.types.infer_dtype(texts, skipna=False) == "string"  # (a C loop)
+    joined = " \x00 ".join(texts) + " \x00" if text_only else ""
+    if text_only and joined.count("\x00") == len(texts):
         found = joined.replace(",", " ").replace(";", " ").split()
         tokens = np.empty(len(found), dtype=object)
         tokens[:] = found
