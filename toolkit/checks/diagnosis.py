@@ -11,7 +11,7 @@ import pandas as pd
 from ..codesets.icd10cm import format_dx
 from ..values import map_unique
 from .base import AMBER, RED, Coded, check, field, map_coded
-from .dxcodes import DxInfos, first_of, join_runs, run_of, within_runs
+from .dxcodes import DxInfos, first_of, join_runs, run_of, small_numbers, within_runs
 
 
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
@@ -113,8 +113,7 @@ def _excluded_pairs(d: DxInfos, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per (x, y) of known (code, release) numbers: whether the two are in an Excludes1 relation,
     ``_excluded`` asked once per distinct unordered pair (the relation is symmetric)."""
     width = max(len(d.info), 1)
-    at, keys = pd.factorize(np.minimum(x, y) * width + np.maximum(x, y))
-    keys = keys.astype("int64")
+    at, keys = small_numbers(np.minimum(x, y) * width + np.maximum(x, y), width * width)
     said = np.array([_excluded(d.info[k // width], d.info[k % width]) for k in keys.tolist()], dtype=bool)
     return said[at] if len(keys) else np.zeros(len(x), dtype=bool)
 
@@ -153,18 +152,26 @@ def _excludes1(lines) -> _Excludes1:
     hit = _excluded_pairs(d, x, y)
     own_pair = p[left[hit]]
     own_count = np.bincount(own_pair, minlength=len(d.lens))
-    cross_line, cross_x, cross_y = _across_claims(lines, d)
+    # How many distinct known codes each pair has: a code repeated later in the pair counts once.
+    repeated = np.zeros(len(e), dtype=bool)
+    repeated[right[d.code_of(x) == d.code_of(y)]] = True
+    n_distinct = np.bincount(p, weights=~repeated, minlength=len(d.lens)).astype("int64")
+    cross_line, cross_x, cross_y = _across_claims(lines, d, n_distinct)
     return _Excludes1(own_pair, dotted[x[hit]] + " and " + dotted[y[hit]], np.cumsum(own_count) - own_count,
                       own_count, cross_line, dotted[cross_x] + " and " + dotted[cross_y])
 
 
-def _across_claims(lines, d: DxInfos) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _across_claims(lines, d: DxInfos, n_distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The Excludes1 pairs between a line's known diagnoses (x) and the other known diagnoses of
     its claim (y, a code not on the line): each line's position, x and y, ordered by line, then x's
     place on the line, then y's place in the claim.  Lines without a Claim ID stand alone.
+    ``n_distinct``: per (diagnoses, release) pair, its distinct known codes.
 
-    Array work: the pairs are looked for once per claim (the claim's distinct diagnoses against its
-    codes), then joined to the lines holding x; a Python call per line cost ~1 s at 100,000 lines."""
+    Array work: only a line lacking one of its claim's codes can pair across the claim (a PM
+    system's export or an 837P batch lists every code of the claim on each line: then none does);
+    for the claims with such lines the pairs are looked for once per claim (the claim's distinct
+    diagnoses against its codes), then joined to the lines holding x.  A Python call per line cost
+    ~1 s at 100,000 lines."""
     empty = np.empty(0, dtype="int64")
     claim = lines.c["Claim ID"].fillna("")  # text, stripped by coerce_table
     ids = claim.to_numpy(dtype=object)
@@ -172,26 +179,30 @@ def _across_claims(lines, d: DxInfos) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if not len(shared):
         return empty, empty, empty
     claim_of, _ = pd.factorize(ids[shared])
-    entries, at = d.entries_of(d.line[shared])
-    pos = within_runs(d.lens[d.line[shared]])
+    n_claims = int(claim_of.max()) + 1
+    pair = d.line[shared]
+    entries, at = d.entries_of(pair)
     known = d.known[entries]
-    entries, at, pos = entries[known], at[known], pos[known]  # line by line, in position order
+    entries, at = entries[known], at[known]  # line by line, in position order
     ent_claim = claim_of[at]
     codes = d.code_of(entries)
     n_codes = int(codes.max()) + 1 if len(codes) else 1
-    # The claim's codes, in order of first appearance over its lines (the first entry of each).
+    # The claim's distinct codes against each line's.
+    _, claim_codes = small_numbers(ent_claim * n_codes + codes, n_claims * n_codes)
+    u_count = np.bincount(claim_codes // n_codes, minlength=n_claims)
+    lacks = n_distinct[pair] < u_count[claim_of]
+    if not lacks.any():
+        return empty, empty, empty
+    # Only the claims with such a line: their codes in order of first appearance over their lines.
+    keep = np.flatnonzero((np.bincount(claim_of[lacks], minlength=n_claims) > 0)[ent_claim])
+    entries, at, ent_claim, codes = entries[keep], at[keep], ent_claim[keep], codes[keep]
     u_at, _ = pd.factorize(ent_claim * n_codes + codes)
     first = first_of(u_at)
     first = first[np.argsort(ent_claim[first], kind="stable")]  # claim by claim, in order of appearance
     u_claim, u_entry = ent_claim[first], entries[first]
-    n_claims = int(claim_of.max()) + 1
     u_count = np.bincount(u_claim, minlength=n_claims)
-    # Only a line that lacks one of its claim's codes can pair across the claim (a PM system's
-    # export or an 837P batch lists every code of the claim on each line: then none does).
-    line_codes = pd.unique(at * n_codes + codes)
-    lacks = np.bincount(line_codes // n_codes, minlength=len(shared)) < u_count[claim_of]
     mine = lacks[at]
-    # Each distinct (claim, x) of those lines against the claim's codes.
+    # Each distinct (claim, x) of the lacking lines against the claim's codes.
     width = max(len(d.info), 1)
     xs = np.sort(pd.unique(ent_claim[mine] * width + entries[mine]))  # (hashing, then sorting the few distinct)
     x_claim, x_entry = np.divmod(xs, width)
@@ -212,7 +223,7 @@ def _across_claims(lines, d: DxInfos) -> tuple[np.ndarray, np.ndarray, np.ndarra
     line, cx, cy = at[rows], entries[rows], h_y[h]
     if not len(line):
         return empty, empty, empty
-    on_line = pd.Index(line_codes).get_indexer(line * n_codes + d.code_of(cy)) >= 0
+    on_line = pd.Index(pd.unique(at * n_codes + codes)).get_indexer(line * n_codes + d.code_of(cy)) >= 0
     return shared[line[~on_line]], cx[~on_line], cy[~on_line]
 
 
