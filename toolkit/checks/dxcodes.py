@@ -176,7 +176,7 @@ def first_of(numbers: np.ndarray) -> np.ndarray:
     return np.flatnonzero(numbers > np.concatenate(([-1], before)))
 
 
-DENSE_LIMIT = 1 << 24  # numbers below this are told apart by a boolean table (16 MB), not a hash table
+DENSE_LIMIT = 1 << 23  # keys below this are told apart by tables (8 MB of booleans, 32 MB of int32), not hashed
 
 
 def small_numbers(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +189,7 @@ def small_numbers(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
         present = np.zeros(max(size, 1), dtype=bool)
         present[keys] = True
         distinct = np.flatnonzero(present)
-        number = np.zeros(max(size, 1), dtype="int64")
+        number = np.zeros(max(size, 1), dtype="int32")  # (only the pages the keys touch are ever written)
         number[distinct] = np.arange(len(distinct))
         return number[keys], distinct
     at, distinct = pd.factorize(keys)
