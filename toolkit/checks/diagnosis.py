@@ -11,7 +11,7 @@ import pandas as pd
 from ..codesets.icd10cm import format_dx
 from ..values import map_unique
 from .base import AMBER, RED, Coded, check, field, map_coded
-from .dxcodes import DxInfos, first_of, join_runs, run_of, small_numbers, within_runs
+from .dxcodes import DxInfos, distinct_small, first_of, join_runs, lookup_small, run_of, within_runs
 
 
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
@@ -113,9 +113,8 @@ def _excluded_pairs(d: DxInfos, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per (x, y) of known (code, release) numbers: whether the two are in an Excludes1 relation,
     ``_excluded`` asked once per distinct unordered pair (the relation is symmetric)."""
     width = max(len(d.info), 1)
-    at, keys = small_numbers(np.minimum(x, y) * width + np.maximum(x, y), width * width)
-    said = np.array([_excluded(d.info[k // width], d.info[k % width]) for k in keys.tolist()], dtype=bool)
-    return said[at] if len(keys) else np.zeros(len(x), dtype=bool)
+    return lookup_small(np.minimum(x, y) * width + np.maximum(x, y), width * width,
+                        lambda k: _excluded(d.info[k // width], d.info[k % width]))
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ def _across_claims(lines, d: DxInfos, n_distinct: np.ndarray) -> tuple[np.ndarra
     codes = d.code_of(entries)
     n_codes = int(codes.max()) + 1 if len(codes) else 1
     # The claim's distinct codes against each line's.
-    _, claim_codes = small_numbers(ent_claim * n_codes + codes, n_claims * n_codes)
+    claim_codes = distinct_small(ent_claim * n_codes + codes, n_claims * n_codes)
     u_count = np.bincount(claim_codes // n_codes, minlength=n_claims)
     lacks = n_distinct[pair] < u_count[claim_of]
     if not lacks.any():

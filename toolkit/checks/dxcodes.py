@@ -12,6 +12,7 @@ per line or per distinct text is what this module exists to avoid (it cost ~1 s 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
@@ -197,6 +198,30 @@ def small_numbers(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty(len(order), dtype="int64")
     rank[order] = np.arange(len(order))
     return rank[at], np.asarray(distinct, dtype="int64")[order]
+
+
+def distinct_small(keys: np.ndarray, size: int) -> np.ndarray:
+    """The distinct keys, ascending: a table of ``size`` booleans where that is small (see
+    ``small_numbers``), else a hash."""
+    keys = np.asarray(keys, dtype="int64")
+    if size <= DENSE_LIMIT:
+        present = np.zeros(max(size, 1), dtype=bool)
+        present[keys] = True
+        return np.flatnonzero(present)
+    return np.sort(pd.unique(keys))
+
+
+def lookup_small(keys: np.ndarray, size: int, ask: Callable[[int], bool]) -> np.ndarray:
+    """``ask(key)`` for each key (a boolean per key), asked once per distinct key; keys below
+    ``size``, told apart as ``distinct_small`` does."""
+    keys = np.asarray(keys, dtype="int64")
+    distinct = distinct_small(keys, size)
+    said = np.fromiter((ask(k) for k in distinct.tolist()), dtype=bool, count=len(distinct))
+    if size <= DENSE_LIMIT:
+        table = np.zeros(max(size, 1), dtype=bool)
+        table[distinct] = said
+        return table[keys]
+    return said[np.searchsorted(distinct, keys)]
 
 
 def within_runs(lens: np.ndarray) -> np.ndarray:
