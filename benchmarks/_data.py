@@ -67,13 +67,43 @@ def claim_rows(n: int, seed: int = 7) -> tuple[list[str], list[list[str]]]:
     return header, out
 
 
-def write_claims_csv(path: Path, n: int) -> Path:
+def write_claims_csv(path: Path, n: int, lines_per_claim: int = 1) -> Path:
+    """``n`` claim lines as a CSV; ``lines_per_claim`` > 1 makes them claims of that many lines, as a
+    practice-management export lists them (``as_claims``)."""
     header, rows = claim_rows(n)
+    if lines_per_claim > 1:
+        rows = as_claims(header, rows, lines_per_claim)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
     return path
+
+
+CLAIM_LEVEL = ("Claim ID", "Patient ID", "Patient Name", "Date of Birth", "Sex", "Payer", "Rendering Provider")
+
+
+def as_claims(header: list[str], rows: list[list[str]], lines_per_claim: int) -> list[list[str]]:
+    """Consecutive ``rows`` grouped into claims of ``lines_per_claim`` lines, as an 837P batch
+    (``bench_837.write_batch``) and a PM system's export have them: the claim's first line gives the
+    claim-level columns (``CLAIM_LEVEL``), lines are numbered 1, 2, …, and every line lists all the
+    claim's diagnoses (up to 12) in its own order: its own codes first (up to 4, its pointers),
+    then the claim's others.  So "M48.062, M54.16, M51.16" on one line is "M51.16, M48.062, M54.16"
+    on the next, as a reader of the batch's HI and SV107 pointers gives them."""
+    h = {name: i for i, name in enumerate(header)}
+    out = []
+    for at in range(0, len(rows), lines_per_claim):
+        claim = [list(r) for r in rows[at: at + lines_per_claim]]
+        line_dx = [[d.strip() for d in r[h["Dx Codes"]].split(",") if d.strip()] for r in claim]
+        dx = list(dict.fromkeys(d for codes in line_dx for d in codes))[:12]
+        for number, (row, codes) in enumerate(zip(claim, line_dx), start=1):
+            for name in CLAIM_LEVEL:
+                row[h[name]] = claim[0][h[name]]
+            row[h["Line"]] = str(number)
+            own = [d for d in codes if d in dx][:4]
+            row[h["Dx Codes"]] = ", ".join(own + [d for d in dx if d not in own])
+            out.append(row)
+    return out
 
 
 # ---------------------------------------------------------------- claims of several lines, and an NCCI index

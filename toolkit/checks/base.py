@@ -19,9 +19,10 @@ from typing import Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
+from ..codesets.icd10cm import CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
 from ..values import map_distinct, map_unique
+from .dxcodes import DxCodes, DxInfos, dx_infos, join_runs, parse_dx, run_of, tuples, within_runs
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
 RED: Severity = "RED"
@@ -183,19 +184,39 @@ class ClaimLines:
 
     # ---- diagnoses
     @cached_property
+    def dx_codes(self) -> DxCodes:
+        """Each line's diagnoses as code numbers (see ``dxcodes``): every distinct code parsed once."""
+        return parse_dx(self.c["Dx Codes"].to_numpy(dtype=object))
+
+    @cached_property
+    def dx_infos(self) -> DxInfos:
+        """Each line's diagnoses under the release in use on its date of service (see ``dxcodes``)."""
+        return dx_infos(self.dx_codes, self.codeset_of_line.to_numpy(), self.codesets)
+
+    @cached_property
     def dx(self) -> pd.Series:
         """Each line's diagnoses, normalised (no dot, upper case), primary first."""
         codes, uniques = self._dx_factor
         return pd.Series(uniques[codes], index=self.index, dtype=object)
 
     def map_dx(self, fn: Callable[[tuple], object], idx: pd.Index) -> Coded:
-        """``fn`` of the diagnoses of each line of ``idx``, once per distinct diagnosis tuple (the
-        tuples are already numbered: no hashing of a tuple per line)."""
+        """``fn`` of the diagnoses of each line of ``idx``, once per distinct diagnosis tuple."""
         codes, uniques = self._dx_factor
         at, used = pd.factorize(codes[self.index.get_indexer(idx)])
         mapped = np.empty(len(used), dtype=object)
         mapped[:] = [fn(uniques[d]) for d in used.tolist()]
         return Coded(at, mapped)
+
+    def dx_lists(self, idx: pd.Index) -> tuple[Coded, np.ndarray]:
+        """The diagnoses of each line of ``idx`` as ``dx_list`` writes them ("M54.16, M51.16"; ""
+        for none), once per distinct tuple and joined by array work; and whether each of those
+        tuples is empty (aligned to the texts)."""
+        t = self.dx_codes
+        at, used = pd.factorize(t.line[self.index.get_indexer(idx)])
+        used = used.astype("int64")
+        lens = t.lens[used]
+        parts = t.dotted[t.flat[np.repeat(t.starts[used], lens) + within_runs(lens)]]
+        return Coded(at, join_runs(parts, run_of(lens), len(used), ", ")), lens == 0
 
     @cached_property
     def codeset_of_line(self) -> pd.Series:
@@ -212,50 +233,18 @@ class ClaimLines:
     @cached_property
     def _dx_factor(self) -> tuple[np.ndarray, np.ndarray]:
         """Each line's diagnoses as a number, and the distinct diagnosis tuples (in order of first
-        appearance).  The Dx Codes text is numbered once, each distinct text split once, and the
-        few thousand tuples numbered (texts such as "M17.11" and "m1711" give one tuple)."""
-        text_codes, texts = pd.factorize(self.c["Dx Codes"].to_numpy(dtype=object), use_na_sentinel=True)
-        missing = [()] if (text_codes < 0).any() else []  # the last slot: a missing value (code −1)
-        parsed = np.empty(len(texts) + len(missing), dtype=object)  # (np.array would make tuples a 2-D array)
-        parsed[:] = [_split_dx(t or "") for t in texts] + missing
-        tuple_codes, uniques = pd.factorize(parsed)
-        return tuple_codes.astype("int64")[text_codes], uniques
-
-    @cached_property
-    def _dx_flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The distinct diagnosis tuples laid end to end: each item's code number into the distinct
-        codes, each tuple's start and length, and the distinct codes."""
-        _, dx_uniques = self._dx_factor
-        flat, starts, lens = _flatten(dx_uniques)
-        code_ids, code_texts = pd.factorize(flat)
-        return flat, code_ids, starts, lens, np.asarray(code_texts, dtype=object)
+        appearance; texts such as "M17.11" and "m1711" give one tuple).  Tuples are built only for
+        the callers that want them; the checks read ``dx_codes``."""
+        t = self.dx_codes
+        return t.line, tuples(t.codes[t.flat], t.lens)
 
     @cached_property
     def _dx_info_factor(self) -> tuple[np.ndarray, np.ndarray]:
         """Each line's (diagnoses, release) as a number, and the DxInfo tuple (None: not a code) of
-        each number.  Each release looks up the codes used under it once; the tuples are then
-        laid out by array work (a Python loop per distinct tuple cost 0.02 s at 100,000 lines)."""
-        dx_codes, _ = self._dx_factor
-        _, code_ids, starts, lens, code_texts = self._dx_flat
-        n_sets = len(self.codesets.sets)
-        codes, uniques = pd.factorize(dx_codes * n_sets + self.codeset_of_line.to_numpy())
-        d_of, release = np.divmod(uniques.astype("int64"), n_sets)
-        n_per = lens[d_of]
-        entry_j = within_runs(n_per)
-        entry_code = code_ids[np.repeat(starts[d_of], n_per) + entry_j]
-        entry_release = np.repeat(release, n_per)
-        values = np.full(len(entry_code), None, dtype=object)
-        for i, s in enumerate(self.codesets.sets):
-            mine = entry_release == i
-            if not mine.any():
-                continue
-            used = np.unique(entry_code[mine])
-            texts = code_texts[used].tolist()
-            info = s.lookup(sorted(c for c in texts if DX_SHAPE.fullmatch(c)))
-            table = np.empty(len(texts), dtype=object)
-            table[:] = [info.get(c) for c in texts]
-            values[mine] = table[np.searchsorted(used, entry_code[mine])]
-        return codes, _tuples(values, n_per)
+        each number.  Tuples are built only for the callers that want them; the checks read
+        ``dx_infos``."""
+        d = self.dx_infos
+        return d.line, tuples(d.info[d.entry], d.lens)
 
     @cached_property
     def dx_info(self) -> pd.Series:
@@ -264,11 +253,17 @@ class ClaimLines:
         return pd.Series(infos[codes], index=self.index, dtype=object)
 
     def map_dx_info(self, fn: Callable[[tuple], bool]) -> pd.Series:
-        """``fn`` of each line's DxInfo tuple as a boolean mask, computed once per distinct tuple
-        (no hashing of 100,000 tuples: the tuples are already numbered)."""
+        """``fn`` of each line's DxInfo tuple as a boolean mask, computed once per distinct tuple."""
         codes, infos = self._dx_info_factor
         mapped = np.fromiter((bool(fn(t)) for t in infos), dtype=bool, count=len(infos))
         return pd.Series(mapped[codes], index=self.index)
+
+    def dx_any(self, per_code: np.ndarray) -> pd.Series:
+        """Per line: whether any of its diagnoses has ``per_code`` (a boolean per (code, release)
+        number of ``dx_infos``) true; once per distinct (diagnoses, release) by array work."""
+        d = self.dx_infos
+        hit = np.bincount(run_of(d.lens), weights=per_code[d.entry], minlength=len(d.lens)) > 0
+        return pd.Series(hit[d.line], index=self.index)
 
     @cached_property
     def _support(self) -> dict[str, pd.Series]:
@@ -281,20 +276,20 @@ class ClaimLines:
         a Python loop per pair cost 0.05 s at 100,000 lines.
         """
         covered = self.rules["_covered"].tolist() if "_covered" in self.rules else []
-        dx_codes, _ = self._dx_factor
+        t = self.dx_codes
         n_rules = len(covered) + 1
-        codes, uniques = pd.factorize(dx_codes * n_rules + (self.rule_pos.to_numpy() + 1))
+        codes, uniques = pd.factorize(t.line * n_rules + (self.rule_pos.to_numpy() + 1))
         d_of, r_of = np.divmod(uniques.astype("int64"), n_rules)
-        flat, code_ids, starts, lens, code_texts = self._dx_flat
         # One entry per (pair with a rule, position in its diagnoses), in pair then position order.
         ruled = np.flatnonzero(r_of > 0)
-        n_per = lens[d_of[ruled]]
+        n_per = t.lens[d_of[ruled]]
         entry_pair = np.repeat(ruled, n_per)
         entry_j = within_runs(n_per)
-        entry_code = code_ids[starts[d_of[entry_pair]] + entry_j]
-        rc, rc_keys = pd.factorize(r_of[entry_pair] * max(len(code_texts), 1) + entry_code)
-        rule_of, text_of = np.divmod(rc_keys.astype("int64"), max(len(code_texts), 1))
-        hit = np.array([covered[r - 1].covers(code_texts[t]) for r, t in zip(rule_of.tolist(), text_of.tolist())],
+        entry_code = t.flat[t.starts[d_of[entry_pair]] + entry_j]
+        width = max(len(t.codes), 1)
+        rc, rc_keys = pd.factorize(r_of[entry_pair] * width + entry_code)
+        rule_of, text_of = np.divmod(rc_keys.astype("int64"), width)
+        hit = np.array([covered[r - 1].covers(t.codes[c]) for r, c in zip(rule_of.tolist(), text_of.tolist())],
                        dtype=bool)[rc]
         hit_pair, first = np.unique(entry_pair[hit], return_index=True)  # the first covered position per pair
         pos = np.zeros(len(uniques), dtype="int64")
@@ -304,15 +299,14 @@ class ClaimLines:
         any_cov[r_of == 0] = True  # no rule: nothing to cover
         any_cov[hit_pair] = True
         code = np.full(len(uniques), "", dtype=object)
-        has = pos < lens[d_of]
-        code[has] = flat[starts[d_of[has]] + pos[has]]
+        has = pos < t.lens[d_of]
+        code[has] = t.codes[t.flat[t.starts[d_of[has]] + pos[has]]]
         line_pos = pos[codes]
-        info_codes, infos = self._dx_info_factor
-        info_flat, info_starts, info_lens = _flatten(infos)
-        t = info_codes.astype("int64")
-        inside = line_pos < info_lens[t]
-        info = np.full(len(t), None, dtype=object)
-        info[inside] = info_flat[info_starts[t[inside]] + line_pos[inside]]
+        d = self.dx_infos
+        p = d.line
+        inside = line_pos < d.lens[p]
+        info = np.full(len(p), None, dtype=object)
+        info[inside] = d.info[d.entry[d.starts[p[inside]] + line_pos[inside]]]
         return {"pos": pd.Series(line_pos, index=self.index), "any": pd.Series(any_cov[codes], index=self.index),
                 "code": pd.Series(code[codes], index=self.index, dtype=object),
                 "info": pd.Series(info, index=self.index, dtype=object)}
@@ -418,34 +412,6 @@ def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
     out = np.empty(len(first), dtype=object)
     out[:] = [fn(*row) for row in zip(*picked)]
     return pd.Series(out[combo], index=index, dtype=object)
-
-
-def within_runs(lens: np.ndarray) -> np.ndarray:
-    """Each item's position inside its run, for runs of the given lengths laid end to end
-    ([2, 3] → 0 1 0 1 2): how array work walks the items of many tuples or groups at once."""
-    lens = np.asarray(lens, dtype="int64")
-    return np.arange(int(lens.sum()), dtype="int64") - np.repeat(np.cumsum(lens) - lens, lens)
-
-
-def _tuples(flat: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """The inverse of ``_flatten``: consecutive runs of ``flat`` of the given lengths, as tuples
-    (an object array), built a length at a time by ``zip`` rather than a slice per tuple."""
-    out = np.empty(len(lens), dtype=object)
-    starts = np.cumsum(lens) - lens
-    for n in np.unique(lens).tolist():
-        rows = np.flatnonzero(lens == n)
-        group = np.empty(len(rows), dtype=object)
-        group[:] = list(zip(*(flat[starts[rows] + j].tolist() for j in range(n)))) if n else [()] * len(rows)
-        out[rows] = group
-    return out
-
-
-def _flatten(tuples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tuples laid end to end: their items (object array), each tuple's start and length."""
-    lens = np.fromiter(map(len, tuples), dtype="int64", count=len(tuples))
-    flat = np.empty(int(lens.sum()), dtype=object)
-    flat[:] = [x for t in tuples for x in t]
-    return flat, np.cumsum(lens) - lens, lens
 
 
 def _field_texts(result: pd.Series | Coded, flagged: pd.Index, spec: str) -> tuple[np.ndarray, list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .base import AMBER, RED, check, dx_list, field, map_coded, per_distinct
+from .base import AMBER, RED, Coded, check, field, map_coded, per_distinct
 
 
 def _fmt_num(x) -> str:
@@ -49,8 +49,10 @@ def dx_not_covered(lines):
 
 @field("not_covered_lead")
 def _not_covered_lead(lines, idx):
-    return lines.map_dx(lambda t: f"None of the diagnoses ({dx_list(t)}) supports" if t
-                        else "The line has no diagnosis, so nothing supports", idx)
+    listed, none = lines.dx_lists(idx)  # once per distinct diagnosis tuple, joined by array work
+    said = np.where(none, "The line has no diagnosis, so nothing supports",
+                    "None of the diagnoses (" + listed.texts + ") supports").astype(object)
+    return Coded(listed.codes, said)
 
 
 # What to do when no covered diagnosis is documented.  An ABN is valid only if signed before the
@@ -84,7 +86,8 @@ def _necessity_fallback(lines, idx):
 
 @field("line_dx")
 def _line_dx(lines, idx):
-    return lines.map_dx(lambda t: dx_list(t) or "none", idx)
+    listed, none = lines.dx_lists(idx)
+    return Coded(listed.codes, np.where(none, "none", listed.texts).astype(object))
 
 
 def covered_text(cov) -> str:
