@@ -27,3 +27,22 @@ def test_combinations_of_columns_and_dates():
 
 def test_no_lines():
     assert per_distinct(str, pd.Series([], dtype=float)).empty
+
+
+def test_object_ids_are_the_ids_of_the_items_even_of_a_strided_view():
+    from toolkit.values import object_ids
+
+    shared = "the same sentence"
+    values = np.array([shared, "other", shared, None, 1.5, shared], dtype=object)
+    assert object_ids(values).tolist() == [id(v) for v in values]
+    assert object_ids(values[::2]).tolist() == [id(v) for v in values[::2]]
+    assert object_ids(values[:0]).tolist() == []
+
+
+def test_first_positions_are_what_np_unique_returns_for_factorized_numbers():
+    from toolkit.values import first_positions
+
+    codes = pd.factorize(np.array(["b", "a", "b", "c", "a", "d", "d"], dtype=object))[0]
+    assert first_positions(codes).tolist() == np.unique(codes, return_index=True)[1].tolist() == [0, 1, 3, 5]
+    assert first_positions(np.zeros(4, dtype=np.int64)).tolist() == [0]
+    assert first_positions(np.empty(0, dtype=np.int64)).tolist() == []

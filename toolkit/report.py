@@ -21,7 +21,7 @@ import pandas as pd
 
 from .errors import InputError
 from .tables import REPORT_COLUMNS
-from .values import FORMULA_START, csv_guard
+from .values import FORMULA_START, csv_guard, first_positions, object_ids
 
 REPORT_SUFFIXES = (".csv", ".parquet", ".xlsx")
 REPORT_HEADERS = ("Claim ID", "Line", *REPORT_COLUMNS[2:], "Validated At", "Code Set")
@@ -113,10 +113,10 @@ def _shared_cells(values: np.ndarray, sep: str) -> tuple[np.ndarray, list[str]] 
     head = values[:1000]
     if len(head) and len(set(map(id, head))) * 10 > len(head) * 9:  # IDs: distinct objects, no need to count
         return None
-    codes, objects = pd.factorize(np.fromiter(map(id, values), dtype=np.uint64, count=len(values)))
+    codes, objects = pd.factorize(object_ids(values))
     if len(objects) * 2 > len(values):
         return None
-    first = np.unique(codes, return_index=True)[1]  # a position holding each object
+    first = first_positions(codes)  # a position holding each object
     return codes, [_escape(v, sep) for v in values[first].tolist()]
 
 

@@ -20,7 +20,7 @@ from .checks import CHECKS, ORDER, SEVERITY_RANK, ClaimLines
 from .codesets.icd10cm import CodeSets
 from .rules import prepare_payers, prepare_rules
 from .tables import CLAIMS
-from .values import coerce_table
+from .values import coerce_table, first_positions, object_ids
 
 Status = Literal["GREEN", "AMBER", "RED"]  # a line's Status column (CONTRACT §2)
 GREEN: Status = "GREEN"
@@ -191,7 +191,7 @@ def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray, sever
         if len(many):
             # A message's number is its object's: checks share one string among the lines that say
             # the same (ClaimLines.render); equal texts in two objects are merely joined twice.
-            message_numbers = pd.factorize(np.fromiter(map(id, messages), dtype=np.uint64, count=len(messages)))[0]
+            message_numbers = pd.factorize(object_ids(messages))[0]
             for numbers, texts, glue, out in ((code_numbers, codes, "; ", codes_out),
                                               (message_numbers, messages, " ", messages_out)):
                 out[lines[many]] = _joined_runs(numbers, texts.tolist(), starts[many], sizes[many], glue)
@@ -206,7 +206,7 @@ def _joined_runs(numbers: np.ndarray, texts: list, starts: np.ndarray, sizes: np
     for r in range(int(sizes.max())):  # each run's sequence, numbered one position at a time
         at = np.minimum(starts + r, len(numbers) - 1)
         key = pd.factorize(key * width + np.where(sizes > r, numbers[at] + 1, 0))[0].astype(np.int64)
-    _, first, which = np.unique(key, return_index=True, return_inverse=True)
+    first, which = first_positions(key), key
     table = np.empty(len(first), dtype=object)
     table[:] = [glue.join(texts[a:a + k]) for a, k in zip(starts[first].tolist(), sizes[first].tolist())]
     return table[which]

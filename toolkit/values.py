@@ -8,6 +8,7 @@ a few hundred distinct dates.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import itertools
 import math
@@ -218,6 +219,28 @@ def map_unique(series: pd.Series, fn) -> pd.Series:
     """
     codes, mapped = map_distinct(series, fn)
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
+
+
+def object_ids(values: np.ndarray) -> np.ndarray:
+    """``id`` of each item of an object array, read from the array's own pointers (in CPython an
+    object's id is its address, and an object array holds those addresses) instead of calling
+    ``id`` once per line: 4 ms a column at 100,000 lines, against 0.1 ms.  How the report and the
+    summary number texts the checks share (one string object per distinct message)."""
+    values = np.ascontiguousarray(values, dtype=object)
+    if not len(values):
+        return np.empty(0, dtype=np.uintp)
+    pointers = (ctypes.c_size_t * len(values)).from_address(values.__array_interface__["data"][0])
+    return np.frombuffer(pointers, dtype=np.uintp).copy()  # copied while ``values`` holds the objects
+
+
+def first_positions(codes: np.ndarray) -> np.ndarray:
+    """Where each number first appears, for numbers as ``pd.factorize`` gives them (0, 1, 2, … in
+    order of first appearance): ``np.unique(codes, return_index=True)[1]`` without its sort, and
+    ``codes`` is already that call's inverse."""
+    if not len(codes):
+        return np.empty(0, dtype=np.intp)
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
 
 
 Factor = tuple[np.ndarray, np.ndarray]  # pd.factorize of a column: each line's number, the distinct values

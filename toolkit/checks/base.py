@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
-from ..values import map_distinct, map_unique
+from ..values import first_positions, map_distinct, map_unique
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
 RED: Severity = "RED"
@@ -381,7 +381,7 @@ class ClaimLines:
                 combo = pd.factorize(combo * len(texts) + codes)[0] if len(texts) > 1 else combo
         if not len(flagged):
             return np.empty(0, dtype=object)
-        _, first, combo = np.unique(combo, return_index=True, return_inverse=True)  # first: a line per message
+        first = first_positions(combo)  # a line per message (combo numbers them in order of first appearance)
         columns = [[p] * len(first) if isinstance(p, str) else np.asarray(p[1], dtype=object)[p[0][first]].tolist()
                    for p in pieces]
         messages = np.empty(len(first), dtype=object)
@@ -413,7 +413,7 @@ def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
         combo = pd.factorize(combo * (int(codes.max()) + 1 if len(codes) else 1) + codes)[0]
     if not len(index):
         return pd.Series([], index=index, dtype=object)
-    _, first, combo = np.unique(combo, return_index=True, return_inverse=True)
+    first = first_positions(combo)  # combo numbers them in order of first appearance
     picked = [column.iloc[first].tolist() for column in columns]
     out = np.empty(len(first), dtype=object)
     out[:] = [fn(*row) for row in zip(*picked)]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
-from ..values import map_unique
+from ..values import first_positions, map_unique
 from .base import AMBER, RED, check, dx_list, field, map_coded
 
 
@@ -52,7 +52,7 @@ def _not_billable(lines, idx):
     pos = lines.index.get_indexer(idx)
     at, used = pd.factorize(codes[pos])
     release = lines.codeset_of_line.to_numpy()[pos]
-    first = np.unique(at, return_index=True)[1]  # a line of each number, in the order of ``used``
+    first = first_positions(at)  # a line of each number, in the order of ``used``
     out = np.empty(len(used), dtype=object)
     for k, (u, line) in enumerate(zip(used.tolist(), first.tolist())):
         parts = []
