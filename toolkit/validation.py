@@ -172,7 +172,8 @@ def _summarise(findings: pd.DataFrame, index: pd.Index, *, at: np.ndarray, sever
     finding (most of them) are filled by fancy indexing; lines with several are joined once per
     distinct sequence of codes or messages, and lines with the same sequence share the text."""
     n = len(index)
-    status = np.full(n, GREEN, dtype=object)
+    status = np.empty(n, dtype=object)
+    status[:] = GREEN  # one shared string (np.full would copy the text into each line: 100,000 objects)
     codes_out = np.full(n, "", dtype=object)
     messages_out = np.full(n, "", dtype=object)
     if len(findings):

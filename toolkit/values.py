@@ -335,6 +335,8 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
 
     There the once-per-distinct-value conversion gains nothing and pays for the factorising.
     None (use ``map_unique``) when the first 1,000 values repeat, or some value is not a string."""
+    if series.dtype.kind in "biufcmM":  # numbers or dates (an 837's blank columns are float NaN): not text
+        return None
     values = series.to_numpy(dtype=object)
     if not _mostly_distinct(values):  # repeated values (payers, names): once per distinct value is faster
         return None
@@ -388,6 +390,8 @@ def refuse_control_characters(frame: pd.DataFrame, distinct: dict | None = None)
     Checked over each column's distinct values joined into one string (one regex pass);
     ``distinct``: column → its distinct values, where the caller has them already."""
     for column in frame.columns:
+        if frame[column].dtype.kind in "biufcmM":  # numbers and dates hold no text (an 837's blank columns)
+            continue
         values = frame[column].to_numpy(dtype=object)
         known = (distinct or {}).get(column)
         if known is None and pd.api.types.infer_dtype(values, skipna=False) == "string":
