@@ -70,8 +70,19 @@ def field(name: str):
     return register
 
 
-def _split_dx(text: str) -> tuple[str, ...]:
-    return tuple(normalize_dx(c) for c in _DX_SPLIT.split(text) if c.strip())
+def _split_dx(text: str, normal: dict[str, str] | None = None) -> tuple[str, ...]:
+    """The codes of a Dx Codes text, normalised; ``normal`` remembers codes already normalised."""
+    if normal is None:
+        return tuple(normalize_dx(c) for c in _DX_SPLIT.split(text) if c.strip())
+    out = []
+    for c in _DX_SPLIT.split(text):
+        code = normal.get(c)
+        if code is None:
+            if not c.strip():
+                continue
+            code = normal[c] = normalize_dx(c)
+        out.append(code)
+    return tuple(out)
 
 
 def _split_mods(text: str) -> tuple[str, ...]:
@@ -146,13 +157,23 @@ class ClaimLines:
         return self.c["Date of Service"]
 
     @cached_property
-    def payer_row(self) -> pd.DataFrame:
-        keys = map_unique(self.c["Payer"], payer_key)
-        known = keys.isin(self.payers.index)
+    def _payer_factor(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """Each line's number into its distinct payers, and their Payers rows (NaN: not in Payers)
+        with ``_known``: looked up a few times, not reindexed over 100,000 lines."""
+        codes, keys = map_distinct(self.c["Payer"], payer_key)
+        if not (codes < 0).any():
+            keys = keys[:-1]  # the missing value's slot is used by no line
+        codes = np.where(codes < 0, len(keys) - 1, codes)
         cols = ["Payer Type", "Timely Filing Days", "Appeal Window Days"]
-        frame = self.payers.reindex(keys.to_numpy())[cols]
+        frame = self.payers.reindex(keys)[cols]
+        frame["_known"] = pd.Index(keys).isin(self.payers.index)
+        return codes, frame
+
+    @cached_property
+    def payer_row(self) -> pd.DataFrame:
+        codes, distinct = self._payer_factor
+        frame = distinct.take(codes)
         frame.index = self.index
-        frame["_known"] = known.to_numpy()
         return frame
 
     @cached_property
@@ -173,7 +194,9 @@ class ClaimLines:
     @cached_property
     def medicare(self) -> pd.Series:
         """The line's payer is Original Medicare (Payer Type "Medicare" in Payers)."""
-        return map_unique(self.payer_row["Payer Type"], is_medicare).astype(bool)
+        codes, distinct = self._payer_factor
+        mapped = map_unique(distinct["Payer Type"], is_medicare).astype(bool).to_numpy()
+        return pd.Series(mapped[codes], index=self.index)
 
     def rule_yes(self, header: str) -> pd.Series:
         return self.rule[header].fillna(False).astype(bool) & self.has_rule
@@ -217,7 +240,8 @@ class ClaimLines:
         text_codes, texts = pd.factorize(self.c["Dx Codes"].to_numpy(dtype=object), use_na_sentinel=True)
         missing = [()] if (text_codes < 0).any() else []  # the last slot: a missing value (code −1)
         parsed = np.empty(len(texts) + len(missing), dtype=object)  # (np.array would make tuples a 2-D array)
-        parsed[:] = [_split_dx(t or "") for t in texts] + missing
+        normal: dict[str, str] = {}  # each distinct code as typed, normalised once (not once per text)
+        parsed[:] = [_split_dx(t or "", normal) for t in texts] + missing
         tuple_codes, uniques = pd.factorize(parsed)
         return tuple_codes.astype("int64")[text_codes], uniques
 
