@@ -230,7 +230,7 @@ def object_ids(values: np.ndarray) -> np.ndarray:
     if not len(values):
         return np.empty(0, dtype=np.uintp)
     pointers = (ctypes.c_size_t * len(values)).from_address(values.__array_interface__["data"][0])
-    return np.frombuffer(pointers, dtype=np.uintp).copy()  # copied while ``values`` holds the objects
+    return np.frombuffer(memoryview(pointers), dtype=np.uintp).copy()  # copied while ``values`` holds them
 
 
 def first_positions(codes: np.ndarray) -> np.ndarray:
