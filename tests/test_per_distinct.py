@@ -46,3 +46,14 @@ def test_first_positions_are_what_np_unique_returns_for_factorized_numbers():
     assert first_positions(codes).tolist() == np.unique(codes, return_index=True)[1].tolist() == [0, 1, 3, 5]
     assert first_positions(np.zeros(4, dtype=np.int64)).tolist() == [0]
     assert first_positions(np.empty(0, dtype=np.int64)).tolist() == []
+
+
+def test_id_columns_read_in_one_pass_say_what_to_text_says_of_each_id():
+    """Claim and Patient IDs (all different) skip the per-value test when no ID needs stripping or
+    is a not-applicable word; any that does sends the column through the per-value test."""
+    from toolkit.values import _text_of_strings, to_text
+
+    ids = [f"MRN{i:06d}" for i in range(3000)]
+    for extra in ([], ["N/A", "NULL", "Unknown", "?", "--", "n.a."], [" MRN1 ", "MRN2\t"], ["\u212aelvin", "NONE"]):
+        column = pd.Series(ids + extra, dtype=object)
+        assert _text_of_strings(column).tolist() == [to_text(v) for v in ids + extra]

@@ -326,6 +326,7 @@ _LONGEST_NOT_APPLICABLE = max(map(len, NOT_APPLICABLE))
 # Every upper/lower-case spelling of the not-applicable words ("N/A", "Null", ...): an ASCII text is
 # one of them exactly when its casefold is in NOT_APPLICABLE, and a set look-up spares casefolding
 # 100,000 IDs (a new string each).  Non-ASCII text is still casefolded (the Kelvin sign folds to k).
+_ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what str.strip takes off ASCII text
 _NOT_APPLICABLE_ANY_CASE = frozenset("".join(spelling) for word in NOT_APPLICABLE
                                      for spelling in itertools.product(*({c.lower(), c.upper()} for c in word)))
 
@@ -343,9 +344,17 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return None
     na, any_case, longest = NOT_APPLICABLE, _NOT_APPLICABLE_ANY_CASE, _LONGEST_NOT_APPLICABLE
+    texts = values.tolist()
+    joined = "\x00".join(texts)
+    if joined.isascii() and joined.count("\x00") == len(texts) - 1 and not any(c in joined for c in _ASCII_SPACE) \
+            and any_case.isdisjoint(texts):
+        # The usual IDs: nothing to strip, and no value is a not-applicable word in any case
+        # (ASCII: no casefolding needed), so the values stay as they are; a few scans of the
+        # joined text instead of a Python test per ID.
+        return pd.Series(values.copy(), index=series.index, name=series.name, dtype=object)
     out = np.empty(len(values), dtype=object)
     out[:] = [t if len(t) > longest or (t not in any_case and (t.isascii() or t.casefold() not in na)) else ""
-              for t in map(str.strip, values.tolist())]
+              for t in map(str.strip, texts)]
     return pd.Series(out, index=series.index, name=series.name, dtype=object)
 
 
