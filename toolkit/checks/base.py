@@ -138,6 +138,27 @@ class ClaimLines:
             self._derived[name] = compute(self)
         return self._derived[name]
 
+    def factor(self, header: str) -> tuple[np.ndarray, np.ndarray]:
+        """A Claims column numbered by distinct value (−1: blank) once per run, shared by the checks
+        and message fields that read it (each hashed the column's 100,000 texts again)."""
+        return self.derived("factor:" + header, lambda lines: pd.factorize(
+            lines.c[header].to_numpy(dtype=object), use_na_sentinel=True))
+
+    def map_column(self, header: str, fn: Callable[[object], object]) -> pd.Series:
+        """``map_unique(self.c[header], fn)`` on the shared numbering (``factor``)."""
+        codes, mapped = map_distinct(self.c[header], fn, self.factor(header))
+        return pd.Series(mapped[codes], index=self.index, name=header, dtype=object)
+
+    def coded(self, header: str, idx: pd.Index, fn: Callable[[object], object]) -> Coded:
+        """``map_coded(self.c[header][idx], fn)`` on the shared numbering: ``fn`` once per distinct
+        value of the flagged lines (blank: ``fn(None)``)."""
+        codes, uniques = self.factor(header)
+        at, used = pd.factorize(codes[self.index.get_indexer(idx)])
+        texts = np.empty(len(used), dtype=object)
+        for i, u in enumerate(used.tolist()):
+            texts[i] = fn(uniques[u] if u >= 0 else None)
+        return Coded(at, texts)
+
     def yes(self, header: str) -> pd.Series:
         return self.c[header].fillna(False).astype(bool)
 
@@ -160,7 +181,7 @@ class ClaimLines:
     def _payer_factor(self) -> tuple[np.ndarray, pd.DataFrame]:
         """Each line's number into its distinct payers, and their Payers rows (NaN: not in Payers)
         with ``_known``: looked up a few times, not reindexed over 100,000 lines."""
-        codes, keys = map_distinct(self.c["Payer"], payer_key)
+        codes, keys = map_distinct(self.c["Payer"], payer_key, self.factor("Payer"))
         if not (codes < 0).any():
             keys = keys[:-1]  # the missing value's slot is used by no line
         codes = np.where(codes < 0, len(keys) - 1, codes)
@@ -194,9 +215,13 @@ class ClaimLines:
     @cached_property
     def medicare(self) -> pd.Series:
         """The line's payer is Original Medicare (Payer Type "Medicare" in Payers)."""
+        return self.map_payer_type(is_medicare).astype(bool)
+
+    def map_payer_type(self, fn: Callable[[object], object]) -> pd.Series:
+        """``map_unique(self.payer_row["Payer Type"], fn)``, asked per distinct payer."""
         codes, distinct = self._payer_factor
-        mapped = map_unique(distinct["Payer Type"], is_medicare).astype(bool).to_numpy()
-        return pd.Series(mapped[codes], index=self.index)
+        mapped = map_unique(distinct["Payer Type"], fn).to_numpy()
+        return pd.Series(mapped[codes], index=self.index, name="Payer Type", dtype=object)
 
     def rule_yes(self, header: str) -> pd.Series:
         return self.rule[header].fillna(False).astype(bool) & self.has_rule
@@ -355,6 +380,16 @@ class ClaimLines:
                 "code": pd.Series(code[codes], index=self.index, dtype=object),
                 "info": pd.Series(info, index=self.index, dtype=object)}
 
+    def map_supporting(self, fn: Callable[[object], object]) -> pd.Series:
+        """``map_unique(self.supporting, fn)``, the supporting DxInfo numbered by identity (a few
+        hundred objects) rather than by hashing 100,000 of them."""
+        values = self.supporting.to_numpy(dtype=object)
+        codes = pd.factorize(object_ids(values))[0]
+        mapped = np.empty(int(codes.max()) + 1 if len(codes) else 0, dtype=object)
+        for i, info in enumerate(values[first_positions(codes)].tolist()):
+            mapped[i] = fn(info)
+        return pd.Series(mapped[codes], index=self.index, dtype=object)
+
     @cached_property
     def any_covered(self) -> pd.Series:
         """The applicable rule covers one of the line's diagnoses (or puts no condition on them)."""
@@ -384,6 +419,14 @@ class ClaimLines:
         codes, uniques = pd.factorize(self.c["Modifiers"].to_numpy(dtype=object), use_na_sentinel=True)
         parsed = [_split_mods(u or "") for u in uniques]
         return np.where(codes < 0, len(parsed), codes), parsed
+
+    def map_mods(self, fn: Callable[[tuple[str, ...]], object]) -> pd.Series:
+        """``map_unique(self.mods, fn)``: ``fn`` once per distinct Modifiers text's tuple (blank: ``()``)."""
+        codes, uniques = self._mods_factor
+        mapped = np.empty(len(uniques) + 1, dtype=object)
+        for i, mods in enumerate([*uniques, ()]):
+            mapped[i] = fn(mods)
+        return pd.Series(mapped[codes], index=self.index, dtype=object)
 
     def has_mod(self, *codes: str) -> pd.Series:
         wanted = set(codes)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
-from ..values import first_positions, map_unique
+from ..values import first_positions
 from .base import AMBER, RED, check, dx_list, field, map_coded
 
 
@@ -69,7 +69,7 @@ def _not_billable(lines, idx):
        "The supporting diagnosis {support_dx} ({support_desc}) is an unspecified code, which payers "
        "often reject as support. Document and code the specific condition (type, site, side).")
 def dx_unspecified(lines):
-    return map_unique(lines.supporting, lambda i: i is not None and i.unspecified).astype(bool)
+    return lines.map_supporting(lambda i: i is not None and i.unspecified).astype(bool)
 
 
 @field("support_dx")

@@ -15,12 +15,12 @@ def _fmt_num(x) -> str:
 
 @field("cpt")
 def _cpt(lines, idx):
-    return map_coded(lines.cpt[idx], lambda c: c or "(blank code)")
+    return lines.coded("CPT/HCPCS", idx, lambda c: c or "(blank code)")
 
 
 @field("payer")
 def _payer(lines, idx):
-    return map_coded(lines.c["Payer"][idx], lambda p: p or "(blank payer)")
+    return lines.coded("Payer", idx, lambda p: p or "(blank payer)")
 
 
 @field("dos")
