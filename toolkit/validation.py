@@ -20,7 +20,7 @@ from .checks import CHECKS, ORDER, SEVERITY_RANK, ClaimLines
 from .codesets.icd10cm import CodeSets
 from .rules import prepare_payers, prepare_rules
 from .tables import CLAIMS
-from .values import coerce_table, first_positions, object_ids
+from .values import coerce_table_numbered, first_positions, object_ids
 
 Status = Literal["GREEN", "AMBER", "RED"]  # a line's Status column (CONTRACT §2)
 GREEN: Status = "GREEN"
@@ -79,7 +79,7 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
     if edits is not None and not hasattr(edits, "ptp"):  # a path to an index from 'mednec codeset ncci-build'
         from .codesets.ncci import NcciEdits
         edits = NcciEdits.open(edits)
-    typed = coerce_table(CLAIMS, claims)
+    typed, numbering = coerce_table_numbered(CLAIMS, claims)
     original_index = None
     if not typed.index.is_unique:  # a caller's frame; lines are told apart by position
         original_index, typed = typed.index, typed.reset_index(drop=True)
@@ -87,7 +87,7 @@ def run_checks(claims: pd.DataFrame, rules: pd.DataFrame | None = None, payers: 
         from .checks.history import DenialHistory
         denials = DenialHistory(denials)
     lines = ClaimLines(typed, prepare_rules(rules), prepare_payers(payers), today=today, codesets=codesets,
-                       edits=edits, denials=denials, therapy_codes=therapy_codes)
+                       edits=edits, denials=denials, therapy_codes=therapy_codes, numbering=numbering)
 
     messages = []
     keys: list[list[np.ndarray]] = [[], [], [], []]  # per finding: line position, severity and contract rank, check

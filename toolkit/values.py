@@ -293,9 +293,15 @@ def _converter(series: pd.Series, fn, kind: str):
     return convert
 
 
-def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None) -> pd.Series:
-    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
+def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None,
+                    numbering: dict[str, Factor] | None = None) -> pd.Series:
+    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell.
+    ``numbering``: where to leave the converted column's numbering (see ``coerce_table``)."""
     codes, mapped = map_distinct(series, _converter(series, fn, kind), factor)
+    if numbering is not None:  # each line's number and the converted value of each number (blank included)
+        missing = codes < 0
+        numbering[str(series.name)] = ((np.where(missing, len(mapped) - 1, codes), mapped) if missing.any()
+                                       else (codes, mapped[:-1]))
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
 
 
@@ -358,14 +364,16 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
     return pd.Series(out, index=series.index, name=series.name, dtype=object)
 
 
-def convert_column(series: pd.Series, kind: str, factor: Factor | None = None) -> pd.Series:
+def convert_column(series: pd.Series, kind: str, factor: Factor | None = None,
+                   numbering: dict[str, Factor] | None = None) -> pd.Series:
     """Convert one raw column to its kind; raises ``InputError`` naming the first bad cell.
-    ``factor``: the column already numbered by distinct value (``coerce_table`` has it)."""
+    ``factor``: the column already numbered by distinct value (``coerce_table`` has it);
+    ``numbering``: where a text column converted per distinct value leaves its numbering."""
     if kind == "text":
         stripped = _text_of_strings(series)
-        return stripped if stripped is not None else _convert_unique(series, to_text, "text", factor)
+        return stripped if stripped is not None else _convert_unique(series, to_text, "text", factor, numbering)
     if kind == "code":
-        return _convert_unique(series, to_code, "text", factor)
+        return _convert_unique(series, to_code, "text", factor, numbering)
     if kind == "date":
         return _typed_unique(series, parse_date, "date", "datetime64[ns]", factor)
     if kind == "number":
@@ -449,10 +457,18 @@ def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 
 def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Headers canonicalised, every contract column present and converted; extras untouched."""
+    return coerce_table_numbered(spec, frame)[0]
+
+
+def coerce_table_numbered(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Factor]]:
+    """``coerce_table``, and the numbering of each text column it converted per distinct value:
+    each line's number (a number per raw value: two spellings of one text keep two numbers) and
+    the converted text of each number.  The checks number these columns again otherwise."""
     frame = canonical_headers(spec, frame)
     factors = {col: _blank_factor(frame[col]) or _factor(frame[col]) for col in frame.columns}  # numbered once
     refuse_control_characters(frame, {col: f[1] for col, f in factors.items() if f is not None})
     attrs = dict(frame.attrs)
+    numbering: dict[str, Factor] = {}
     out = {}
     for col in frame.columns:
         out[col] = frame[col]
@@ -462,10 +478,10 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
         raw = raw.copy(deep=False)  # its own name and attrs; the values are only read
         raw.name = column.header
         raw.attrs = attrs
-        out[column.header] = convert_column(raw, column.kind, factors.get(column.header))
+        out[column.header] = convert_column(raw, column.kind, factors.get(column.header), numbering)
     result = pd.DataFrame(out, index=frame.index)
     result.attrs = attrs
-    return result
+    return result, numbering
 
 
 def setting(settings: dict | None, key: str) -> str:

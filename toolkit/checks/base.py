@@ -112,7 +112,7 @@ class ClaimLines:
 
     def __init__(self, claims: pd.DataFrame, rules: pd.DataFrame, payers: pd.DataFrame, *,
                  today: dt.date, codesets: CodeSets, edits=None, denials=None,
-                 therapy_codes: frozenset[str] | None = None):
+                 therapy_codes: frozenset[str] | None = None, numbering: dict | None = None):
         self.c = claims
         self.index = claims.index
         self.rules = rules
@@ -123,7 +123,8 @@ class ClaimLines:
         self.denials = denials  # a checks.history.DenialHistory, or None: DENIAL_HISTORY is off
         self.therapy_codes = therapy_codes  # the practice's "always therapy" list (Settings), or None: the default
         self._masks: dict[str, pd.Series] = {}
-        self._derived: dict[str, object] = {}
+        # Columns coerce_table already numbered (values.coerce_table_numbered), for ``factor``.
+        self._derived: dict[str, object] = {f"factor:{h}": f for h, f in (numbering or {}).items()}
 
     # ---- generic helpers
     def mask(self, code: str) -> pd.Series:
@@ -262,7 +263,7 @@ class ClaimLines:
         """Each line's diagnoses as a number, and the distinct diagnosis tuples (in order of first
         appearance).  The Dx Codes text is numbered once, each distinct text split once, and the
         few thousand tuples numbered (texts such as "M17.11" and "m1711" give one tuple)."""
-        text_codes, texts = pd.factorize(self.c["Dx Codes"].to_numpy(dtype=object), use_na_sentinel=True)
+        text_codes, texts = self.factor("Dx Codes")
         missing = [()] if (text_codes < 0).any() else []  # the last slot: a missing value (code −1)
         parsed = np.empty(len(texts) + len(missing), dtype=object)  # (np.array would make tuples a 2-D array)
         normal: dict[str, str] = {}  # each distinct code as typed, normalised once (not once per text)
@@ -416,7 +417,7 @@ class ClaimLines:
     @cached_property
     def _mods_factor(self) -> tuple[np.ndarray, list]:
         """Each line's modifiers as a number into the list of distinct modifier tuples."""
-        codes, uniques = pd.factorize(self.c["Modifiers"].to_numpy(dtype=object), use_na_sentinel=True)
+        codes, uniques = self.factor("Modifiers")
         parsed = [_split_mods(u or "") for u in uniques]
         return np.where(codes < 0, len(parsed), codes), parsed
 
