@@ -57,3 +57,15 @@ def test_id_columns_read_in_one_pass_say_what_to_text_says_of_each_id():
     for extra in ([], ["N/A", "NULL", "Unknown", "?", "--", "n.a."], [" MRN1 ", "MRN2\t"], ["\u212aelvin", "NONE"]):
         column = pd.Series(ids + extra, dtype=object)
         assert _text_of_strings(column).tolist() == [to_text(v) for v in ids + extra]
+
+
+def test_numbering_by_object_gives_pandas_numbers_for_shared_and_for_distinct_objects():
+    from toolkit.values import factorize_objects
+
+    shared = ["M17.11", "M54.50", "M17.11", None, float("nan"), "M54.50", "".join(["M17", ".11"])] * 400
+    copies = [("x" + str(i % 7))[1:] for i in range(3000)]  # equal texts, each its own object
+    for values in (np.array(shared, dtype=object), np.array(copies, dtype=object)):
+        codes, uniques = factorize_objects(values)
+        want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
+        assert codes.tolist() == want_codes.tolist()
+        assert list(uniques) == list(want_uniques)

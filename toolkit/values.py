@@ -256,7 +256,24 @@ def _mostly_distinct(values: np.ndarray) -> bool:
 def _factor(series: pd.Series) -> Factor | None:
     """The column numbered by distinct value, when its values repeat (None: mostly distinct)."""
     values = series.to_numpy(dtype=object)
-    return None if _mostly_distinct(values) else pd.factorize(values, use_na_sentinel=True)
+    return None if _mostly_distinct(values) else factorize_objects(values)
+
+
+def factorize_objects(values: np.ndarray) -> Factor:
+    """``pd.factorize(values, use_na_sentinel=True)`` (the same numbers and distinct values), with
+    each distinct *object* hashed once: pandas' CSV reader hands a repeated text as a few shared
+    objects (100,000 dates of service are 448 objects), and numbering their addresses is cheaper
+    than hashing 100,000 texts.  Mostly distinct objects (a workbook's cells, each its own
+    object) are numbered by value as usual, judged by the first 1,000."""
+    head = values[:1000]
+    if len(set(map(id, head.tolist()))) * 2 > len(head):
+        return pd.factorize(values, use_na_sentinel=True)
+    object_codes = pd.factorize(object_ids(values))[0]
+    first = first_positions(object_codes)
+    if len(first) * 2 > len(values):
+        return pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = pd.factorize(values[first], use_na_sentinel=True)
+    return codes[object_codes], uniques
 
 
 def _blank_factor(series: pd.Series) -> Factor | None:
@@ -269,8 +286,7 @@ def _blank_factor(series: pd.Series) -> Factor | None:
 
 def map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each line's number and ``fn`` of each distinct value (the last slot: of a missing value)."""
-    codes, uniques = factor if factor is not None else pd.factorize(series.to_numpy(dtype=object),
-                                                                    use_na_sentinel=True)
+    codes, uniques = factor if factor is not None else factorize_objects(series.to_numpy(dtype=object))
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
-from ..values import first_positions, map_distinct, map_unique, object_ids
+from ..values import factorize_objects, first_positions, map_distinct, map_unique, object_ids
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
 RED: Severity = "RED"
@@ -142,8 +142,7 @@ class ClaimLines:
     def factor(self, header: str) -> tuple[np.ndarray, np.ndarray]:
         """A Claims column numbered by distinct value (−1: blank) once per run, shared by the checks
         and message fields that read it (each hashed the column's 100,000 texts again)."""
-        return self.derived("factor:" + header, lambda lines: pd.factorize(
-            lines.c[header].to_numpy(dtype=object), use_na_sentinel=True))
+        return self.derived("factor:" + header, lambda lines: factorize_objects(lines.c[header].to_numpy(dtype=object)))
 
     def map_column(self, header: str, fn: Callable[[object], object]) -> pd.Series:
         """``map_unique(self.c[header], fn)`` on the shared numbering (``factor``)."""
