@@ -80,6 +80,25 @@ def _escape(value, sep: str) -> str:
     return text
 
 
+def _escape_all(values: list, sep: str) -> list[str]:
+    """``_escape`` of each value, with the text case inlined: a report column holds 20,000
+    distinct findings sentences, and two calls per sentence were half the cost."""
+    start = FORMULA_START
+    out = []
+    for value in values:
+        if type(value) is not str:
+            out.append(_escape(value, sep))
+            continue
+        if value.startswith(start):
+            value = "'" + value  # csv_guard
+        if '"' in value:
+            value = '"' + value.replace('"', '""') + '"'
+        elif sep in value or "\n" in value or "\r" in value:
+            value = f'"{value}"'  # one copy of a 600-character sentence, not two
+        out.append(value)
+    return out
+
+
 def _column_cells(column: pd.Series, sep: str) -> list[str]:
     """A column's cells as CSV text; each distinct value is escaped once."""
     codes, cells = _column_table(column, sep)
@@ -103,7 +122,7 @@ def _column_table(column: pd.Series, sep: str) -> tuple[np.ndarray | None, list[
     if plain is not None:
         return None, plain
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return codes, [_escape(u, sep) for u in uniques] + [""]  # code -1 (a missing value) takes the last slot: ""
+    return codes, _escape_all(list(uniques), sep) + [""]  # code -1 (a missing value) takes the last slot: ""
 
 
 def _shared_cells(values: np.ndarray, sep: str) -> tuple[np.ndarray, list[str]] | None:
@@ -117,7 +136,7 @@ def _shared_cells(values: np.ndarray, sep: str) -> tuple[np.ndarray, list[str]] 
     if len(objects) * 2 > len(values):
         return None
     first = first_positions(codes)  # a position holding each object
-    return codes, [_escape(v, sep) for v in values[first].tolist()]
+    return codes, _escape_all(values[first].tolist(), sep)
 
 
 def _plain_text(values: np.ndarray, sep: str) -> list[str] | None:
