@@ -98,6 +98,15 @@ class Coded(NamedTuple):
     texts: np.ndarray  # object array
 
 
+def _coded(codes: np.ndarray, values: list, fn: Callable[[object], object]) -> Coded:
+    """A message field from each flagged line's number into ``values``: ``fn`` of each value used."""
+    at, used = pd.factorize(codes)
+    texts = np.empty(len(used), dtype=object)
+    for i, u in enumerate(used.tolist()):
+        texts[i] = fn(values[u])
+    return Coded(at, texts)
+
+
 def map_coded(series: pd.Series, fn: Callable[[object], object]) -> Coded:
     """``map_unique`` for a message field: ``fn`` once per distinct value (blanks as ``fn(None)``)."""
     codes, mapped = map_distinct(series, fn)
@@ -390,6 +399,12 @@ class ClaimLines:
             mapped[i] = fn(info)
         return pd.Series(mapped[codes], index=self.index, dtype=object)
 
+    def coded_supporting(self, idx: pd.Index, fn: Callable[[object], object]) -> Coded:
+        """``self.supporting[idx].map(fn)`` as a message field: ``fn`` once per distinct DxInfo."""
+        values = self.supporting.to_numpy(dtype=object)[self.index.get_indexer(idx)]
+        codes = pd.factorize(object_ids(values))[0]
+        return _coded(codes, values[first_positions(codes)].tolist(), fn)
+
     @cached_property
     def any_covered(self) -> pd.Series:
         """The applicable rule covers one of the line's diagnoses (or puts no condition on them)."""
@@ -427,6 +442,11 @@ class ClaimLines:
         for i, mods in enumerate([*uniques, ()]):
             mapped[i] = fn(mods)
         return pd.Series(mapped[codes], index=self.index, dtype=object)
+
+    def coded_mods(self, idx: pd.Index, fn: Callable[[tuple[str, ...]], object]) -> Coded:
+        """``self.mods[idx].map(fn)`` as a message field: ``fn`` once per distinct Modifiers text."""
+        codes, uniques = self._mods_factor
+        return _coded(codes[self.index.get_indexer(idx)], [*uniques, ()], fn)
 
     def has_mod(self, *codes: str) -> pd.Series:
         wanted = set(codes)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import format_dx
 from ..values import first_positions
-from .base import AMBER, RED, check, dx_list, field, map_coded
+from .base import AMBER, RED, Coded, check, dx_list, field, map_coded
 
 
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
@@ -27,9 +27,16 @@ def dx_invalid(lines):
 
 @field("invalid_dx")
 def _invalid_dx(lines, idx):
-    bad = [[c for c, i in zip(dx, infos) if i is None]
-           for dx, infos in zip(lines.dx[idx], lines.dx_info[idx])]
-    return pd.Series([f"{dx_list(b)} {'is' if len(b) == 1 else 'are'}" for b in bad], index=idx)
+    # Once per distinct (diagnoses, release), the pair _dx_info_factor numbers.
+    codes, infos_of = lines._dx_info_factor
+    pos = lines.index.get_indexer(idx)
+    at, used = pd.factorize(codes[pos])
+    dx = lines.dx.to_numpy(dtype=object)[pos[first_positions(at)]]
+    texts = np.empty(len(used), dtype=object)
+    for k, (u, line_dx) in enumerate(zip(used.tolist(), dx.tolist())):
+        bad = [c for c, i in zip(line_dx, infos_of[u]) if i is None]
+        texts[k] = f"{dx_list(bad)} {'is' if len(bad) == 1 else 'are'}"
+    return Coded(at, texts)
 
 
 @field("codeset")

@@ -126,11 +126,11 @@ def bilateral_unsupported(lines):
 
 @field("bilateral_mods")
 def _bilateral_mods(lines, idx):
-    return lines.mods[idx].map(lambda m: "modifier 50" if "50" in m else "RT and LT")
+    return lines.coded_mods(idx, lambda m: "modifier 50" if "50" in m else "RT and LT")
 
 
 @field("one_side")
 def _one_side(lines, idx):
-    return lines.supporting[idx].map(lambda i: _SIDE_NAME.get(i.side, "one") if i is not None else "one")
+    return lines.coded_supporting(idx, lambda i: _SIDE_NAME.get(i.side, "one") if i is not None else "one")
 
 

@@ -52,7 +52,7 @@ def _modifier_problem(lines, idx):
         if len(mods) > 4:
             parts.append(f"{len(mods)} modifiers on one line.")
         return " ".join(parts)
-    return lines.mods[idx].map(say)
+    return lines.coded_mods(idx, say)
 
 
 def _conflicts(mods: tuple[str, ...]) -> list[str]:
@@ -75,7 +75,7 @@ def modifier_conflict(lines):
 
 @field("modifier_conflicts")
 def _modifier_conflicts(lines, idx):
-    return lines.mods[idx].map(lambda m: "; ".join(_conflicts(m)))
+    return lines.coded_mods(idx, lambda m: "; ".join(_conflicts(m)))
 
 
 @check("LATERALITY_MISSING", AMBER, "procedure",
@@ -109,4 +109,4 @@ def _side_modifier(lines, idx):
 
 @field("dx_side")
 def _dx_side(lines, idx):
-    return lines.supporting[idx].map(lambda i: _SIDE_NAME.get(i.side, "") if i is not None else "")
+    return lines.coded_supporting(idx, lambda i: _SIDE_NAME.get(i.side, "") if i is not None else "")
