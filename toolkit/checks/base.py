@@ -14,7 +14,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -98,7 +98,7 @@ class Coded(NamedTuple):
     texts: np.ndarray  # object array
 
 
-def _coded(codes: np.ndarray, values: list, fn: Callable[[object], object]) -> Coded:
+def _coded(codes: np.ndarray, values: list, fn: Callable[[Any], object]) -> Coded:
     """A message field from each flagged line's number into ``values``: ``fn`` of each value used."""
     at, used = pd.factorize(codes)
     texts = np.empty(len(used), dtype=object)
