@@ -122,10 +122,12 @@ class ClaimLines:
     def __init__(self, claims: pd.DataFrame, rules: pd.DataFrame, payers: pd.DataFrame, *,
                  today: dt.date, codesets: CodeSets, edits=None, denials=None,
                  therapy_codes: frozenset[str] | None = None, numbering: dict | None = None):
-        self.c = claims
+        # The checks read the tables without their attrs (file, sheet, ...): pandas deep-copies a
+        # frame's attrs into every column taken and every result, 500 copies a run.
+        self.c = _without_attrs(claims)
         self.index = claims.index
-        self.rules = rules
-        self.payers = payers
+        self.rules = _without_attrs(rules)
+        self.payers = _without_attrs(payers)
         self.today = pd.Timestamp(today)
         self.codesets = codesets
         self.edits = edits  # an NcciEdits index (PTP pairs, MUE values), or None: those checks are off
@@ -488,6 +490,15 @@ class ClaimLines:
         messages = np.empty(len(first), dtype=object)
         messages[:] = list(map("".join, zip(*columns)))
         return messages[combo]
+
+
+def _without_attrs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same frame (its data shared, not copied) with no attrs."""
+    if not frame.attrs:
+        return frame
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    return bare
 
 
 def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
