@@ -495,7 +495,9 @@ def coerce_table_numbered(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.Data
         raw.name = column.header
         raw.attrs = attrs
         out[column.header] = convert_column(raw, column.kind, factors.get(column.header), numbering)
-    result = pd.DataFrame(out, index=frame.index)
+    # copy=False: the converted columns are new arrays already; copying them into one block per
+    # dtype cost 0.008 s at 100,000 lines for nothing (the checks read column by column).
+    result = pd.DataFrame(out, index=frame.index, copy=False)
     result.attrs = attrs
     return result, numbering
 
