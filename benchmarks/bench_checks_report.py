@@ -47,16 +47,16 @@ BARE_READ = ("import sys, time; t = time.process_time(); import pandas as pd; "
              "pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False); print(time.process_time() - t)")
 
 
-def _phases(tree: Path, src: Path, payers: Path, out: Path, repeats: int) -> dict[str, float]:
+def _phases(tree: Path, src: Path, payers: Path, out: Path) -> dict[str, float]:
+    """One fresh process of ``PHASES`` with ``tree``'s mednec: its CPU seconds per stage."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    runs = []
-    for _ in range(repeats):
-        done = subprocess.run([sys.executable, "-c", PHASES, str(src), str(SAMPLE / "rules.csv"), str(payers),
-                               str(out)], env=env, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(done.stderr)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    out.unlink(missing_ok=True)  # replacing last run's 50 MB report would be timed as the writer's
+    # cwd: the output's folder, so that ``import toolkit`` finds TREE's and not the current folder's.
+    done = subprocess.run([sys.executable, "-c", PHASES, str(src), str(SAMPLE / "rules.csv"), str(payers), str(out)],
+                          env=env, capture_output=True, text=True, cwd=out.parent)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(lines: int, repeats: int, before: Path | None) -> None:
@@ -72,16 +72,22 @@ def main(lines: int, repeats: int, before: Path | None) -> None:
         bare = statistics.median(
             float(subprocess.run([sys.executable, "-c", BARE_READ, str(claims)], capture_output=True, text=True,
                                  check=True).stdout) for _ in range(repeats))
-        trees = [("this tree", here)] + ([("--before", before)] if before else [])
+        trees = [("this tree", here)] + ([("--before", before.resolve())] if before else [])
         print(f"{lines:,} lines; CPU seconds, median of {repeats} fresh processes each")
         print(f"bare pandas read of the CSV (import included): {bare:5.2f} s")
         print(f"{'':10s} {'input':6s} {'run_checks':>10s} {'write_report':>12s} {'both':>6s} {'x bare read':>11s}")
-        for name, tree in trees:
-            for label, src, payer_file in (("CSV", claims, SAMPLE / "payers.csv"), ("837P", batch, payers)):
-                got = _phases(tree, src, payer_file, tmp / f"report-{label}.csv", repeats)
-                both = got["run_checks"] + got["write_report"]
-                print(f"{name:10s} {label:6s} {got['run_checks']:10.3f} {got['write_report']:12.3f} {both:6.3f} "
-                      f"{both / bare:10.2f}x")
+        inputs = (("CSV", claims, SAMPLE / "payers.csv"), ("837P", batch, payers))
+        runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+        for _ in range(repeats):  # the trees and inputs alternate, so a busy spell hits them alike
+            for name, tree in trees:
+                for label, src, payer_file in inputs:
+                    runs.setdefault((name, label), []).append(
+                        _phases(tree, src, payer_file, tmp / f"report-{label}.csv"))
+        for (name, label), got in runs.items():
+            checks = statistics.median(r["run_checks"] for r in got)
+            report = statistics.median(r["write_report"] for r in got)
+            both = statistics.median(r["run_checks"] + r["write_report"] for r in got)
+            print(f"{name:10s} {label:6s} {checks:10.3f} {report:12.3f} {both:6.3f} {both / bare:10.2f}x")
 
 
 if __name__ == "__main__":

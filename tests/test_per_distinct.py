@@ -69,3 +69,16 @@ def test_numbering_by_object_gives_pandas_numbers_for_shared_and_for_distinct_ob
         want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
         assert codes.tolist() == want_codes.tolist()
         assert list(uniques) == list(want_uniques)
+
+
+def test_joined_runs_join_each_run_as_a_plain_join_would():
+    from toolkit.validation import _joined_runs
+
+    rng = np.random.default_rng(3)
+    texts = [f"t{i}" for i in range(50)]
+    sizes = rng.integers(2, 9, size=400)
+    starts = np.cumsum(sizes) - sizes
+    numbers = rng.integers(0, 50, size=int(sizes.sum()))
+    items = [texts[k] for k in numbers.tolist()]
+    got = _joined_runs(numbers, items, starts, sizes, "; ")
+    assert got.tolist() == ["; ".join(items[a:a + k]) for a, k in zip(starts.tolist(), sizes.tolist())]

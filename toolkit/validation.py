@@ -213,9 +213,18 @@ def _joined_runs(numbers: np.ndarray, texts: list, starts: np.ndarray, sizes: np
     sequence of ``numbers`` (the texts' numbers) and shared by the runs that repeat it."""
     width = int(numbers.max()) + 2
     key = np.zeros(len(starts), dtype=np.int64)
-    for r in range(int(sizes.max())):  # each run's sequence, numbered one position at a time
-        at = np.minimum(starts + r, len(numbers) - 1)
-        key = pd.factorize(key * width + np.where(sizes > r, numbers[at] + 1, 0))[0].astype(np.int64)
+    # Each run's sequence, numbered as many positions at a time as fit in 62 bits (key < bound;
+    # runs x texts stays far below 2**62, so one position always fits).
+    bound, r, longest = 1, 0, int(sizes.max())
+    while r < longest:
+        while True:
+            at = np.minimum(starts + r, len(numbers) - 1)
+            key = key * width + np.where(sizes > r, numbers[at] + 1, 0)
+            bound, r = bound * width, r + 1
+            if r == longest or bound * width >= 2 ** 62:
+                break
+        key = pd.factorize(key)[0].astype(np.int64)
+        bound = len(starts)
     first, which = first_positions(key), key
     table = np.empty(len(first), dtype=object)
     table[:] = [glue.join(texts[a:a + k]) for a, k in zip(starts[first].tolist(), sizes[first].tolist())]
