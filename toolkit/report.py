@@ -174,11 +174,19 @@ def csv_pieces(frame: pd.DataFrame, *, sep: str = ",", header: bool = True, line
     glue, end = out(sep), out(lineterminator)
     if header:
         yield out(sep.join(_escape(str(c), sep) for c in frame.columns) + lineterminator)
-    columns = []
+    tables = []
     for c in frame.columns:
         codes, texts = _column_table(frame[c], sep)
-        cells: list = texts if encoding is None else [t.encode(encoding) for t in texts]
-        columns.append(cells if codes is None else np.asarray(cells, dtype=object)[codes].tolist())
+        tables.append((codes, texts if encoding is None else [t.encode(encoding) for t in texts]))
+    # Trailing columns with one cell for every line (Validated At, a single Code Set) end each line
+    # as one piece: fewer cells to join per line.
+    while len(frame) and len(tables) > 1:
+        last_codes, last_cells = tables[-1]
+        if last_codes is None or not (last_codes == last_codes[0]).all():
+            break
+        tables.pop()
+        end = glue + last_cells[last_codes[0]] + end
+    columns = [cells if codes is None else np.asarray(cells, dtype=object)[codes].tolist() for codes, cells in tables]
     for start in range(0, len(frame), rows_per_piece):
         rows = zip(*(col[start:start + rows_per_piece] for col in columns))
         yield end.join(map(glue.join, rows)) + end
