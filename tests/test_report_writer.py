@@ -50,3 +50,14 @@ def test_hostile_and_odd_cells_are_written_as_to_csv_writes_them():
 def test_a_lone_carriage_return_is_quoted():
     """Python 3.11's csv leaves it bare (3.12 quotes it); bare, it splits the row in most readers."""
     assert csv_text(pd.DataFrame({"a": ["one\rtwo"]}), lineterminator="\n") == 'a\n"one\rtwo"\n'
+
+
+def test_columns_the_same_on_every_line_are_written_as_to_csv_writes_them():
+    """Trailing columns with one value (Validated At, Code Set) end each line as one piece."""
+    frame = pd.DataFrame({
+        "id": ["a", "b", "c"], "n": [1, 1, 1], "stamp": ["2026-11-27 09:00"] * 3,
+        "quoted": ["x, y"] * 3, "blank": [None] * 3, "guarded": ["=1+1"] * 3,
+    })
+    assert csv_text(frame) == pandas_bytes(frame)
+    assert csv_text(frame[["n", "stamp"]]) == pandas_bytes(frame[["n", "stamp"]])  # every column constant
+    assert csv_text(frame.iloc[:0]) == pandas_bytes(frame.iloc[:0])

@@ -11,6 +11,7 @@ import numbers
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .codesets.icd10cm import format_dx, normalize_dx
@@ -165,13 +166,26 @@ def prepare_payers(payers: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def match_rules(payer: pd.Series, cpt: pd.Series, dos: pd.Series, rules: pd.DataFrame) -> pd.Series:
-    """For each claim line, the position in ``rules`` of the rule that applies (−1 for none)."""
-    from .values import map_unique
+    """For each claim line, the position in ``rules`` of the rule that applies (−1 for none).
 
-    lines = pd.DataFrame({"_payer": map_unique(payer, payer_key).to_numpy(), "_cpt": cpt.to_numpy(),
-                          "_dos": dos.to_numpy(), "_line": range(len(payer))})
-    if rules.empty or lines.empty:
+    Matched once per distinct (payer, code, date of service), a few thousand at 100,000 lines,
+    and spread to the lines: the rule depends on nothing else."""
+    from .values import first_positions, map_distinct
+
+    if rules.empty or not len(payer):
         return pd.Series(-1, index=payer.index, dtype="int64")
+    payer_codes, payer_keys = map_distinct(payer, payer_key)
+    combo = np.zeros(len(payer), dtype=np.int64)
+    for codes in (payer_codes, pd.factorize(cpt.to_numpy(dtype=object))[0], pd.factorize(dos.to_numpy())[0]):
+        combo = pd.factorize(combo * (int(codes.max()) + 2) + codes + 1)[0].astype(np.int64)  # −1 (missing): 0
+    first = first_positions(combo)
+    chosen = _match_distinct(payer_keys[payer_codes[first]], cpt.to_numpy()[first], dos.to_numpy()[first], rules)
+    return pd.Series(chosen[combo], index=payer.index, dtype="int64")
+
+
+def _match_distinct(payer_keys: np.ndarray, cpt: np.ndarray, dos: np.ndarray, rules: pd.DataFrame) -> np.ndarray:
+    """``match_rules`` for lines given by their payer key, code and date (distinct lines)."""
+    lines = pd.DataFrame({"_payer": payer_keys, "_cpt": cpt, "_dos": dos, "_line": range(len(payer_keys))})
     cand = lines.merge(
         rules[["_payer", "_cpt", "Effective From", "Effective To"]].assign(_rule=range(len(rules))),
         on=["_payer", "_cpt"], how="inner")
@@ -180,7 +194,6 @@ def match_rules(payer: pd.Series, cpt: pd.Series, dos: pd.Series, rules: pd.Data
     cand = cand[ok].sort_values(["_line", "Effective From", "_rule"], ascending=[True, False, True],
                                 na_position="last")
     first = cand.drop_duplicates("_line")
-    out = pd.Series(-1, index=range(len(payer)), dtype="int64")
-    out.loc[first["_line"].to_numpy()] = first["_rule"].to_numpy()
-    out.index = payer.index
+    out = np.full(len(payer_keys), -1, dtype=np.int64)
+    out[first["_line"].to_numpy()] = first["_rule"].to_numpy()
     return out

@@ -8,6 +8,7 @@ a few hundred distinct dates.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import itertools
 import math
@@ -220,6 +221,28 @@ def map_unique(series: pd.Series, fn) -> pd.Series:
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
 
 
+def object_ids(values: np.ndarray) -> np.ndarray:
+    """``id`` of each item of an object array, read from the array's own pointers (in CPython an
+    object's id is its address, and an object array holds those addresses) instead of calling
+    ``id`` once per line: 4 ms a column at 100,000 lines, against 0.1 ms.  How the report and the
+    summary number texts the checks share (one string object per distinct message)."""
+    values = np.ascontiguousarray(values, dtype=object)
+    if not len(values):
+        return np.empty(0, dtype=np.uintp)
+    pointers = (ctypes.c_size_t * len(values)).from_address(values.__array_interface__["data"][0])
+    return np.frombuffer(memoryview(pointers), dtype=np.uintp).copy()  # copied while ``values`` holds them
+
+
+def first_positions(codes: np.ndarray) -> np.ndarray:
+    """Where each number first appears, for numbers as ``pd.factorize`` gives them (0, 1, 2, … in
+    order of first appearance): ``np.unique(codes, return_index=True)[1]`` without its sort, and
+    ``codes`` is already that call's inverse."""
+    if not len(codes):
+        return np.empty(0, dtype=np.intp)
+    top = np.maximum.accumulate(codes)
+    return np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
+
+
 Factor = tuple[np.ndarray, np.ndarray]  # pd.factorize of a column: each line's number, the distinct values
 
 
@@ -233,7 +256,24 @@ def _mostly_distinct(values: np.ndarray) -> bool:
 def _factor(series: pd.Series) -> Factor | None:
     """The column numbered by distinct value, when its values repeat (None: mostly distinct)."""
     values = series.to_numpy(dtype=object)
-    return None if _mostly_distinct(values) else pd.factorize(values, use_na_sentinel=True)
+    return None if _mostly_distinct(values) else factorize_objects(values)
+
+
+def factorize_objects(values: np.ndarray) -> Factor:
+    """``pd.factorize(values, use_na_sentinel=True)`` (the same numbers and distinct values), with
+    each distinct *object* hashed once: pandas' CSV reader hands a repeated text as a few shared
+    objects (100,000 dates of service are 448 objects), and numbering their addresses is cheaper
+    than hashing 100,000 texts.  Mostly distinct objects (a workbook's cells, each its own
+    object) are numbered by value as usual, judged by the first 1,000."""
+    head = values[:1000]
+    if len(set(map(id, head.tolist()))) * 2 > len(head):
+        return pd.factorize(values, use_na_sentinel=True)
+    object_codes = pd.factorize(object_ids(values))[0]
+    first = first_positions(object_codes)
+    if len(first) * 2 > len(values):
+        return pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = pd.factorize(values[first], use_na_sentinel=True)
+    return codes[object_codes], uniques
 
 
 def _blank_factor(series: pd.Series) -> Factor | None:
@@ -246,8 +286,7 @@ def _blank_factor(series: pd.Series) -> Factor | None:
 
 def map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each line's number and ``fn`` of each distinct value (the last slot: of a missing value)."""
-    codes, uniques = factor if factor is not None else pd.factorize(series.to_numpy(dtype=object),
-                                                                    use_na_sentinel=True)
+    codes, uniques = factor if factor is not None else factorize_objects(series.to_numpy(dtype=object))
     mapped = np.empty(len(uniques) + 1, dtype=object)
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)
@@ -270,9 +309,15 @@ def _converter(series: pd.Series, fn, kind: str):
     return convert
 
 
-def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None) -> pd.Series:
-    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell."""
+def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None,
+                    numbering: dict[str, Factor] | None = None) -> pd.Series:
+    """``map_unique`` that turns a conversion failure into an ``InputError`` naming the cell.
+    ``numbering``: where to leave the converted column's numbering (see ``coerce_table``)."""
     codes, mapped = map_distinct(series, _converter(series, fn, kind), factor)
+    if numbering is not None:  # each line's number and the converted value of each number (blank included)
+        missing = codes < 0
+        numbering[str(series.name)] = ((np.where(missing, len(mapped) - 1, codes), mapped) if missing.any()
+                                       else (codes, mapped[:-1]))
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
 
 
@@ -285,6 +330,14 @@ def _typed_unique(series: pd.Series, fn, kind: str, dtype: str, factor: Factor |
     else:
         typed = pd.array(mapped, dtype=dtype)
     return pd.Series(typed[codes], index=series.index, name=series.name)
+
+
+def _numbers_unique(series: pd.Series, fn, kind: str, factor: Factor | None = None) -> pd.Series:
+    """``_convert_unique(...).astype(float)`` with the distinct values made floats before being
+    spread to the lines (turning 100,000 objects into floats cost as much as the parsing)."""
+    codes, mapped = map_distinct(series, _converter(series, fn, kind), factor)
+    numbers = pd.Series(mapped, dtype=object).astype(float).to_numpy()
+    return pd.Series(numbers[codes], index=series.index, name=series.name)
 
 
 def _describe(value) -> str:
@@ -303,6 +356,7 @@ _LONGEST_NOT_APPLICABLE = max(map(len, NOT_APPLICABLE))
 # Every upper/lower-case spelling of the not-applicable words ("N/A", "Null", ...): an ASCII text is
 # one of them exactly when its casefold is in NOT_APPLICABLE, and a set look-up spares casefolding
 # 100,000 IDs (a new string each).  Non-ASCII text is still casefolded (the Kelvin sign folds to k).
+_ASCII_SPACE = "".join(chr(i) for i in range(128) if chr(i).isspace())  # what str.strip takes off ASCII text
 _NOT_APPLICABLE_ANY_CASE = frozenset("".join(spelling) for word in NOT_APPLICABLE
                                      for spelling in itertools.product(*({c.lower(), c.upper()} for c in word)))
 
@@ -312,34 +366,46 @@ def _text_of_strings(series: pd.Series) -> pd.Series | None:
 
     There the once-per-distinct-value conversion gains nothing and pays for the factorising.
     None (use ``map_unique``) when the first 1,000 values repeat, or some value is not a string."""
+    if series.dtype.kind in "biufcmM":  # numbers or dates (an 837's blank columns are float NaN): not text
+        return None
     values = series.to_numpy(dtype=object)
     if not _mostly_distinct(values):  # repeated values (payers, names): once per distinct value is faster
         return None
     if pd.api.types.infer_dtype(values, skipna=False) != "string":
         return None
     na, any_case, longest = NOT_APPLICABLE, _NOT_APPLICABLE_ANY_CASE, _LONGEST_NOT_APPLICABLE
+    texts = values.tolist()
+    joined = "\x00".join(texts)
+    if joined.isascii() and joined.count("\x00") == len(texts) - 1 and not any(c in joined for c in _ASCII_SPACE) \
+            and any_case.isdisjoint(texts):
+        # The usual IDs: nothing to strip, and no value is a not-applicable word in any case
+        # (ASCII: no casefolding needed), so the values stay as they are; a few scans of the
+        # joined text instead of a Python test per ID.
+        return pd.Series(values.copy(), index=series.index, name=series.name, dtype=object)
     out = np.empty(len(values), dtype=object)
     out[:] = [t if len(t) > longest or (t not in any_case and (t.isascii() or t.casefold() not in na)) else ""
-              for t in map(str.strip, values.tolist())]
+              for t in map(str.strip, texts)]
     return pd.Series(out, index=series.index, name=series.name, dtype=object)
 
 
-def convert_column(series: pd.Series, kind: str, factor: Factor | None = None) -> pd.Series:
+def convert_column(series: pd.Series, kind: str, factor: Factor | None = None,
+                   numbering: dict[str, Factor] | None = None) -> pd.Series:
     """Convert one raw column to its kind; raises ``InputError`` naming the first bad cell.
-    ``factor``: the column already numbered by distinct value (``coerce_table`` has it)."""
+    ``factor``: the column already numbered by distinct value (``coerce_table`` has it);
+    ``numbering``: where a text column converted per distinct value leaves its numbering."""
     if kind == "text":
         stripped = _text_of_strings(series)
-        return stripped if stripped is not None else _convert_unique(series, to_text, "text", factor)
+        return stripped if stripped is not None else _convert_unique(series, to_text, "text", factor, numbering)
     if kind == "code":
-        return _convert_unique(series, to_code, "text", factor)
+        return _convert_unique(series, to_code, "text", factor, numbering)
     if kind == "date":
         return _typed_unique(series, parse_date, "date", "datetime64[ns]", factor)
     if kind == "number":
-        return _not_negative(series, _convert_unique(series, parse_number, "number", factor).astype(float))
+        return _not_negative(series, _numbers_unique(series, parse_number, "number", factor))
     if kind == "int":
-        return _not_negative(series, _convert_unique(series, _parse_int, "int", factor).astype(float))
+        return _not_negative(series, _numbers_unique(series, _parse_int, "int", factor))
     if kind == "money":
-        return _convert_unique(series, parse_money, "money", factor).astype(float)
+        return _numbers_unique(series, parse_money, "money", factor)
     if kind == "yn":
         return _typed_unique(series, parse_yn, "yn", "boolean", factor)
     raise ValueError(f"unknown column kind {kind}")
@@ -365,6 +431,8 @@ def refuse_control_characters(frame: pd.DataFrame, distinct: dict | None = None)
     Checked over each column's distinct values joined into one string (one regex pass);
     ``distinct``: column → its distinct values, where the caller has them already."""
     for column in frame.columns:
+        if frame[column].dtype.kind in "biufcmM":  # numbers and dates hold no text (an 837's blank columns)
+            continue
         values = frame[column].to_numpy(dtype=object)
         known = (distinct or {}).get(column)
         if known is None and pd.api.types.infer_dtype(values, skipna=False) == "string":
@@ -413,10 +481,18 @@ def canonical_headers(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 
 def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Headers canonicalised, every contract column present and converted; extras untouched."""
+    return coerce_table_numbered(spec, frame)[0]
+
+
+def coerce_table_numbered(spec: TableSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Factor]]:
+    """``coerce_table``, and the numbering of each text column it converted per distinct value:
+    each line's number (a number per raw value: two spellings of one text keep two numbers) and
+    the converted text of each number.  The checks number these columns again otherwise."""
     frame = canonical_headers(spec, frame)
     factors = {col: _blank_factor(frame[col]) or _factor(frame[col]) for col in frame.columns}  # numbered once
     refuse_control_characters(frame, {col: f[1] for col, f in factors.items() if f is not None})
     attrs = dict(frame.attrs)
+    numbering: dict[str, Factor] = {}
     out = {}
     for col in frame.columns:
         out[col] = frame[col]
@@ -426,10 +502,12 @@ def coerce_table(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
         raw = raw.copy(deep=False)  # its own name and attrs; the values are only read
         raw.name = column.header
         raw.attrs = attrs
-        out[column.header] = convert_column(raw, column.kind, factors.get(column.header))
-    result = pd.DataFrame(out, index=frame.index)
+        out[column.header] = convert_column(raw, column.kind, factors.get(column.header), numbering)
+    # copy=False: the converted columns are new arrays already; copying them into one block per
+    # dtype cost 0.008 s at 100,000 lines for nothing (the checks read column by column).
+    result = pd.DataFrame(out, index=frame.index, copy=False)
     result.attrs = attrs
-    return result
+    return result, numbering
 
 
 def setting(settings: dict | None, key: str) -> str:

@@ -14,14 +14,14 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
-from ..values import map_distinct, map_unique
+from ..values import factorize_objects, first_positions, map_distinct, map_unique, object_ids
 from .dxcodes import DxCodes, DxInfos, dx_infos, join_runs, parse_dx, run_of, tuples, within_runs
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
@@ -88,6 +88,15 @@ class Coded(NamedTuple):
     texts: np.ndarray  # object array
 
 
+def _coded(codes: np.ndarray, values: list, fn: Callable[[Any], object]) -> Coded:
+    """A message field from each flagged line's number into ``values``: ``fn`` of each value used."""
+    at, used = pd.factorize(codes)
+    texts = np.empty(len(used), dtype=object)
+    for i, u in enumerate(used.tolist()):
+        texts[i] = fn(values[u])
+    return Coded(at, texts)
+
+
 def map_coded(series: pd.Series, fn: Callable[[object], object]) -> Coded:
     """``map_unique`` for a message field: ``fn`` once per distinct value (blanks as ``fn(None)``)."""
     codes, mapped = map_distinct(series, fn)
@@ -102,18 +111,21 @@ class ClaimLines:
 
     def __init__(self, claims: pd.DataFrame, rules: pd.DataFrame, payers: pd.DataFrame, *,
                  today: dt.date, codesets: CodeSets, edits=None, denials=None,
-                 therapy_codes: frozenset[str] | None = None):
-        self.c = claims
+                 therapy_codes: frozenset[str] | None = None, numbering: dict | None = None):
+        # The checks read the tables without their attrs (file, sheet, ...): pandas deep-copies a
+        # frame's attrs into every column taken and every result, 500 copies a run.
+        self.c = _without_attrs(claims)
         self.index = claims.index
-        self.rules = rules
-        self.payers = payers
+        self.rules = _without_attrs(rules)
+        self.payers = _without_attrs(payers)
         self.today = pd.Timestamp(today)
         self.codesets = codesets
         self.edits = edits  # an NcciEdits index (PTP pairs, MUE values), or None: those checks are off
         self.denials = denials  # a checks.history.DenialHistory, or None: DENIAL_HISTORY is off
         self.therapy_codes = therapy_codes  # the practice's "always therapy" list (Settings), or None: the default
         self._masks: dict[str, pd.Series] = {}
-        self._derived: dict[str, object] = {}
+        # Columns coerce_table already numbered (values.coerce_table_numbered), for ``factor``.
+        self._derived: dict[str, object] = {f"factor:{h}": f for h, f in (numbering or {}).items()}
 
     # ---- generic helpers
     def mask(self, code: str) -> pd.Series:
@@ -127,6 +139,26 @@ class ClaimLines:
         if name not in self._derived:
             self._derived[name] = compute(self)
         return self._derived[name]
+
+    def factor(self, header: str) -> tuple[np.ndarray, np.ndarray]:
+        """A Claims column numbered by distinct value (−1: blank) once per run, shared by the checks
+        and message fields that read it (each hashed the column's 100,000 texts again)."""
+        return self.derived("factor:" + header, lambda lines: factorize_objects(lines.c[header].to_numpy(dtype=object)))
+
+    def map_column(self, header: str, fn: Callable[[object], object]) -> pd.Series:
+        """``map_unique(self.c[header], fn)`` on the shared numbering (``factor``)."""
+        codes, mapped = map_distinct(self.c[header], fn, self.factor(header))
+        return pd.Series(mapped[codes], index=self.index, name=header, dtype=object)
+
+    def coded(self, header: str, idx: pd.Index, fn: Callable[[object], object]) -> Coded:
+        """``map_coded(self.c[header][idx], fn)`` on the shared numbering: ``fn`` once per distinct
+        value of the flagged lines (blank: ``fn(None)``)."""
+        codes, uniques = self.factor(header)
+        at, used = pd.factorize(codes[self.index.get_indexer(idx)])
+        texts = np.empty(len(used), dtype=object)
+        for i, u in enumerate(used.tolist()):
+            texts[i] = fn(uniques[u] if u >= 0 else None)
+        return Coded(at, texts)
 
     def yes(self, header: str) -> pd.Series:
         return self.c[header].fillna(False).astype(bool)
@@ -147,13 +179,23 @@ class ClaimLines:
         return self.c["Date of Service"]
 
     @cached_property
-    def payer_row(self) -> pd.DataFrame:
-        keys = map_unique(self.c["Payer"], payer_key)
-        known = keys.isin(self.payers.index)
+    def _payer_factor(self) -> tuple[np.ndarray, pd.DataFrame]:
+        """Each line's number into its distinct payers, and their Payers rows (NaN: not in Payers)
+        with ``_known``: looked up a few times, not reindexed over 100,000 lines."""
+        codes, keys = map_distinct(self.c["Payer"], payer_key, self.factor("Payer"))
+        if not (codes < 0).any():
+            keys = keys[:-1]  # the missing value's slot is used by no line
+        codes = np.where(codes < 0, len(keys) - 1, codes)
         cols = ["Payer Type", "Timely Filing Days", "Appeal Window Days"]
-        frame = self.payers.reindex(keys.to_numpy())[cols]
+        frame = self.payers.reindex(keys)[cols]
+        frame["_known"] = pd.Index(keys).isin(self.payers.index)
+        return codes, frame
+
+    @cached_property
+    def payer_row(self) -> pd.DataFrame:
+        codes, distinct = self._payer_factor
+        frame = distinct.take(codes)
         frame.index = self.index
-        frame["_known"] = known.to_numpy()
         return frame
 
     @cached_property
@@ -174,7 +216,13 @@ class ClaimLines:
     @cached_property
     def medicare(self) -> pd.Series:
         """The line's payer is Original Medicare (Payer Type "Medicare" in Payers)."""
-        return map_unique(self.payer_row["Payer Type"], is_medicare).astype(bool)
+        return self.map_payer_type(is_medicare).astype(bool)
+
+    def map_payer_type(self, fn: Callable[[object], object]) -> pd.Series:
+        """``map_unique(self.payer_row["Payer Type"], fn)``, asked per distinct payer."""
+        codes, distinct = self._payer_factor
+        mapped = map_unique(distinct["Payer Type"], fn).to_numpy()
+        return pd.Series(mapped[codes], index=self.index, name="Payer Type", dtype=object)
 
     def rule_yes(self, header: str) -> pd.Series:
         return self.rule[header].fillna(False).astype(bool) & self.has_rule
@@ -311,6 +359,22 @@ class ClaimLines:
                 "code": pd.Series(code[codes], index=self.index, dtype=object),
                 "info": pd.Series(info, index=self.index, dtype=object)}
 
+    def map_supporting(self, fn: Callable[[object], object]) -> pd.Series:
+        """``map_unique(self.supporting, fn)``, the supporting DxInfo numbered by identity (a few
+        hundred objects) rather than by hashing 100,000 of them."""
+        values = self.supporting.to_numpy(dtype=object)
+        codes = pd.factorize(object_ids(values))[0]
+        mapped = np.empty(int(codes.max()) + 1 if len(codes) else 0, dtype=object)
+        for i, info in enumerate(values[first_positions(codes)].tolist()):
+            mapped[i] = fn(info)
+        return pd.Series(mapped[codes], index=self.index, dtype=object)
+
+    def coded_supporting(self, idx: pd.Index, fn: Callable[[object], object]) -> Coded:
+        """``self.supporting[idx].map(fn)`` as a message field: ``fn`` once per distinct DxInfo."""
+        values = self.supporting.to_numpy(dtype=object)[self.index.get_indexer(idx)]
+        codes = pd.factorize(object_ids(values))[0]
+        return _coded(codes, values[first_positions(codes)].tolist(), fn)
+
     @cached_property
     def any_covered(self) -> pd.Series:
         """The applicable rule covers one of the line's diagnoses (or puts no condition on them)."""
@@ -337,9 +401,22 @@ class ClaimLines:
     @cached_property
     def _mods_factor(self) -> tuple[np.ndarray, list]:
         """Each line's modifiers as a number into the list of distinct modifier tuples."""
-        codes, uniques = pd.factorize(self.c["Modifiers"].to_numpy(dtype=object), use_na_sentinel=True)
+        codes, uniques = self.factor("Modifiers")
         parsed = [_split_mods(u or "") for u in uniques]
         return np.where(codes < 0, len(parsed), codes), parsed
+
+    def map_mods(self, fn: Callable[[tuple[str, ...]], object]) -> pd.Series:
+        """``map_unique(self.mods, fn)``: ``fn`` once per distinct Modifiers text's tuple (blank: ``()``)."""
+        codes, uniques = self._mods_factor
+        mapped = np.empty(len(uniques) + 1, dtype=object)
+        for i, mods in enumerate([*uniques, ()]):
+            mapped[i] = fn(mods)
+        return pd.Series(mapped[codes], index=self.index, dtype=object)
+
+    def coded_mods(self, idx: pd.Index, fn: Callable[[tuple[str, ...]], object]) -> Coded:
+        """``self.mods[idx].map(fn)`` as a message field: ``fn`` once per distinct Modifiers text."""
+        codes, uniques = self._mods_factor
+        return _coded(codes[self.index.get_indexer(idx)], [*uniques, ()], fn)
 
     def has_mod(self, *codes: str) -> pd.Series:
         wanted = set(codes)
@@ -375,12 +452,21 @@ class ClaimLines:
                 combo = pd.factorize(combo * len(texts) + codes)[0] if len(texts) > 1 else combo
         if not len(flagged):
             return np.empty(0, dtype=object)
-        _, first, combo = np.unique(combo, return_index=True, return_inverse=True)  # first: a line per message
+        first = first_positions(combo)  # a line per message (combo numbers them in order of first appearance)
         columns = [[p] * len(first) if isinstance(p, str) else np.asarray(p[1], dtype=object)[p[0][first]].tolist()
                    for p in pieces]
         messages = np.empty(len(first), dtype=object)
         messages[:] = list(map("".join, zip(*columns)))
         return messages[combo]
+
+
+def _without_attrs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same frame (its data shared, not copied) with no attrs."""
+    if not frame.attrs:
+        return frame
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    return bare
 
 
 def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
@@ -407,7 +493,7 @@ def per_distinct(fn: Callable[..., object], *columns: pd.Series) -> pd.Series:
         combo = pd.factorize(combo * (int(codes.max()) + 1 if len(codes) else 1) + codes)[0]
     if not len(index):
         return pd.Series([], index=index, dtype=object)
-    _, first, combo = np.unique(combo, return_index=True, return_inverse=True)
+    first = first_positions(combo)  # combo numbers them in order of first appearance
     picked = [column.iloc[first].tolist() for column in columns]
     out = np.empty(len(first), dtype=object)
     out[:] = [fn(*row) for row in zip(*picked)]

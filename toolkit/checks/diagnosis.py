@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
-from ..values import map_unique
 from .base import AMBER, RED, Coded, check, field, map_coded
 from .dxcodes import DxInfos, distinct_small, first_of, join_runs, lookup_small, run_of, within_runs
 
@@ -84,7 +83,7 @@ def _not_billable(lines, idx):
        "The supporting diagnosis {support_dx} ({support_desc}) is an unspecified code, which payers "
        "often reject as support. Document and code the specific condition (type, site, side).")
 def dx_unspecified(lines):
-    return map_unique(lines.supporting, lambda i: i is not None and i.unspecified).astype(bool)
+    return lines.map_supporting(lambda i: i is not None and i.unspecified).astype(bool)
 
 
 @field("support_dx")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..values import map_unique
-from .base import AMBER, RED, check, field, map_coded
+from .base import AMBER, RED, check, field
 
 _SECTIONS = "SOAP"
 _NAMES = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}
@@ -32,17 +31,17 @@ def _missing(text: str) -> str:
        "The note lacks the {missing_sections} section{missing_plural} of the SOAP note. Complete and "
        "sign the note before submitting.")
 def note_incomplete(lines):
-    return map_unique(lines.c["Note Sections"], lambda t: bool(t) and bool(_missing(t))).astype(bool)
+    return lines.map_column("Note Sections", lambda t: bool(t) and bool(_missing(t))).astype(bool)
 
 
 @field("missing_sections")
 def _missing_sections(lines, idx):
-    return map_coded(lines.c["Note Sections"][idx], lambda t: ", ".join(f"{_NAMES[s]} ({s})" for s in _missing(t)))
+    return lines.coded("Note Sections", idx, lambda t: ", ".join(f"{_NAMES[s]} ({s})" for s in _missing(t)))
 
 
 @field("missing_plural")
 def _missing_plural(lines, idx):
-    return map_coded(lines.c["Note Sections"][idx], lambda t: "s" if len(_missing(t)) > 1 else "")
+    return lines.coded("Note Sections", idx, lambda t: "s" if len(_missing(t)) > 1 else "")
 
 
 @check("PATIENT_DECLINED", RED, "documentation", "Patient Declined = Y: a service not performed cannot be billed",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .base import AMBER, RED, check, field, map_coded, per_distinct
+from .base import AMBER, RED, check, field, per_distinct
 
 MEDICARE_TIMELY_FILING_DAYS = 365  # 12 months from the date of service, when the Payers row is blank
 # A blank Payer is PAYER_UNKNOWN (the contract's own item); these have no item of their own.
@@ -40,7 +40,7 @@ def payer_unknown(lines):
 
 @field("payer_unknown_lead")
 def _payer_unknown_lead(lines, idx):
-    return map_coded(lines.c["Payer"][idx], lambda p: f"Payer '{p}' is not in the Payers table" if p
+    return lines.coded("Payer", idx, lambda p: f"Payer '{p}' is not in the Payers table" if p
                      else "The line has no payer")
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..rules import is_medicare_or_advantage
-from ..values import map_unique
 from .base import AMBER, RED, check, field, map_coded
 
 THERAPY_CODES_FILE = Path(__file__).resolve().parent.parent / "data" / "always_therapy_codes.csv"
@@ -63,7 +62,7 @@ def always_therapy_codes(path: str | None = None) -> frozenset[str]:
 def therapy_modifier_missing(lines):
     codes = lines.therapy_codes if lines.therapy_codes is not None else always_therapy_codes()
     therapy = lines.cpt.isin(codes)
-    payer = map_unique(lines.payer_row["Payer Type"], is_medicare_or_advantage).astype(bool)
+    payer = lines.map_payer_type(is_medicare_or_advantage).astype(bool)
     return therapy & payer & ~lines.has_mod(*THERAPY_MODIFIERS)
 
 
@@ -134,11 +133,11 @@ def bilateral_unsupported(lines):
 
 @field("bilateral_mods")
 def _bilateral_mods(lines, idx):
-    return lines.mods[idx].map(lambda m: "modifier 50" if "50" in m else "RT and LT")
+    return lines.coded_mods(idx, lambda m: "modifier 50" if "50" in m else "RT and LT")
 
 
 @field("one_side")
 def _one_side(lines, idx):
-    return lines.supporting[idx].map(lambda i: _SIDE_NAME.get(i.side, "one") if i is not None else "one")
+    return lines.coded_supporting(idx, lambda i: _SIDE_NAME.get(i.side, "one") if i is not None else "one")
 
 

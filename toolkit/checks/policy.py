@@ -15,12 +15,12 @@ def _fmt_num(x) -> str:
 
 @field("cpt")
 def _cpt(lines, idx):
-    return map_coded(lines.cpt[idx], lambda c: c or "(blank code)")
+    return lines.coded("CPT/HCPCS", idx, lambda c: c or "(blank code)")
 
 
 @field("payer")
 def _payer(lines, idx):
-    return map_coded(lines.c["Payer"][idx], lambda p: p or "(blank payer)")
+    return lines.coded("Payer", idx, lambda p: p or "(blank payer)")
 
 
 @field("dos")
@@ -74,14 +74,15 @@ _FALLBACK_OTHER = "otherwise the line will be denied as it stands: hold it."
 
 @field("necessity_fallback")
 def _necessity_fallback(lines, idx):
-    medicare = lines.medicare[idx].to_numpy()
-    abn = lines.c["ABN on File"][idx].fillna(False).astype(bool).to_numpy()
-    ga = lines.has_mod("GA")[idx].to_numpy()  # per distinct modifier tuple, not per line
-    gz = lines.has_mod("GZ")[idx].to_numpy()
+    pos = lines.index.get_indexer(idx)  # by position: 40,000 flagged lines at 100,000
+    medicare = lines.medicare.to_numpy()[pos]
+    abn = lines.c["ABN on File"].to_numpy(dtype=bool, na_value=False)[pos]
+    ga = lines.has_mod("GA").to_numpy()[pos]  # per distinct modifier tuple, not per line
+    gz = lines.has_mod("GZ").to_numpy()[pos]
     which = np.select([~medicare, abn & ga, gz & ~ga, abn], [0, 1, 2, 3], 4)
     texts = np.array([_FALLBACK_OTHER, _FALLBACK_MEDICARE["ga"], _FALLBACK_MEDICARE["gz"], _FALLBACK_MEDICARE["abn"],
                       _FALLBACK_MEDICARE["none"]], dtype=object)  # one shared string per advice, not one per line
-    return pd.Series(texts[which], index=idx, dtype=object)
+    return Coded(which, texts)  # already numbered: render need not number 40,000 texts again
 
 
 @field("line_dx")

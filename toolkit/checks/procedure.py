@@ -6,8 +6,7 @@ import re
 
 import pandas as pd
 
-from ..values import map_unique
-from .base import AMBER, RED, check, field, map_coded
+from .base import AMBER, RED, check, field
 
 CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]|[A-V]\d{4}")
 MODIFIER_SHAPE = re.compile(r"[A-Z0-9]{2}")
@@ -23,12 +22,12 @@ LIABILITY_MODIFIERS = {"GA", "GZ", "GY"}
        "{cpt_problem} (5 characters: five digits, four digits and F/T/U, or a letter A-V and four "
        "digits). Correct the code.")
 def cpt_invalid(lines):
-    return map_unique(lines.cpt, lambda c: not CPT_SHAPE.fullmatch(c or "")).astype(bool)
+    return lines.map_column("CPT/HCPCS", lambda c: not CPT_SHAPE.fullmatch(c or "")).astype(bool)
 
 
 @field("cpt_problem")
 def _cpt_problem(lines, idx):
-    return map_coded(lines.cpt[idx], lambda c: f"Procedure code '{c}' is not a valid CPT/HCPCS code" if c
+    return lines.coded("CPT/HCPCS", idx, lambda c: f"Procedure code '{c}' is not a valid CPT/HCPCS code" if c
                       else "The procedure code is blank: enter the CPT/HCPCS code")
 
 
@@ -39,7 +38,7 @@ def _bad_modifiers(mods: tuple[str, ...]) -> bool:
 @check("MODIFIER_INVALID", RED, "procedure", "a modifier is not two letters/digits, or there are more than four",
        "{modifier_problem} Each modifier is two letters or digits, at most four per line.")
 def modifier_invalid(lines):
-    return map_unique(lines.mods, _bad_modifiers).astype(bool)
+    return lines.map_mods(_bad_modifiers).astype(bool)
 
 
 @field("modifier_problem")
@@ -53,7 +52,7 @@ def _modifier_problem(lines, idx):
         if len(mods) > 4:
             parts.append(f"{len(mods)} modifiers on one line.")
         return " ".join(parts)
-    return lines.mods[idx].map(say)
+    return lines.coded_mods(idx, say)
 
 
 def _conflicts(mods: tuple[str, ...]) -> list[str]:
@@ -71,12 +70,12 @@ def _conflicts(mods: tuple[str, ...]) -> list[str]:
        "mutually exclusive modifiers together: 59 with XE/XS/XP/XU; GA, GZ, GY together; RT with LT",
        "Modifiers that exclude each other: {modifier_conflicts}. Keep the one the documentation supports.")
 def modifier_conflict(lines):
-    return map_unique(lines.mods, lambda m: bool(_conflicts(m))).astype(bool)
+    return lines.map_mods(lambda m: bool(_conflicts(m))).astype(bool)
 
 
 @field("modifier_conflicts")
 def _modifier_conflicts(lines, idx):
-    return lines.mods[idx].map(lambda m: "; ".join(_conflicts(m)))
+    return lines.coded_mods(idx, lambda m: "; ".join(_conflicts(m)))
 
 
 @check("LATERALITY_MISSING", AMBER, "procedure",
@@ -90,7 +89,7 @@ _SIDE_NAME = {"R": "right", "L": "left"}
 
 
 def _side_conflict(lines) -> pd.Series:
-    side = map_unique(lines.supporting, lambda i: i.side if i is not None else "")
+    side = lines.map_supporting(lambda i: i.side if i is not None else "")
     return (lines.has_mod("RT") & (side == "L")) | (lines.has_mod("LT") & (side == "R"))
 
 
@@ -110,4 +109,4 @@ def _side_modifier(lines, idx):
 
 @field("dx_side")
 def _dx_side(lines, idx):
-    return lines.supporting[idx].map(lambda i: _SIDE_NAME.get(i.side, "") if i is not None else "")
+    return lines.coded_supporting(idx, lambda i: _SIDE_NAME.get(i.side, "") if i is not None else "")
