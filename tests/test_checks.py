@@ -338,3 +338,44 @@ def test_a_missing_settings_therapy_code_list_names_the_settings_key_and_stops(t
     assert lines[0] == "Error: therapy_2027.csv: therapy code list not found (named by the Settings key " \
         "'Therapy Code List': correct the path there, or clear it to use the shipped list)"
     assert WorkbookFile(path, writable=False).read_table(CLAIMS).equals(before)
+
+
+def test_no_check_reads_the_columns_validation_leaves_blank():
+    """``NOT_CHECKED`` columns (patient name, birth date, sex, charge) blanked on the sample's
+    lines change no status, finding, message or policy: the 837P reader may skip them."""
+    from conftest import REPO
+
+    from toolkit.tables import CLAIMS, PAYERS, RULES
+    from toolkit.validation import NOT_CHECKED, run_checks
+    from toolkit.workbook.files import read_table
+
+    sample = REPO / "workbooks" / "sample"
+    claims = read_table(sample / "claims.csv", CLAIMS)
+    rules, payers = read_table(sample / "rules.csv", RULES), read_table(sample / "payers.csv", PAYERS)
+    claims["Charge"] = "125.00"
+    blank = claims.copy()
+    for column in NOT_CHECKED:
+        blank[column] = float("nan")
+    assert claims["Patient Name"].notna().all() and claims["Date of Birth"].notna().all()
+    full = run_checks(claims, rules, payers, as_of="2026-11-27", now=pd.Timestamp("2026-11-27 09:00"))
+    bare = run_checks(blank, rules, payers, as_of="2026-11-27", now=pd.Timestamp("2026-11-27 09:00"))
+    pd.testing.assert_frame_equal(full.findings, bare.findings)
+    pd.testing.assert_frame_equal(full.results, bare.results)
+
+
+def test_an_837p_batch_is_validated_without_holding_patient_names_or_birth_dates(tmp_path):
+    """Both 837P readers leave the NOT_CHECKED columns blank for validation: the column-wise one,
+    and the reference one it hands a batch it does not read (here a name with an accent)."""
+    from conftest import REPO
+
+    from toolkit.claims.x12_837_fast import read_claims_fast
+    from toolkit.jobs.claims import read_claims_837
+
+    batch = REPO / "tests" / "fixtures" / "x12_837p" / "riverside_batch.837"
+    accented = tmp_path / "accented.837"
+    accented.write_bytes(batch.read_bytes().replace(b"NM1*IL*1*DOE*JANE", "NM1*IL*1*DOÉ*JANE".encode()))
+    assert read_claims_fast(batch) is not None and read_claims_fast(accented) is None
+    for path in (batch, accented):
+        frame = read_claims_837(path)
+        assert len(frame) and frame["Patient Name"].isna().all() and frame["Date of Birth"].isna().all()
+        assert frame["Patient ID"].notna().all() and frame["Dx Codes"].notna().all()

@@ -19,7 +19,7 @@ tests/test_claims_837_fast.py compares the two on every fixture and on a generat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from pathlib import Path
 
@@ -371,11 +371,12 @@ def _pick(events: np.ndarray, owners: np.ndarray, targets: np.ndarray, *, last: 
 
 # ---------------------------------------------------------------- reading
 
-def read_claims_fast(path: str | Path, payers=None):
-    """The batch as a Claims frame equal to ``claims_frame(read_837(path))``, or None when the
-    reference reader must read it (see the module docstring)."""
+def read_claims_fast(path: str | Path, payers=None, without: Collection[str] = ()):
+    """The batch as a Claims frame equal to ``claims_frame(read_837(path))`` (the columns named in
+    ``without`` left blank, not read), or None when the reference reader must read it (see the
+    module docstring)."""
     try:
-        return _read(Path(path), payers)
+        return _read(Path(path), payers, without)
     except _Fallback:
         return None
 
@@ -459,7 +460,7 @@ def _envelope_ok(name: str, seg: list[str]) -> bool:
     return el(1) == "837" and (not el(3) or _version_ok(el(3)))
 
 
-def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file order, reads best whole
+def _read(path: Path, payers, without: Collection[str] = ()):  # noqa: C901 - one pass of column steps, in file order, reads best whole
     """Long on purpose: each block below is one Claims column family of the reference reader,
     in the order ``_Reader.read`` meets its segments; splitting it would scatter the loop masks."""
     import pandas as pd
@@ -640,28 +641,30 @@ def _read(path: Path, payers):  # noqa: C901 - one pass of column steps, in file
     claim_codes, claim_distinct = pd.factorize(claim_hi)
     dx = _line_dx_column(claim_codes[rc], [_claim_codes(hi, element, component) for hi in claim_distinct],
                          *_factor(s.values(sv1_pos, 7)), component)
-    columns: dict[str, np.ndarray | Spans] = {
-        "Claim ID": per_row(s.spans(clm_pos, 1)),
-        "Line": line_numbers,
-        "Patient ID": per_row(patient_id),
-        "Patient Name": pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
-        "Date of Birth": pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
-        "Sex": per_row(sex),
-        "Payer": s.map(lambda name, pid: match(pid, name) or name, payer_nm1, 3, 9)[rc],
-        "Date of Service": np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
-        "CPT/HCPCS": np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
-        "Modifiers": np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
-        "Units": s.numbers(sv1_pos, 4),
-        "Dx Codes": dx,
-        "Prior Auth Number": auth,
-        "Rendering Provider": rendering,
-        "Charge": s.numbers(sv1_pos, 2),
+    # Each column made only when asked for (``without``: columns the caller leaves blank).
+    columns: dict[str, Callable[[], np.ndarray | Spans]] = {
+        "Claim ID": lambda: per_row(s.spans(clm_pos, 1)),
+        "Line": lambda: line_numbers,
+        "Patient ID": lambda: per_row(patient_id),
+        "Patient Name": lambda: pick(has_pat, person(pat_nm1)[rc], person(sub_nm1)[rc]),
+        "Date of Birth": lambda: pick(has_pat, date(pat_dmg)[rc], date(sub_dmg)[rc]),
+        "Sex": lambda: per_row(sex),
+        "Payer": lambda: s.map(lambda name, pid: match(pid, name) or name, payer_nm1, 3, 9)[rc],
+        "Date of Service": lambda: np.where(line_date != None, line_date, claim_date),  # noqa: E711 - elementwise
+        "CPT/HCPCS": lambda: np.array([p[0] for p in procedures if p], dtype=object)[sv101_codes],
+        "Modifiers": lambda: np.array([p[1] for p in procedures if p], dtype=object)[sv101_codes],
+        "Units": lambda: s.numbers(sv1_pos, 4),
+        "Dx Codes": lambda: dx,
+        "Prior Auth Number": lambda: auth,
+        "Rendering Provider": lambda: rendering,
+        "Charge": lambda: s.numbers(sv1_pos, 2),
     }
     text_dtype = pd.Series(["x"]).dtype  # what the reference's from_records infers for text
     headers = CLAIMS.headers + [c for c in ("Charge",) if c not in CLAIMS.headers]
     data = {}
     for h in headers:
-        values = columns.get(h)
+        make = columns.get(h) if h not in without else None
+        values = make() if make is not None else None
         if values is None:
             data[h] = pd.Series(np.full(len(lx_pos), np.nan))
         elif isinstance(values, tuple):

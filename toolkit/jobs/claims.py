@@ -206,10 +206,13 @@ def batch_claims(path, *, payers=None, workbook=None):
 def read_claims_837(path, payers=None, *, workbook=None):
     """An 837P batch as a Claims frame (the ``mednec validate FILE.837`` source): payers mapped by
     payer ID / Also Known As, documentation columns from ``workbook``'s Claims when it is one.
-    Only the lines are needed here (not the envelopes scrub keeps), so the column-wise reader serves."""
+    Only the lines are needed here (not the envelopes scrub keeps), so the column-wise reader serves;
+    the columns no check reads (``validation.NOT_CHECKED``: patient name, birth date, sex, charge)
+    are left blank, so the run neither spends time on them nor holds that PHI."""
     from ..claims.x12_837 import read_claims_837 as read_lines
+    from ..validation import NOT_CHECKED
 
-    frame = read_lines(path, payers=payers)
+    frame = read_lines(path, payers=payers, without=NOT_CHECKED)
     return merge_documentation(frame, _workbook_claims(workbook)) if workbook is not None else frame
 
 
