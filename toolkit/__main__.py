@@ -1,4 +1,4 @@
-from .cli import main
+from .cli import run
 
 if __name__ == "__main__":  # `--dask local` starts worker processes that import this module again
-    main()
+    run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -143,3 +144,51 @@ def main(argv=None):
     except KeyboardInterrupt:
         click.echo("Stopped.", err=True)
         sys.exit(130)
+
+
+def run() -> NoReturn:
+    """The ``mednec`` command (the console script and ``python -m toolkit``): ``main``, then the
+    process ends without the interpreter's teardown when nothing is left running (``_end``).
+
+    ``main`` stays importable and returns or raises ``SystemExit`` as before (tests call it)."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:  # sys.exit("text"): Python prints it and exits with 1
+            print(exc.code, file=sys.stderr)
+            code = 1
+    _end(code)
+
+
+def _end(code: int) -> NoReturn:
+    """Exit with ``code`` once the job is done: flush the output, run the interpreter's exit
+    functions (logging, openpyxl's and Dask's temporary files, weakref finalizers), then end the
+    process without freeing every object one by one.
+
+    Why: a Validate click starts a fresh Python, and that freeing came after the report was
+    written and the summary shown: 0.07 s of a 0.5 s click on the sample, 0.16 s on a
+    100,000-line 837P batch.  Nothing is lost by it: every file mednec writes is closed and
+    atomically replaced before ``main`` returns.  A thread still at work (not a daemon) takes
+    Python's own way out, which waits for it.  ``atexit._run_exitfuncs`` is CPython's (no public
+    equivalent); without it, Python's own way too."""
+    import threading
+
+    run_exit_functions = getattr(__import__("atexit"), "_run_exitfuncs", None)
+    busy = any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread())
+    if busy or run_exit_functions is None:
+        sys.exit(code)
+    _flush()
+    run_exit_functions()
+    _flush()
+    os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # a closed pipe or stream, or none (pythonw)
+            pass
