@@ -302,3 +302,36 @@ def test_an_unwritable_report_folder_is_one_line(sample_csvs, tmp_path, cli):
                  sample_csvs["payers"], "--report", in_the_way / "r.csv")
     _one_line_error(result, "r.csv: cannot write in", "reports")
     assert in_the_way.read_text() == "a file where a folder should be"
+
+
+def test_a_validation_runs_with_the_cycle_collector_paused_and_restores_it(tmp_path, workbook):
+    """The collector is off while the checks run (CSV report, 837P batch, the workbook) and on
+    again afterwards, after a refused file too."""
+    import gc
+
+    import pytest
+    from conftest import REPO
+
+    from toolkit.errors import InputError
+    from toolkit.jobs.validate import ValidateRequest, run_validate
+
+    sample = REPO / "workbooks" / "sample"
+    seen: list[bool] = []
+
+    def progress(done, total, **_):
+        seen.append(gc.isenabled())
+
+    batch = REPO / "tests" / "fixtures" / "x12_837p" / "riverside_batch.837"
+    for request in (ValidateRequest(sample / "claims.csv", tmp_path / "r.csv", sample / "rules.csv",
+                                    sample / "payers.csv", progress=progress),
+                    ValidateRequest(batch, tmp_path / "b.csv", sample / "rules.csv", sample / "payers.csv",
+                                    progress=progress),
+                    ValidateRequest(workbook, progress=progress)):
+        seen.clear()
+        assert gc.isenabled()
+        run_validate(request)
+        assert seen and not any(seen)
+        assert gc.isenabled()
+    with pytest.raises(InputError):
+        run_validate(ValidateRequest(tmp_path / "missing.csv", tmp_path / "r2.csv"))
+    assert gc.isenabled()
