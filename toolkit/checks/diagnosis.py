@@ -49,7 +49,7 @@ def _invalid_dx(lines, idx):
 @field("codeset")
 def _codeset(lines, idx):
     labels = [s.label for s in lines.codesets.sets]
-    return lines.codeset_of_line[idx].map(lambda i: labels[i])
+    return pd.Series(np.array(labels, dtype=object)[lines.codeset_of_line[idx].to_numpy()], index=idx, dtype=object)
 
 
 def _header_codes(d: DxInfos) -> np.ndarray:

@@ -142,8 +142,8 @@ def imaging_missing(lines):
 
 @field("imaging_window")
 def _imaging_window(lines, idx):
-    return lines.rule_number("Imaging Max Age Days")[idx].map(
-        lambda d: f" from the last {d:g} days" if pd.notna(d) else "")
+    return per_distinct(lambda d: f" from the last {d:g} days" if pd.notna(d) else "",
+                        lines.rule_number("Imaging Max Age Days")[idx])
 
 
 def _imaging_age(lines) -> pd.Series:
