@@ -25,6 +25,16 @@ def run(*args):
     return CliRunner().invoke(command, [str(a) for a in args])
 
 
+def batch_variant(tmp_path: Path, name: str, text: str, *replacements: tuple[str, str]) -> Path:
+    """An 837P batch written from ``text`` with each (old, new) replaced (each old must occur)."""
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
 def mednec(*args, env=None) -> subprocess.Popen:
     """``mednec`` as its own process (real locks, real exits); a second writer waits up to 300 s."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), "MEDNEC_LOCK_WAIT": "300", **(env or {})}

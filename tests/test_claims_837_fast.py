@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import batch_variant
 
 from toolkit.claims.x12_837 import claims_frame, read_837, read_claims_837
 from toolkit.claims.x12_837_fast import read_claims_fast
@@ -46,13 +47,7 @@ def _same_as_reference(path: Path, payers=None) -> pd.DataFrame | None:
 
 
 def _variant(tmp_path: Path, name: str, *replacements: tuple[str, str], text: str | None = None) -> Path:
-    text = FIXTURE.read_text() if text is None else text
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    return path
+    return batch_variant(tmp_path, name, FIXTURE.read_text() if text is None else text, *replacements)
 
 
 def test_the_fixture_is_read_column_wise_with_and_without_payers():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import batch_variant
 
 from toolkit.claims.scrub import subset_text
 from toolkit.claims.x12_837 import claims_frame, is_837_file, read_837
@@ -27,13 +28,7 @@ SAMPLE = REPO / "workbooks" / "sample"
 TEXT = FIXTURE.read_text()
 
 
-def _write(tmp_path: Path, name: str, text: str, *replacements: tuple[str, str]) -> Path:
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / name
-    path.write_bytes(text.encode("utf-8"))
-    return path
+_write = batch_variant
 
 
 def _frame(path: Path) -> pd.DataFrame:
