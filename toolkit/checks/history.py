@@ -327,7 +327,7 @@ def counting_whole_file(history: DenialHistory, chunks, *, as_of, codesets) -> D
     totals: dict[Pattern, pd.Series] = {p: pd.Series(dtype="int64") for p in PATTERNS}
     rules, payers = prepare_rules(None), prepare_payers(None)  # the counts need neither
     for chunk in chunks:
-        typed = coerce_table(CLAIMS, chunk).reset_index(drop=True)
+        typed = coerce_table(CLAIMS, _counted_only(chunk)).reset_index(drop=True)
         lines = ClaimLines(typed, rules, payers, today=today, codesets=codesets)
         start, end = _window(lines, history)
         for p in PATTERNS:
@@ -335,6 +335,25 @@ def counting_whole_file(history: DenialHistory, chunks, *, as_of, codesets) -> D
             if len(counted):
                 totals[p] = totals[p].add(counted, fill_value=0).astype("int64")
     return replace(history, submitted=totals)
+
+
+#: What the rate's denominator reads of a line (``_submitted_counts``, ``_base_codes``): the first
+#: pass over a file types only these.
+_COUNTED = ("Payer", "CPT/HCPCS", "Dx Codes", "Modifiers", "Submitted Date", "Prior Auth Number")
+
+
+def _counted_only(chunk: pd.DataFrame) -> pd.DataFrame:
+    """The chunk with the columns the count does not read left blank (all-missing numbers, which
+    ``coerce_table`` types without looking at a value): the first pass typed all 20-odd columns
+    of every chunk to count six."""
+    from ..tables import CLAIMS
+    from ..values import canonical_headers
+
+    named = canonical_headers(CLAIMS, chunk)
+    blank = np.full(len(named), np.nan)
+    out = pd.DataFrame({c: named[c] if c in _COUNTED else blank for c in named.columns}, index=named.index)
+    out.attrs = dict(named.attrs)
+    return out
 
 
 def _submitted_counts(lines, pattern: Pattern, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
