@@ -54,3 +54,11 @@ def test_validate_through_python_m_toolkit_writes_the_whole_report(tmp_path):
     report = out.read_bytes()
     assert report.endswith(b"\n") and report.count(b"\n") == lines
     assert "Report written to" in done.stdout
+
+
+def test_a_run_under_cprofile_still_writes_its_profile(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(tmp_path / "run.prof"), "-m", "toolkit",
+                           "--version"], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run.prof").stat().st_size > 0

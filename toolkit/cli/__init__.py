@@ -172,13 +172,15 @@ def _end(code: int) -> NoReturn:
     written and the summary shown: 0.07 s of a 0.5 s click on the sample, 0.16 s on a
     100,000-line 837P batch.  Nothing is lost by it: every file mednec writes is closed and
     atomically replaced before ``main`` returns.  A thread still at work (not a daemon) takes
-    Python's own way out, which waits for it.  ``atexit._run_exitfuncs`` is CPython's (no public
-    equivalent); without it, Python's own way too."""
+    Python's own way out, which waits for it; so does a run under a profiler or tracer
+    (``python -m cProfile -o …``, coverage), which writes its results as Python ends.
+    ``atexit._run_exitfuncs`` is CPython's (no public equivalent); without it, Python's own way too."""
     import threading
 
     run_exit_functions = getattr(__import__("atexit"), "_run_exitfuncs", None)
     busy = any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread())
-    if busy or run_exit_functions is None:
+    watched = sys.getprofile() is not None or sys.gettrace() is not None  # a profiler writes its file at the end
+    if busy or watched or run_exit_functions is None:
         sys.exit(code)
     _flush()
     run_exit_functions()
