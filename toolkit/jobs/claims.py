@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ..collector import collector_paused
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, PAYERS, header_key
-from . import collector_paused
 
 # Columns the biller fills (documentation): never written by an import, merged into a batch
 # read for validate/scrub from the workbook's rows for the same claim and line.
@@ -91,7 +91,7 @@ def _guarded(value):
     return csv_guard(value) if isinstance(value, str) else value
 
 
-@collector_paused
+@collector_paused()
 def import_837_files(book, paths) -> Import837Summary:
     """Add each service line of the 837P files to Claims; update imported columns of lines already there.
 
@@ -274,7 +274,7 @@ class ScrubSummary:
         return "\n".join(lines)
 
 
-@collector_paused
+@collector_paused()
 def scrub_file(path, ready, held, *, rules, payers, workbook=None, report=None, as_of=None,
                codeset_paths=None, ncci_path=None) -> ScrubSummary:
     """Validate every line of an 837P batch; claims with a RED line go to ``held``, the rest to ``ready``.

@@ -12,11 +12,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..collector import collector_paused
 from ..denials.log import ImportCounts
 from ..errors import InputError, MednecError
 from ..tables import CLAIMS, DENIALS, PAYERS
 from ..workbook.book import WritableBook
-from . import collector_paused
 
 
 @dataclass
@@ -89,7 +89,7 @@ def _save(book: WritableBook) -> None:
     book.save()
 
 
-@collector_paused
+@collector_paused()
 def import_835_files(book: WritableBook, paths, as_of=None) -> ImportSummary:
     """Add the denials of each 835 file to the Denials table; rows already logged are skipped, and
     logged denials that a later remittance pays (or denies again after an appeal) are closed.

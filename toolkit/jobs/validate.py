@@ -20,13 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..codesets.icd10cm import CodeSets
+from ..collector import collector_paused
 from ..context import CheckContext
 from ..errors import InputError
 from ..report import report_frame
 from ..tables import CLAIMS, PAYERS, RESULT_COLUMNS, RULES, TableSpec
 from ..validation import Validation, run_checks
 from ..workbook.book import WritableBook
-from . import collector_paused
 from .history import book_denials, file_denials
 
 SETTING_CODESET = "ICD-10-CM Index"
@@ -78,7 +78,7 @@ def read_override(path: str | Path | None, spec: TableSpec) -> pd.DataFrame | No
     return read_table(Path(path), spec)
 
 
-@collector_paused
+@collector_paused()
 def validate_book(book: WritableBook, *, as_of=None, rules: pd.DataFrame | None = None,
                   payers: pd.DataFrame | None = None, codesets: CodeSets | None = None, save: bool = True,
                   progress=None, edits=None, denials=None, therapy_codes=None) -> Validation:
@@ -339,7 +339,7 @@ class ValidateOutcome:
         return f"Report written to {self.written}"
 
 
-@collector_paused
+@collector_paused()
 def run_validate(request: ValidateRequest) -> ValidateOutcome:
     """Validate as asked: in place, to a report, streamed in chunks, or on a Dask cluster."""
     from ..claims.x12_837 import is_837_file
