@@ -11,8 +11,9 @@ import pytest
 
 from toolkit import find_findings
 from toolkit.checks.base import _split_dx
-from toolkit.checks.dxcodes import first_of, join_runs, number_runs, parse_dx, tuples
+from toolkit.checks.dxcodes import join_runs, number_runs, parse_dx, tuples
 from toolkit.codesets.icd10cm import DX_SHAPE, CodeSets
+from toolkit.values import first_positions
 
 AS_OF = "2026-11-27"
 RULES = pd.DataFrame([{"Payer": "Medicare", "CPT/HCPCS": "63047", "Covered Dx": "M48.061, M48.062",
@@ -85,7 +86,7 @@ def test_runs_numbered_by_content_and_joined_in_order():
     assert number_runs(flat, starts, lens, 3).tolist() == [0, 1, 0, 2, 3]
     parts = np.array(["a", "b", "c", "d"], dtype=object)
     assert join_runs(parts, np.array([0, 0, 2, 2]), 3, "; ").tolist() == ["a; b", "", "c; d"]
-    assert first_of(np.array([0, 0, 1, 0, 2, 1])).tolist() == [0, 2, 4]
+    assert first_positions(np.array([0, 0, 1, 0, 2, 1])).tolist() == [0, 2, 4]
 
 
 def _reference_excludes1(rows: list[dict]) -> dict[int, str]:

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..codesets.icd10cm import format_dx
+from ..values import first_positions
 from .base import AMBER, RED, Coded, check, field, map_coded
-from .dxcodes import DxInfos, distinct_small, first_of, join_runs, lookup_small, run_of, within_runs
+from .dxcodes import DxInfos, distinct_small, join_runs, lookup_small, run_of, within_runs
 
 
 @check("DX_MISSING", RED, "diagnosis", "no diagnosis on the line",
@@ -195,7 +196,7 @@ def _across_claims(lines, d: DxInfos, n_distinct: np.ndarray) -> tuple[np.ndarra
     keep = np.flatnonzero((np.bincount(claim_of[lacks], minlength=n_claims) > 0)[ent_claim])
     entries, at, ent_claim, codes = entries[keep], at[keep], ent_claim[keep], codes[keep]
     u_at, _ = pd.factorize(ent_claim * n_codes + codes)
-    first = first_of(u_at)
+    first = first_positions(u_at)
     first = first[np.argsort(ent_claim[first], kind="stable")]  # claim by claim, in order of appearance
     u_claim, u_entry = ent_claim[first], entries[first]
     u_count = np.bincount(u_claim, minlength=n_claims)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import DX_SHAPE, CodeSets, format_dx, normalize_dx
 from ..collector import collector_paused
+from ..values import first_positions
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def parse_dx(values: np.ndarray) -> DxCodes:
         t_lens = np.append(t_lens, 0)
     t_starts = np.cumsum(t_lens) - t_lens
     tuple_of_text = number_runs(t_flat, t_starts, t_lens, len(codes))
-    first = first_of(tuple_of_text)  # a text of each tuple (the first)
+    first = first_positions(tuple_of_text)  # a text of each tuple (the first)
     lens = t_lens[first]
     flat = t_flat[np.repeat(t_starts[first], lens) + within_runs(lens)]
     return DxCodes(tuple_of_text[text_of_line] if len(text_of_line) else text_of_line, flat,
@@ -167,14 +168,6 @@ def dx_infos(codes: DxCodes, release_of_line: np.ndarray, codesets: CodeSets) ->
         info[used * n_sets + i] = looked
     return DxInfos(line.astype("int64"), tuple_of, release, np.cumsum(lens) - lens, lens,
                    entry_code * n_sets + entry_release, info, n_sets)
-
-
-def first_of(numbers: np.ndarray) -> np.ndarray:
-    """Where each number first appears, for numbers given in order of first appearance (as
-    ``pd.factorize`` gives them): there, a number is one more than every number before it."""
-    numbers = np.asarray(numbers, dtype="int64")
-    before = np.maximum.accumulate(numbers[:-1]) if len(numbers) > 1 else numbers[:0]
-    return np.flatnonzero(numbers > np.concatenate(([-1], before)))
 
 
 DENSE_LIMIT = 1 << 23  # keys below this are told apart by tables (8 MB of booleans, 32 MB of int32), not hashed

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..values import first_positions
 from ..x12 import _separators_from_isa
 from .x12_837 import (
     PROCEDURE_QUALIFIERS,
@@ -311,13 +312,7 @@ def _factor(values: np.ndarray, *, texts: bool = True) -> tuple[np.ndarray, list
     assert codes is not None
     if not texts:
         return codes, []
-    return codes, _strings(values[_firsts(codes)])
-
-
-def _firsts(codes: np.ndarray) -> np.ndarray:
-    """Where each code first appears: factorize numbers in order of first appearance, so a first
-    appearance exceeds all codes before it."""
-    return codes > np.r_[-1, np.maximum.accumulate(codes)[:-1]]
+    return codes, _strings(values[first_positions(codes)])
 
 
 def _combine(fn: Callable[..., object], factors: list[tuple[np.ndarray, list[str]]]) -> np.ndarray:
@@ -696,7 +691,7 @@ def _text_column(f: _File, a: np.ndarray, b: np.ndarray, dtype):
     values = f.bytes(a, b)
     codes, distinct = _factor(values, texts=False)
     if len(codes) and int(codes.max()) < len(codes) // 4:  # few values (Sex, most authorizations blank)
-        return pd.Series(np.array(_strings(values[_firsts(codes)]), dtype=object)[codes], dtype=dtype)
+        return pd.Series(np.array(_strings(values[first_positions(codes)]), dtype=object)[codes], dtype=dtype)
     return pd.Series(np.array(_strings(values), dtype=object), dtype=dtype)
 
 
