@@ -295,6 +295,15 @@ def map_distinct(series: pd.Series, fn, factor: Factor | None = None) -> tuple[n
     return codes, mapped
 
 
+def blank_numbered(codes: np.ndarray, mapped: np.ndarray) -> Factor:
+    """``map_distinct``'s result with no −1 left: a missing value's lines point at the last slot
+    (``fn(None)``), and that slot is dropped when no line is missing."""
+    missing = codes < 0
+    if missing.any():
+        return np.where(missing, len(mapped) - 1, codes), mapped
+    return codes, mapped[:-1]
+
+
 def _converter(series: pd.Series, fn, kind: str):
     """``fn`` that turns a conversion failure into an ``InputError`` naming the cell."""
 
@@ -315,9 +324,7 @@ def _convert_unique(series: pd.Series, fn, kind: str, factor: Factor | None = No
     ``numbering``: where to leave the converted column's numbering (see ``coerce_table``)."""
     codes, mapped = map_distinct(series, _converter(series, fn, kind), factor)
     if numbering is not None:  # each line's number and the converted value of each number (blank included)
-        missing = codes < 0
-        numbering[str(series.name)] = ((np.where(missing, len(mapped) - 1, codes), mapped) if missing.any()
-                                       else (codes, mapped[:-1]))
+        numbering[str(series.name)] = blank_numbered(codes, mapped)
     return pd.Series(mapped[codes], index=series.index, name=series.name, dtype=object)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..codesets.icd10cm import CodeSets, format_dx, normalize_dx
 from ..rules import is_medicare, match_rules, payer_key
-from ..values import factorize_objects, first_positions, map_distinct, map_unique, object_ids
+from ..values import blank_numbered, factorize_objects, first_positions, map_distinct, map_unique, object_ids
 from .dxcodes import DxCodes, DxInfos, dx_infos, join_runs, parse_dx, run_of, tuples, within_runs
 
 Severity = Literal["RED", "AMBER"]  # a finding's; a line's Status adds GREEN (validation.Status)
@@ -88,7 +88,7 @@ class Coded(NamedTuple):
     texts: np.ndarray  # object array
 
 
-def _coded(codes: np.ndarray, values: list, fn: Callable[[Any], object]) -> Coded:
+def _coded(codes: np.ndarray, values: list | np.ndarray, fn: Callable[[Any], object]) -> Coded:
     """A message field from each flagged line's number into ``values``: ``fn`` of each value used."""
     at, used = pd.factorize(codes)
     texts = np.empty(len(used), dtype=object)
@@ -99,11 +99,7 @@ def _coded(codes: np.ndarray, values: list, fn: Callable[[Any], object]) -> Code
 
 def map_coded(series: pd.Series, fn: Callable[[object], object]) -> Coded:
     """``map_unique`` for a message field: ``fn`` once per distinct value (blanks as ``fn(None)``)."""
-    codes, mapped = map_distinct(series, fn)
-    missing = codes < 0
-    if missing.any():
-        return Coded(np.where(missing, len(mapped) - 1, codes), mapped)
-    return Coded(codes, mapped[:-1])
+    return Coded(*blank_numbered(*map_distinct(series, fn)))
 
 
 class ClaimLines:
@@ -154,11 +150,7 @@ class ClaimLines:
         """``map_coded(self.c[header][idx], fn)`` on the shared numbering: ``fn`` once per distinct
         value of the flagged lines (blank: ``fn(None)``)."""
         codes, uniques = self.factor(header)
-        at, used = pd.factorize(codes[self.index.get_indexer(idx)])
-        texts = np.empty(len(used), dtype=object)
-        for i, u in enumerate(used.tolist()):
-            texts[i] = fn(uniques[u] if u >= 0 else None)
-        return Coded(at, texts)
+        return _coded(codes[self.index.get_indexer(idx)], [*uniques, None], fn)  # −1 (blank): the last, None
 
     def yes(self, header: str) -> pd.Series:
         return self.c[header].fillna(False).astype(bool)
@@ -182,10 +174,7 @@ class ClaimLines:
     def _payer_factor(self) -> tuple[np.ndarray, pd.DataFrame]:
         """Each line's number into its distinct payers, and their Payers rows (NaN: not in Payers)
         with ``_known``: looked up a few times, not reindexed over 100,000 lines."""
-        codes, keys = map_distinct(self.c["Payer"], payer_key, self.factor("Payer"))
-        if not (codes < 0).any():
-            keys = keys[:-1]  # the missing value's slot is used by no line
-        codes = np.where(codes < 0, len(keys) - 1, codes)
+        codes, keys = blank_numbered(*map_distinct(self.c["Payer"], payer_key, self.factor("Payer")))
         cols = ["Payer Type", "Timely Filing Days", "Appeal Window Days"]
         frame = self.payers.reindex(keys)[cols]
         frame["_known"] = pd.Index(keys).isin(self.payers.index)
@@ -250,10 +239,7 @@ class ClaimLines:
     def map_dx(self, fn: Callable[[tuple], object], idx: pd.Index) -> Coded:
         """``fn`` of the diagnoses of each line of ``idx``, once per distinct diagnosis tuple."""
         codes, uniques = self._dx_factor
-        at, used = pd.factorize(codes[self.index.get_indexer(idx)])
-        mapped = np.empty(len(used), dtype=object)
-        mapped[:] = [fn(uniques[d]) for d in used.tolist()]
-        return Coded(at, mapped)
+        return _coded(codes[self.index.get_indexer(idx)], uniques, fn)
 
     def dx_lists(self, idx: pd.Index) -> tuple[Coded, np.ndarray]:
         """The diagnoses of each line of ``idx`` as ``dx_list`` writes them ("M54.16, M51.16"; ""
