@@ -99,12 +99,6 @@ def _escape_all(values: list, sep: str) -> list[str]:
     return out
 
 
-def _column_cells(column: pd.Series, sep: str) -> list[str]:
-    """A column's cells as CSV text; each distinct value is escaped once."""
-    codes, cells = _column_table(column, sep)
-    return cells if codes is None else np.asarray(cells, dtype=object)[codes].tolist()
-
-
 def _column_table(column: pd.Series, sep: str) -> tuple[np.ndarray | None, list[str]]:
     """A column as CSV text: (numbers, the distinct cells) where its values repeat, else (None, the
     cells); the numbers let a writer encode each distinct cell once."""

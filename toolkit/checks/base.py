@@ -230,17 +230,6 @@ class ClaimLines:
         """Each line's diagnoses under the release in use on its date of service (see ``dxcodes``)."""
         return dx_infos(self.dx_codes, self.codeset_of_line.to_numpy(), self.codesets)
 
-    @cached_property
-    def dx(self) -> pd.Series:
-        """Each line's diagnoses, normalised (no dot, upper case), primary first."""
-        codes, uniques = self._dx_factor
-        return pd.Series(uniques[codes], index=self.index, dtype=object)
-
-    def map_dx(self, fn: Callable[[tuple], object], idx: pd.Index) -> Coded:
-        """``fn`` of the diagnoses of each line of ``idx``, once per distinct diagnosis tuple."""
-        codes, uniques = self._dx_factor
-        return _coded(codes[self.index.get_indexer(idx)], uniques, fn)
-
     def dx_lists(self, idx: pd.Index) -> tuple[Coded, np.ndarray]:
         """The diagnoses of each line of ``idx`` as ``dx_list`` writes them ("M54.16, M51.16"; ""
         for none), once per distinct tuple and joined by array work; and whether each of those
@@ -285,12 +274,6 @@ class ClaimLines:
         """Per line, a tuple of DxInfo (or None for a code not in the release) per diagnosis."""
         codes, infos = self._dx_info_factor
         return pd.Series(infos[codes], index=self.index, dtype=object)
-
-    def map_dx_info(self, fn: Callable[[tuple], bool]) -> pd.Series:
-        """``fn`` of each line's DxInfo tuple as a boolean mask, computed once per distinct tuple."""
-        codes, infos = self._dx_info_factor
-        mapped = np.fromiter((bool(fn(t)) for t in infos), dtype=bool, count=len(infos))
-        return pd.Series(mapped[codes], index=self.index)
 
     def dx_any(self, per_code: np.ndarray) -> pd.Series:
         """Per line: whether any of its diagnoses has ``per_code`` (a boolean per (code, release)
