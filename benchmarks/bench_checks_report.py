@@ -47,7 +47,7 @@ BARE_READ = ("import sys, time; t = time.process_time(); import pandas as pd; "
              "pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False); print(time.process_time() - t)")
 
 
-def _phases(tree: Path, src: Path, payers: Path, out: Path) -> dict[str, float]:
+def stage_seconds(tree: Path, src: Path, payers: Path, out: Path) -> dict[str, float]:
     """One fresh process of ``PHASES`` with ``tree``'s mednec: its CPU seconds per stage."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out.unlink(missing_ok=True)  # replacing last run's 50 MB report would be timed as the writer's
@@ -82,7 +82,7 @@ def main(lines: int, repeats: int, before: Path | None) -> None:
             for name, tree in trees:
                 for label, src, payer_file in inputs:
                     runs.setdefault((name, label), []).append(
-                        _phases(tree, src, payer_file, tmp / f"report-{label}.csv"))
+                        stage_seconds(tree, src, payer_file, tmp / f"report-{label}.csv"))
         for (name, label), got in runs.items():
             checks = statistics.median(r["run_checks"] for r in got)
             report = statistics.median(r["write_report"] for r in got)

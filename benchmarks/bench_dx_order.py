@@ -17,9 +17,7 @@ files in the same sitting.
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,36 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _data import SAMPLE, compile_toolkit, write_claims_csv  # noqa: E402
 from bench_837 import PAYERS, write_batch  # noqa: E402
+from bench_checks_report import stage_seconds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# The child: read the file as validate does, then time run_checks alone (CPU seconds).
-CHILD = """
-import datetime, pathlib, sys, time
-from toolkit.jobs import validate as v
-from toolkit.tables import PAYERS, RULES
-src, payers_csv = pathlib.Path(sys.argv[1]), sys.argv[2]
-rules, payers = v.read_override(sys.argv[3], RULES), v.read_override(payers_csv, PAYERS)
-if src.suffix == ".837":
-    from toolkit.jobs.claims import read_claims_837
-    claims = read_claims_837(src, payers)
-else:
-    claims = v._read_claims(src)
-codesets, therapy = v.load_codesets(None, {}), v.load_therapy_codes({}, near=None)
-start = time.process_time()
-v.run_checks(claims, rules, payers, as_of=datetime.date(2026, 11, 27), codesets=codesets, therapy_codes=therapy)
-print(time.process_time() - start)
-"""
-
-
-def run_checks_cpu(tree: Path, path: Path, payers: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(payers), str(SAMPLE / "rules.csv")],
-                          env=env, capture_output=True, text=True, cwd=tree)
-    if done.returncode:
-        raise SystemExit(done.stderr)
-    return float(done.stdout.strip().splitlines()[-1])
-
 
 def main(lines: int = 100_000, repeats: int = 3, against: Path | None = None) -> None:
     compile_toolkit()
@@ -76,7 +47,9 @@ def main(lines: int = 100_000, repeats: int = 3, against: Path | None = None) ->
             for tree_name, tree in trees.items():
                 for kind, (a, b, payers) in files.items():
                     for n, path in ((1, a), (3, b)):
-                        runs.setdefault((tree_name, kind, n), []).append(run_checks_cpu(tree, path, payers))
+                        # (the one fresh-process child of bench_checks_report: read, run_checks, report)
+                        phases = stage_seconds(tree, path, payers, tmp / "report.csv")
+                        runs.setdefault((tree_name, kind, n), []).append(phases["run_checks"])
     print(f"{lines:,} claim lines; CPU seconds of run_checks, one run a fresh process, median of {repeats}")
     print(f"{'':22s} {'1 line a claim':>15s} {'3 lines a claim':>16s} {'ratio':>7s}  (target <= 1.2x)")
     for tree_name in trees:
