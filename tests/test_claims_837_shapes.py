@@ -280,9 +280,10 @@ def test_two_claims_with_one_patient_control_number_keep_every_line_in_claims(tm
     rows = [(r["Claim ID"], r["Line"], r["CPT/HCPCS"]) for r in batch.rows]
     assert rows == [("A1001", 1, "20610"), ("A1001", 2, "99213"), ("A1002", 1, "97110"), ("A1003", 1, "72100"),
                     ("A1001", 3, "99213")]
-    assert batch.notes == ["account.837: segment 66 (LX): claim A1001 already has a line 1 in this file (two claims "
-                           "with one CLM01, or a repeated LX): read as Line 3 so that no line is lost. Give each "
-                           "claim its own patient control number (CLM01) in the PM system"]
+    assert batch.notes == ["account.837: segment 66 (LX): its claim's CLM01 already has a line 1 in this file (two "
+                           "claims with one CLM01, or a repeated LX): read as Line 3 so that no line is lost. Give "
+                           "each claim its own patient control number (CLM01) in the PM system"]
+    assert not any("A1001" in note for note in batch.notes)  # CLM01 is the patient's account number here
 
 
 def test_importing_a_batch_with_a_repeated_patient_control_number_adds_every_line_once(tmp_path):

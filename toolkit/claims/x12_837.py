@@ -343,7 +343,7 @@ class _Reader:
         self.match_payer = match_payer
         self.unknown: list[tuple[int, str]] = []
         self.lines_of: dict[str, set[int]] = {}  # Claim ID → Line numbers its rows already have
-        self.renumbered: list[tuple[int, str, int, int]] = []  # (LX segment, claim ID, LX, Line given)
+        self.renumbered: list[tuple[int, int, int]] = []  # (LX segment, LX, Line given)
 
     def fail(self, i: int, message: str) -> InputError:
         seg_id = self.b.segments[i][0] if 0 <= i < len(self.b.segments) else ""
@@ -605,9 +605,10 @@ class _Reader:
                            + (f" and {n - 1} more segment{'s' if n > 2 else ''}" if n > 1 else "")
                            + " not in the 837P guide: kept as received")
         if self.renumbered:
-            at, claim_id, lx, given = self.renumbered[0]
+            # The claim is named by its segment, not its CLM01: here CLM01 is the patient's account number.
+            at, lx, given = self.renumbered[0]
             more = len(self.renumbered) - 1
-            b.notes.append(f"{b.path.name}: segment {at + 1} (LX): claim {claim_id} already has a line {lx} in this "
+            b.notes.append(f"{b.path.name}: segment {at + 1} (LX): its claim's CLM01 already has a line {lx} in this "
                            f"file (two claims with one CLM01, or a repeated LX): read as Line {given} so that no "
                            "line is lost" + (f"; {more} more line{'s' if more > 1 else ''} likewise" if more else "")
                            + ". Give each claim its own patient control number (CLM01) in the PM system")
@@ -628,7 +629,7 @@ class _Reader:
         number = int(line["lx"])
         used = self.lines_of.setdefault(claim_id, set())
         if number in used:
-            self.renumbered.append((line["at"], claim_id, number, max(used) + 1))
+            self.renumbered.append((line["at"], number, max(used) + 1))
             number = max(used) + 1
         used.add(number)
         return number
