@@ -73,30 +73,23 @@ def _escape(value, sep: str) -> str:
     """One CSV cell as Python's csv module (QUOTE_MINIMAL) and ``to_csv`` write it, formula-guarded."""
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return ""
-    text = csv_guard(value) if isinstance(value, str) else str(value)
-    # A lone \r is quoted too (as Python ≥ 3.12's csv does; 3.11 leaves it bare, which breaks readers).
-    if sep in text or '"' in text or "\n" in text or "\r" in text:
+    return _quoted(csv_guard(value) if isinstance(value, str) else str(value), sep)
+
+
+def _quoted(text: str, sep: str) -> str:
+    """A cell's text quoted where CSV needs it (a lone \r too, as Python ≥ 3.12's csv does; 3.11
+    leaves it bare, which breaks readers)."""
+    if '"' in text:
         return '"' + text.replace('"', '""') + '"'
+    if sep in text or "\n" in text or "\r" in text:
+        return f'"{text}"'  # one copy of a 600-character sentence, not two
     return text
 
 
 def _escape_all(values: list, sep: str) -> list[str]:
-    """``_escape`` of each value, with the text case inlined: a report column holds 20,000
-    distinct findings sentences, and two calls per sentence were half the cost."""
-    start = FORMULA_START
-    out = []
-    for value in values:
-        if type(value) is not str:
-            out.append(_escape(value, sep))
-            continue
-        if value.startswith(start):
-            value = "'" + value  # csv_guard
-        if '"' in value:
-            value = '"' + value.replace('"', '""') + '"'
-        elif sep in value or "\n" in value or "\r" in value:
-            value = f'"{value}"'  # one copy of a 600-character sentence, not two
-        out.append(value)
-    return out
+    """``_escape`` of each value (a report column holds 20,000 distinct findings sentences: text
+    goes straight to the guard and the quoting)."""
+    return [_quoted(csv_guard(v), sep) if type(v) is str else _escape(v, sep) for v in values]
 
 
 def _column_table(column: pd.Series, sep: str) -> tuple[np.ndarray | None, list[str]]:
